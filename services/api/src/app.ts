@@ -1,0 +1,45 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type pg from 'pg';
+import type { ApiConfig } from './config.ts';
+import { registerHttpConventions } from './http/conventions.ts';
+import type { SilvergateClient } from './provider/silvergate.ts';
+import { healthRoutes } from './routes/health.ts';
+import { orderRoutes } from './routes/orders.ts';
+import { disputeRoutes } from './routes/disputes.ts';
+import { publicWebhookRoutes } from './routes/webhooks.ts';
+import { internalUpdateRoutes } from './routes/internal.ts';
+import { registerOpenApi } from './http/openapi.ts';
+
+export interface AppDeps {
+  config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'>;
+  pool: pg.Pool;
+  provider: SilvergateClient;
+  /** fastify logger options; tests pass `false`. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export type App = FastifyInstance;
+
+/** Builds the API without listening, so tests drive it with `inject` or a real port. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: deps.config.logLevel },
+    bodyLimit: deps.config.bodyLimitBytes,
+    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerHttpConventions(app);
+  await registerOpenApi(app);
+
+  await app.register(healthRoutes);
+  await app.register(orderRoutes, { pool: deps.pool, provider: deps.provider });
+  await app.register(disputeRoutes, { pool: deps.pool, provider: deps.provider });
+  await app.register(internalUpdateRoutes, { pool: deps.pool });
+  // kafka mode: public webhooks must go through Kafka to keep per-user ordering (spec §1.2).
+  if (deps.config.webhookMode !== 'kafka') {
+    await app.register(publicWebhookRoutes, { pool: deps.pool });
+  }
+  return app;
+}

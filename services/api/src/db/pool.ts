@@ -1,0 +1,106 @@
+import pg from 'pg';
+import { parse as parseConnectionUrl } from 'pg-connection-string';
+
+const TIMESTAMP_WITHOUT_TZ_OID = 1114;
+const NUMERIC_OID = 1700;
+
+/**
+ * TIMESTAMP columns hold UTC wall-clock values with microseconds (spec §10.6). They are read as text and
+ * turned into RFC 3339 UTC strings without going through a JS Date, so the full stored precision survives
+ * into responses and pagination cursors and the process time zone never matters.
+ */
+export function timestampToRfc3339(text: string): string {
+  return `${text.replace(' ', 'T')}Z`;
+}
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TIMESTAMP_WITHOUT_TZ_OID) return timestampToRfc3339;
+    if (oid === NUMERIC_OID) return (text: string) => Number(text);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+/** Accepts both `postgres://…` URLs and libpq `key=value` strings (spec §2.1). */
+export function parsePgUrl(pgUrl: string): pg.ClientConfig {
+  if (/^postgres(ql)?:\/\//i.test(pgUrl)) {
+    return parseConnectionUrl(pgUrl) as pg.ClientConfig;
+  }
+  const pairs = new Map<string, string>();
+  const pattern = /(\w+)\s*=\s*(?:'((?:\\.|[^'\\])*)'|(\S+))/g;
+  for (const match of pgUrl.matchAll(pattern)) {
+    pairs.set(match[1] as string, (match[2] ?? match[3] ?? '').replace(/\\(.)/g, '$1'));
+  }
+  if (pairs.size === 0) throw new Error('PG_URL is neither a postgres:// URL nor a key=value connection string');
+  const sslmode = pairs.get('sslmode');
+  return {
+    host: pairs.get('host') ?? pairs.get('hostaddr'),
+    port: pairs.has('port') ? Number(pairs.get('port')) : undefined,
+    user: pairs.get('user'),
+    password: pairs.get('password'),
+    database: pairs.get('dbname'),
+    ssl: sslmode && !['disable', 'allow', 'prefer'].includes(sslmode) ? { rejectUnauthorized: sslmode === 'verify-full' } : undefined,
+    application_name: pairs.get('application_name'),
+  };
+}
+
+export interface PoolOptions {
+  pgUrl: string;
+  max: number;
+  applicationName?: string;
+}
+
+export function createPool({ pgUrl, max, applicationName = 'payment-manager-api' }: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    ...parsePgUrl(pgUrl),
+    max,
+    types,
+    application_name: applicationName,
+    // Every session works in UTC so now()/clock_timestamp() and timestamptz casts agree with stored values.
+    options: '-c TimeZone=UTC',
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Runs `work` in one READ COMMITTED transaction (spec §8); rolls back on any error. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Serialises all writers of one order (webhooks, chargebacks, holds, capture events) for the rest of the
+ * transaction — the lock key of spec §5.3.
+ */
+export async function lockOrder(client: Queryable, orderId: string): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('order:' || $1))`, [orderId]);
+}
+
+/** Connects with retries (spec §2.3: 10 attempts, 1 s apart) so the API survives starting before Postgres. */
+export async function waitForDatabase(pool: pg.Pool, attempts = 10, delayMs = 1000): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (attempt >= attempts) throw new Error(`PostgreSQL unreachable after ${attempts} attempts: ${(err as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export * from './duration.ts';
+export * from './envelope.ts';
+export * from './validation.ts';
+export * from './webhooks.ts';

@@ -1,0 +1,130 @@
+/**
+ * Provider webhook contracts (spec §5.1, §5.2), written once and used by ingest, the API's public and
+ * internal webhook routes and the Kafka consumers, so every entry point rejects exactly the same input.
+ */
+import { Type, type Static } from 'typebox';
+import { compileStrict, type ValidationResult } from './validation.ts';
+
+const BoundedId = (description: string) => Type.String({ minLength: 1, maxLength: 255, description });
+const Rfc3339 = (description: string) => Type.String({ format: 'date-time', description });
+const StringMap = Type.Record(Type.String(), Type.String(), {
+  description: 'Free-form provider metadata; every value must be a string',
+});
+
+export const ORDER_WEBHOOK_STATUSES = ['created', 'updated', 'success', 'failed'] as const;
+export const CHARGEBACK_WEBHOOK_STATUSES = ['opened', 'updated', 'closed'] as const;
+
+export const OrderWebhookSchema = Type.Object(
+  {
+    provider_event_id: BoundedId('Provider event id; unique per order'),
+    order_id: BoundedId('Provider order id'),
+    user_id: Type.String({ format: 'uuid', description: 'Customer id; Kafka partition key' }),
+    status: Type.Union(ORDER_WEBHOOK_STATUSES.map((s) => Type.Literal(s))),
+    created_at: Rfc3339('RFC 3339 timestamp'),
+    updated_at: Rfc3339('RFC 3339 timestamp'),
+    meta: Type.Optional(StringMap),
+  },
+  { $id: 'OrderWebhook', additionalProperties: true },
+);
+export type OrderWebhook = Static<typeof OrderWebhookSchema>;
+
+const ChargebackWebhookObject = Type.Object(
+  {
+    provider_event_id: BoundedId('Provider event id; unique per dispute'),
+    order_id: BoundedId('Provider order id'),
+    user_id: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, description: 'Kafka key only; falls back to order_id (R-28)' }),
+    ),
+    status: Type.Union(CHARGEBACK_WEBHOOK_STATUSES.map((s) => Type.Literal(s))),
+    reason: Type.Optional(Type.String({ description: 'Stored when the dispute is opened' })),
+    amount: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 100_000_000, description: 'Major units' })),
+    currency: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
+    occurred_at: Rfc3339('When the provider changed the chargeback'),
+    evidence_due_at: Type.Optional(Type.Union([Rfc3339('Evidence deadline'), Type.Null()])),
+    meta: Type.Optional(StringMap),
+  },
+  { additionalProperties: true },
+);
+export type ChargebackWebhook = Static<typeof ChargebackWebhookObject>;
+
+/** `amount` and `currency` are required only when the chargeback is opened. */
+export const ChargebackWebhookSchema = {
+  ...ChargebackWebhookObject,
+  $id: 'ChargebackWebhook',
+  if: { properties: { status: { const: 'opened' } }, required: ['status'] },
+  then: { required: ['amount', 'currency'] },
+} as unknown as typeof ChargebackWebhookObject;
+
+export type WebhookKind = 'order' | 'chargeback';
+
+const validateOrder = compileStrict<OrderWebhook>(OrderWebhookSchema);
+const validateChargeback = compileStrict<ChargebackWebhook>(ChargebackWebhookSchema);
+
+/** Validates and normalises an order webhook: unknown fields dropped, user_id lower-cased, meta null when absent. */
+export function parseOrderWebhook(input: unknown): ValidationResult<NormalisedOrderWebhook> {
+  const result = validateOrder(input);
+  if (!result.ok) return result;
+  const w = result.value;
+  return {
+    ok: true,
+    value: {
+      provider_event_id: w.provider_event_id,
+      order_id: w.order_id,
+      user_id: w.user_id.toLowerCase(),
+      status: w.status,
+      created_at: w.created_at,
+      updated_at: w.updated_at,
+      meta: w.meta ?? null,
+    },
+  };
+}
+
+/** Validates and normalises a chargeback webhook: unknown fields dropped, absent optionals become null. */
+export function parseChargebackWebhook(input: unknown): ValidationResult<NormalisedChargebackWebhook> {
+  const result = validateChargeback(input);
+  if (!result.ok) return result;
+  const w = result.value;
+  return {
+    ok: true,
+    value: {
+      provider_event_id: w.provider_event_id,
+      order_id: w.order_id,
+      user_id: w.user_id ?? null,
+      status: w.status,
+      reason: w.reason ?? '',
+      amount: w.amount ?? null,
+      currency: w.currency ?? null,
+      occurred_at: w.occurred_at,
+      evidence_due_at: w.evidence_due_at ?? null,
+      meta: w.meta ?? null,
+    },
+  };
+}
+
+export interface NormalisedOrderWebhook {
+  provider_event_id: string;
+  order_id: string;
+  user_id: string;
+  status: OrderWebhook['status'];
+  created_at: string;
+  updated_at: string;
+  meta: Record<string, string> | null;
+}
+
+export interface NormalisedChargebackWebhook {
+  provider_event_id: string;
+  order_id: string;
+  user_id: string | null;
+  status: ChargebackWebhook['status'];
+  reason: string;
+  amount: number | null;
+  currency: string | null;
+  occurred_at: string;
+  evidence_due_at: string | null;
+  meta: Record<string, string> | null;
+}
+
+/** Kafka message key (spec §11.2): user_id, or order_id for chargebacks without one (R-28). */
+export function partitionKey(webhook: NormalisedOrderWebhook | NormalisedChargebackWebhook): string {
+  return webhook.user_id ?? webhook.order_id;
+}
