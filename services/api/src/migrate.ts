@@ -1,0 +1,76 @@
+/**
+ * One-shot migrations command (`npm run migrate`, the Kubernetes migrations Job).
+ *
+ *   node services/api/src/migrate.ts              apply every pending migration
+ *   node services/api/src/migrate.ts --down [N]   revert the last N applied migrations (default 1; "all" = every one)
+ *
+ * Connects with PG_URL (postgres:// URL or libpq key=value string). Exit codes: 0 done, 1 migration failed,
+ * 2 bad usage or configuration.
+ */
+import { parseArgs } from 'node:util';
+import { runMigrations } from './db/migrations.ts';
+import { parsePgUrl } from './db/pool.ts';
+
+const USAGE = 'usage: migrate [--down [N|all]]   (PG_URL must be set)';
+
+class UsageError extends Error {}
+
+interface Command {
+  direction: 'up' | 'down';
+  count?: number;
+}
+
+function parseCommand(argv: string[]): Command {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { down: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) throw new UsageError(USAGE);
+  if (!values.down) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+    return { direction: 'up' };
+  }
+  if (positionals.length > 1) throw new UsageError(USAGE);
+  const [countArg] = positionals;
+  if (countArg === undefined) return { direction: 'down', count: 1 };
+  if (countArg === 'all') return { direction: 'down', count: Number.POSITIVE_INFINITY };
+  if (!/^[1-9]\d*$/.test(countArg)) throw new UsageError(`--down takes a positive count or "all", got "${countArg}"\n${USAGE}`);
+  return { direction: 'down', count: Number(countArg) };
+}
+
+/** Where we connect, for the log; never the password. */
+function describeTarget(pgUrl: string): string {
+  const { host, port, database, user } = parsePgUrl(pgUrl);
+  return `${user ?? '(default user)'}@${host || 'localhost'}:${port || 5432}/${database ?? '(default database)'}`;
+}
+
+async function main(): Promise<number> {
+  let command: Command;
+  let target: string;
+  const pgUrl = process.env.PG_URL?.trim();
+  try {
+    command = parseCommand(process.argv.slice(2));
+    if (!pgUrl) throw new UsageError(`PG_URL is not set\n${USAGE}`);
+    target = describeTarget(pgUrl);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  const what =
+    command.direction === 'up'
+      ? 'applying pending migrations'
+      : `reverting ${command.count === Number.POSITIVE_INFINITY ? 'all' : command.count} migration(s)`;
+  console.log(`migrate: ${what} on ${target}`);
+  try {
+    await runMigrations({ databaseUrl: pgUrl, direction: command.direction, count: command.count, log: (message) => console.log(message) });
+  } catch (err) {
+    console.error(`migrate: failed: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log('migrate: done');
+  return 0;
+}
+
+process.exitCode = await main();
