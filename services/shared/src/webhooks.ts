@@ -19,7 +19,7 @@ export const OrderWebhookSchema = Type.Object(
     provider_event_id: BoundedId('Provider event id; unique per order'),
     order_id: BoundedId('Provider order id'),
     user_id: Type.String({ format: 'uuid', description: 'Customer id; Kafka partition key' }),
-    status: Type.Union(ORDER_WEBHOOK_STATUSES.map((s) => Type.Literal(s))),
+    status: Type.Enum(ORDER_WEBHOOK_STATUSES),
     created_at: Rfc3339('RFC 3339 timestamp'),
     updated_at: Rfc3339('RFC 3339 timestamp'),
     meta: Type.Optional(StringMap),
@@ -35,7 +35,7 @@ const ChargebackWebhookObject = Type.Object(
     user_id: Type.Optional(
       Type.String({ minLength: 1, maxLength: 255, description: 'Kafka key only; falls back to order_id (R-28)' }),
     ),
-    status: Type.Union(CHARGEBACK_WEBHOOK_STATUSES.map((s) => Type.Literal(s))),
+    status: Type.Enum(CHARGEBACK_WEBHOOK_STATUSES),
     reason: Type.Optional(Type.String({ description: 'Stored when the dispute is opened' })),
     amount: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 100_000_000, description: 'Major units' })),
     currency: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),

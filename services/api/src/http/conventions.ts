@@ -1,0 +1,57 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { describeErrors, queryAjv, strictAjv } from '@payment-manager/shared';
+import { errorBody, HttpError } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body exactly as received; webhook signatures are computed over these bytes. */
+    rawBody?: string;
+  }
+}
+
+/**
+ * Cross-cutting HTTP behaviour of spec §3: JSON parsed whatever the Content-Type says (R-22), no type
+ * coercion of bodies, one error shape per route family, and never a stack trace or a 500 for bad input.
+ */
+export function registerHttpConventions(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    request.rawBody = text;
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new HttpError(400, `malformed JSON: ${(err as Error).message}`, `malformed JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const validate = (httpPart === 'body' ? strictAjv : queryAjv).compile(schema);
+    return (data: unknown) => (validate(data) ? { value: data } : { error: validationError(validate.errors, httpPart) });
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    const style = request.routeOptions.config.errorStyle ?? 'message';
+    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (statusCode >= 500) {
+      request.log.error({ err: error }, 'request failed');
+    }
+    const details = error instanceof HttpError ? error.details : statusCode === 400 ? error.message : undefined;
+    const message = statusCode === 500 && !(error instanceof HttpError) ? 'internal server error' : error.message;
+    reply.status(statusCode).send(errorBody(style, { statusCode, message, details }));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ message: `route ${request.method} ${request.url.split('?')[0]} not found` });
+  });
+}
+
+function validationError(errors: Parameters<typeof describeErrors>[0], httpPart: string | undefined): HttpError {
+  const where = httpPart === 'body' ? 'body' : httpPart === 'querystring' ? 'query' : (httpPart ?? 'request');
+  const details = describeErrors(errors, where);
+  return new HttpError(400, details, details);
+}

@@ -1,0 +1,150 @@
+/** Request and response schemas of the API (spec §6, §7); they drive validation and the OpenAPI document. */
+import { Type } from 'typebox';
+import { DISPUTE_STATUSES } from '../domain/disputes.ts';
+import { HOLD_REASONS } from '../domain/orders.ts';
+
+const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
+
+export const MessageBody = Type.Object({ message: Type.String() }, { additionalProperties: true });
+export const ErrorAndMessageBody = Type.Object(
+  { error: Type.String(), message: Type.String(), details: Type.Optional(Type.String()) },
+  { additionalProperties: true },
+);
+export const InternalResult = Type.Object({
+  success: Type.Boolean(),
+  duplicate: Type.Optional(Type.Boolean()),
+  message: Type.Optional(Type.String()),
+});
+
+export const Order = Type.Object({
+  order_id: Type.String(),
+  user_id: Type.String({ format: 'uuid' }),
+  status: Type.String({ description: 'created | updated | success | failed (stored values are returned verbatim)' }),
+  on_hold: Type.Boolean(),
+  hold_reason: Type.Optional(Type.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const Dispute = Type.Object({
+  dispute_id: Type.String(),
+  order_id: Type.String(),
+  status: Type.String({ description: DISPUTE_STATUSES.join(' | ') }),
+  reason: Type.String(),
+  amount: Type.Number(),
+  currency: Type.String(),
+  opened_at: Timestamp,
+  evidence_due_at: Type.Optional(Timestamp),
+  submitting_id: Type.Optional(Type.String()),
+  submitted_at: Type.Optional(Timestamp),
+  closed_at: Type.Optional(Timestamp),
+});
+
+const EvidenceFile = Type.Object({
+  file_id: Type.String({ minLength: 1 }),
+  name: Type.String(),
+  content_type: Type.String(),
+  size: Type.Integer({ minimum: 0 }),
+});
+
+export const EvidenceInput = Type.Object(
+  {
+    fields: Type.Optional(Type.Record(Type.String(), Type.String())),
+    files: Type.Optional(Type.Array(EvidenceFile)),
+  },
+  { additionalProperties: true },
+);
+
+export const Evidence = Type.Object({
+  dispute_id: Type.String(),
+  fields: Type.Record(Type.String(), Type.String()),
+  files: Type.Array(EvidenceFile),
+  updated_at: Timestamp,
+});
+
+export const HoldInput = Type.Object(
+  {
+    action: Type.Enum(['set', 'clear']),
+    reason: Type.Optional(Type.Enum(HOLD_REASONS)),
+  },
+  { additionalProperties: true },
+);
+
+export const HoldResult = Type.Object({
+  order_id: Type.String(),
+  on_hold: Type.Boolean(),
+  reason: Type.Optional(Type.String()),
+  updated_at: Timestamp,
+});
+
+export const CaptureInput = Type.Object(
+  {
+    amount: Type.Number({ minimum: 1, description: 'Major units, e.g. 100.5' }),
+    currency: Type.String({ minLength: 3, maxLength: 3 }),
+    idempotency_key: Type.String({ minLength: 1, maxLength: 255 }),
+  },
+  { additionalProperties: true },
+);
+
+export const CaptureResult = Type.Object({
+  order_id: Type.String(),
+  amount: Type.Number(),
+  currency: Type.String(),
+  status: Type.Enum(['success', 'failed']),
+  provider_tx_id: Type.String(),
+  captured_at: Timestamp,
+});
+
+export const SubmissionAccepted = Type.Object({
+  dispute_id: Type.String(),
+  submission_id: Type.String(),
+  status: Type.String(),
+  submitted_at: Timestamp,
+});
+
+export const OrderListQuery = Type.Object({
+  status: Type.Optional(Type.String({ description: 'Comma-separated order statuses' })),
+  user_id: Type.Optional(Type.String({ format: 'uuid' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  sort_by: Type.Optional(Type.Enum(['created_at', 'updated_at'])),
+  sort_order: Type.Optional(Type.Enum(['asc', 'desc'])),
+});
+
+export const DisputeListQuery = Type.Object({
+  order_id: Type.Optional(Type.String()),
+  status: Type.Optional(Type.String({ description: 'Comma-separated dispute statuses' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+});
+
+const ListParam = (description: string) =>
+  Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description }));
+
+/** Event-page parameters stay text here: their lenient rules (spec §6.3) are applied by domain/event-page.ts. */
+export const eventPageQuery = (idsParam: 'order_ids' | 'dispute_ids') =>
+  Type.Object({
+    [idsParam]: ListParam('Repeatable and/or comma-separated ids'),
+    kinds: ListParam('Repeatable and/or comma-separated event kinds'),
+    time_from: Type.Optional(Type.String({ description: 'RFC 3339; created_at >= time_from' })),
+    time_to: Type.Optional(Type.String({ description: 'RFC 3339; created_at < time_to' })),
+    limit: Type.Optional(Type.String({ description: 'Integer; absent/0/negative → 10, capped at 1000' })),
+    cursor: Type.Optional(Type.String({ description: 'Opaque next_cursor of the previous page' })),
+    sort_asc: Type.Optional(Type.String({ description: 'true/false/1/0/t/f; default false (newest first)' })),
+  });
+
+export const eventPage = (aggregateColumn: 'order_id' | 'dispute_id') =>
+  Type.Object({
+    items: Type.Array(
+      Type.Object({
+        event_id: Type.String(),
+        [aggregateColumn]: Type.String(),
+        kind: Type.String(),
+        provider_event_id: Type.String(),
+        data: Type.Unknown(),
+        created_at: Timestamp,
+      }),
+    ),
+    next_cursor: Type.String(),
+    has_more: Type.Boolean(),
+  });

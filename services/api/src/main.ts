@@ -1,0 +1,21 @@
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, loadApiConfig } from './config.ts';
+import { startApi } from './server.ts';
+
+let config: ReturnType<typeof loadApiConfig>;
+try {
+  config = loadApiConfig(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`payment-manager api: configuration error: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const api = await startApi(config);
+closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+  if (err) api.app.log.error({ err }, 'shutting down after an error');
+  else api.app.log.info({ signal }, 'shutting down');
+  await api.close();
+});

@@ -1,0 +1,71 @@
+/** Manual dispute operations (spec §6.9–§6.11): evidence and representment. */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { withTransaction } from '../db/pool.ts';
+import { isEditable, isSubmittable, statusAfterEvidence } from '../domain/disputes.ts';
+import { badGateway, conflict, notFound } from '../http/errors.ts';
+import { ProviderError, type SilvergateClient } from '../provider/silvergate.ts';
+import {
+  appendDisputeEvent,
+  type EvidenceFile,
+  findDispute,
+  findEvidence,
+  markSubmitted,
+  setDisputeStatus,
+  upsertEvidence,
+} from '../store/disputes.ts';
+
+export async function putEvidence(
+  pool: pg.Pool,
+  disputeId: string,
+  input: { fields?: Record<string, string>; files?: EvidenceFile[] },
+) {
+  return withTransaction(pool, async (tx) => {
+    const dispute = await findDispute(tx, disputeId, true);
+    if (!dispute) throw notFound('Dispute not found');
+    if (!isEditable(dispute.status)) throw conflict(`dispute cannot be edited in status: ${dispute.status}`);
+    // Absent parts are stored empty, never as JSON null (R-20); upsert replaces, it does not merge.
+    const evidence = await upsertEvidence(tx, disputeId, { fields: input.fields ?? {}, files: input.files ?? [] });
+    const nextStatus = statusAfterEvidence(dispute.status);
+    if (nextStatus !== dispute.status) await setDisputeStatus(tx, disputeId, nextStatus);
+    await appendDisputeEvent(tx, disputeId, { kind: 'evidence_added', providerEventId: randomUUID(), data: evidence });
+    return evidence;
+  });
+}
+
+/**
+ * The dispute row stays locked across the provider call — the one exception of spec §8 — so two
+ * concurrent submits cannot both reach the provider; the second sees `submitted` and gets 409.
+ */
+export async function submitDispute(pool: pg.Pool, provider: SilvergateClient, disputeId: string) {
+  return withTransaction(pool, async (tx) => {
+    const dispute = await findDispute(tx, disputeId, true);
+    if (!dispute) throw notFound('Dispute not found');
+    if (!isSubmittable(dispute.status)) throw conflict(`status ${dispute.status} not eligible for submission`);
+    const evidence = await findEvidence(tx, disputeId);
+    if (!evidence) throw conflict('evidence not found');
+
+    let submission: { id: string };
+    try {
+      submission = await provider.submitRepresentment({
+        order_id: dispute.order_id,
+        evidences_file_id: evidence.files.map((file) => file.file_id),
+      });
+    } catch (err) {
+      if (err instanceof ProviderError) throw badGateway(`provider submit: ${err.message}`);
+      throw err;
+    }
+    const submitted = await markSubmitted(tx, disputeId, submission.id);
+    await appendDisputeEvent(tx, disputeId, {
+      kind: 'evidence_submitted',
+      providerEventId: submission.id,
+      data: { provider_submission_id: submission.id },
+    });
+    return {
+      dispute_id: disputeId,
+      submission_id: submission.id,
+      status: submitted.status,
+      submitted_at: submitted.submitted_at as string,
+    };
+  });
+}

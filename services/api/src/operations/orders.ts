@@ -1,0 +1,77 @@
+/** Manual order operations (spec §6.4, §6.5): holds and capture. */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { lockOrder, withTransaction } from '../db/pool.ts';
+import { captureRefusal, captureStatus, type HoldReason } from '../domain/orders.ts';
+import { badGateway, conflict, notFound } from '../http/errors.ts';
+import { ProviderError, type CaptureRequest, type SilvergateClient } from '../provider/silvergate.ts';
+import { appendOrderEvent, findOrder, setHold } from '../store/orders.ts';
+
+export type HoldCommand = { action: 'set'; reason: HoldReason } | { action: 'clear'; reason?: string };
+
+export async function changeHold(pool: pg.Pool, orderId: string, command: HoldCommand) {
+  return withTransaction(pool, async (tx) => {
+    await lockOrder(tx, orderId);
+    const order = await setHold(tx, orderId, command.action === 'set' ? command.reason : null);
+    if (!order) throw notFound('order not found');
+    const data = command.action === 'set'
+      ? { action: 'set', reason: command.reason }
+      : { action: 'clear', ...(command.reason !== undefined ? { reason: command.reason } : {}) };
+    await appendOrderEvent(tx, orderId, {
+      kind: command.action === 'set' ? 'hold_set' : 'hold_cleared',
+      providerEventId: randomUUID(),
+      data,
+    });
+    return {
+      order_id: order.order_id,
+      on_hold: order.on_hold,
+      ...(order.hold_reason !== null ? { reason: order.hold_reason } : {}),
+      updated_at: order.updated_at,
+    };
+  });
+}
+
+/**
+ * Checks, calls the provider with no transaction open, then records both events in one transaction
+ * (spec §6.5). A repeated idempotency_key asks the provider again; the events are not duplicated.
+ */
+export async function captureOrder(pool: pg.Pool, provider: SilvergateClient, request: CaptureRequest) {
+  const order = await findOrder(pool, request.order_id);
+  if (!order) throw notFound('order not found');
+  const refusal = captureRefusal(order);
+  if (refusal) throw conflict(refusal);
+
+  let answer: Awaited<ReturnType<SilvergateClient['capture']>>;
+  try {
+    answer = await provider.capture(request);
+  } catch (err) {
+    if (err instanceof ProviderError) throw badGateway(`provider capture failed: ${err.message}`);
+    throw err;
+  }
+  const capturedAt = new Date().toISOString();
+  const status = captureStatus(answer.status);
+
+  await withTransaction(pool, async (tx) => {
+    await lockOrder(tx, request.order_id);
+    const requested = await appendOrderEvent(tx, request.order_id, {
+      kind: 'capture_requested',
+      providerEventId: request.idempotency_key,
+      data: { amount: request.amount, currency: request.currency, idempotency_key: request.idempotency_key },
+    });
+    await appendOrderEvent(
+      tx,
+      request.order_id,
+      { kind: status === 'success' ? 'capture_completed' : 'capture_failed', providerEventId: answer.transaction_id, data: answer },
+      requested?.created_at,
+    );
+  });
+
+  return {
+    order_id: request.order_id,
+    amount: request.amount,
+    currency: request.currency,
+    status,
+    provider_tx_id: answer.transaction_id,
+    captured_at: capturedAt,
+  };
+}

@@ -1,0 +1,125 @@
+/** Dispute reads, evidence and representment (spec §6.6–§6.11). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type pg from 'pg';
+import { Type } from 'typebox';
+import { DISPUTE_STATUSES } from '../domain/disputes.ts';
+import { type EventPageQuery, splitList } from '../domain/event-page.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { withoutNulls } from '../http/present.ts';
+import {
+  Dispute,
+  DisputeListQuery,
+  Evidence,
+  EvidenceInput,
+  MessageBody,
+  SubmissionAccepted,
+  eventPage,
+  eventPageQuery,
+} from '../http/schemas.ts';
+import { putEvidence, submitDispute } from '../operations/disputes.ts';
+import type { SilvergateClient } from '../provider/silvergate.ts';
+import { findDispute, findEvidence, listDisputes } from '../store/disputes.ts';
+import { readEventPage } from '../store/events.ts';
+import { eventPageRequestOrThrow } from './event-pages.ts';
+
+const DisputeIdParams = Type.Object({ dispute_id: Type.String({ minLength: 1, maxLength: 255 }) });
+
+export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: SilvergateClient }> = async (base, { pool, provider }) => {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/disputes',
+    {
+      schema: {
+        tags: ['disputes'],
+        summary: 'List disputes, newest opened first',
+        querystring: DisputeListQuery,
+        response: { 200: Type.Array(Dispute), 400: MessageBody },
+      },
+    },
+    async (request) => {
+      const statuses = splitList(request.query.status);
+      const unknown = statuses.filter((s) => !(DISPUTE_STATUSES as readonly string[]).includes(s));
+      if (unknown.length > 0) {
+        throw new HttpError(400, `status must be a comma-separated list of ${DISPUTE_STATUSES.join(', ')}; got ${unknown.join(', ')}`);
+      }
+      const rows = await listDisputes(pool, {
+        orderId: request.query.order_id ?? null,
+        statuses,
+        limit: request.query.limit ?? null,
+        offset: request.query.offset ?? 0,
+      });
+      return rows.map(withoutNulls);
+    },
+  );
+
+  app.get(
+    '/disputes/events',
+    {
+      schema: {
+        tags: ['disputes'],
+        summary: 'Dispute event log, keyset-paginated',
+        querystring: eventPageQuery('dispute_ids'),
+        response: { 200: eventPage('dispute_id'), 400: MessageBody },
+      },
+    },
+    async (request) =>
+      readEventPage(
+        pool,
+        { table: 'dispute_events', aggregateColumn: 'dispute_id' },
+        eventPageRequestOrThrow(request.query as EventPageQuery, 'dispute_ids'),
+      ),
+  );
+
+  app.get(
+    '/disputes/:dispute_id',
+    {
+      schema: { tags: ['disputes'], summary: 'One dispute', params: DisputeIdParams, response: { 200: Dispute, 404: MessageBody } },
+    },
+    async (request) => {
+      const dispute = await findDispute(pool, request.params.dispute_id);
+      if (!dispute) throw notFound('Dispute not found');
+      return withoutNulls(dispute);
+    },
+  );
+
+  app.post(
+    '/disputes/:dispute_id/evidence',
+    {
+      schema: {
+        tags: ['disputes'],
+        summary: 'Create or replace the evidence bundle',
+        params: DisputeIdParams,
+        body: EvidenceInput,
+        response: { 200: Evidence, 400: MessageBody, 404: MessageBody, 409: MessageBody },
+      },
+    },
+    async (request) => putEvidence(pool, request.params.dispute_id, request.body),
+  );
+
+  app.get(
+    '/disputes/:dispute_id/evidence',
+    {
+      schema: { tags: ['disputes'], summary: 'The evidence bundle', params: DisputeIdParams, response: { 200: Evidence, 404: MessageBody } },
+    },
+    async (request) => {
+      const evidence = await findEvidence(pool, request.params.dispute_id);
+      if (!evidence) throw notFound('Evidence not found');
+      return evidence;
+    },
+  );
+
+  app.post(
+    '/disputes/:dispute_id/submit',
+    {
+      schema: {
+        tags: ['disputes'],
+        summary: 'Send the representment to the provider',
+        params: DisputeIdParams,
+        response: { 202: SubmissionAccepted, 404: MessageBody, 409: MessageBody, 502: MessageBody },
+      },
+    },
+    async (request, reply) => reply.status(202).send(await submitDispute(pool, provider, request.params.dispute_id)),
+  );
+};

@@ -1,0 +1,138 @@
+/** Order reads and manual operations (spec §6.1–§6.5). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type pg from 'pg';
+import { Type } from 'typebox';
+import { ORDER_STATUSES } from '../domain/orders.ts';
+import type { EventPageQuery } from '../domain/event-page.ts';
+import { HttpError, invalidRequest, notFound } from '../http/errors.ts';
+import { withoutNulls } from '../http/present.ts';
+import {
+  CaptureInput,
+  CaptureResult,
+  ErrorAndMessageBody,
+  HoldInput,
+  HoldResult,
+  MessageBody,
+  Order,
+  OrderListQuery,
+  eventPage,
+  eventPageQuery,
+} from '../http/schemas.ts';
+import { captureOrder, changeHold } from '../operations/orders.ts';
+import type { SilvergateClient } from '../provider/silvergate.ts';
+import { readEventPage } from '../store/events.ts';
+import { findOrder, listOrders } from '../store/orders.ts';
+import { eventPageRequestOrThrow } from './event-pages.ts';
+import { splitList } from '../domain/event-page.ts';
+
+const OrderIdParams = Type.Object({ order_id: Type.String({ minLength: 1, maxLength: 255 }) });
+
+export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: SilvergateClient }> = async (base, { pool, provider }) => {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/orders',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'List orders (no parameters: all rows)',
+        querystring: OrderListQuery,
+        response: { 200: Type.Array(Order), 400: ErrorAndMessageBody },
+      },
+      config: { errorStyle: 'error' },
+    },
+    async (request) => {
+      const statuses = splitList(request.query.status);
+      const unknown = statuses.filter((s) => !(ORDER_STATUSES as readonly string[]).includes(s));
+      if (unknown.length > 0) {
+        throw new HttpError(400, `status must be a comma-separated list of ${ORDER_STATUSES.join(', ')}; got ${unknown.join(', ')}`);
+      }
+      const rows = await listOrders(pool, {
+        statuses,
+        userId: request.query.user_id?.toLowerCase() ?? null,
+        limit: request.query.limit ?? null,
+        offset: request.query.offset ?? 0,
+        sortBy: request.query.sort_by ?? 'created_at',
+        sortOrder: request.query.sort_order ?? 'desc',
+      });
+      return rows.map(withoutNulls);
+    },
+  );
+
+  app.get(
+    '/orders/events',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Order event log, keyset-paginated',
+        querystring: eventPageQuery('order_ids'),
+        response: { 200: eventPage('order_id'), 400: MessageBody },
+      },
+    },
+    async (request) =>
+      readEventPage(
+        pool,
+        { table: 'order_events', aggregateColumn: 'order_id' },
+        eventPageRequestOrThrow(request.query as EventPageQuery, 'order_ids'),
+      ),
+  );
+
+  app.get(
+    '/orders/:order_id',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'One order',
+        params: OrderIdParams,
+        response: { 200: Order, 404: MessageBody },
+      },
+    },
+    async (request) => {
+      const order = await findOrder(pool, request.params.order_id);
+      if (!order) throw notFound('order not found');
+      return withoutNulls(order);
+    },
+  );
+
+  app.post(
+    '/orders/:order_id/hold',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Set or clear a manual hold',
+        params: OrderIdParams,
+        body: HoldInput,
+        response: { 200: HoldResult, 400: ErrorAndMessageBody, 404: ErrorAndMessageBody },
+      },
+      config: { errorStyle: 'request-body' },
+    },
+    async (request) => {
+      const { action, reason } = request.body;
+      if (action === 'set') {
+        if (reason === undefined) throw invalidRequest('reason is required when action is set');
+        return changeHold(pool, request.params.order_id, { action, reason });
+      }
+      return changeHold(pool, request.params.order_id, { action, ...(reason !== undefined ? { reason } : {}) });
+    },
+  );
+
+  app.post(
+    '/orders/:order_id/capture',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Capture money at the provider',
+        params: OrderIdParams,
+        body: CaptureInput,
+        response: { 200: CaptureResult, 400: ErrorAndMessageBody, 404: ErrorAndMessageBody, 409: ErrorAndMessageBody, 502: ErrorAndMessageBody },
+      },
+      config: { errorStyle: 'request-body' },
+    },
+    async (request) => captureOrder(pool, provider, { order_id: request.params.order_id, ...pickCapture(request.body) }),
+  );
+};
+
+function pickCapture(body: { amount: number; currency: string; idempotency_key: string }) {
+  return { amount: body.amount, currency: body.currency, idempotency_key: body.idempotency_key };
+}

@@ -1,0 +1,89 @@
+/**
+ * Applies provider webhooks (spec §5.3, §5.4): one transaction each, serialised per order, so replays and
+ * concurrent deliveries store exactly one event. Shared by the public routes, the internal routes and
+ * the Kafka consumers.
+ */
+import type pg from 'pg';
+import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
+import { lockOrder, withTransaction } from '../db/pool.ts';
+import { DISPUTE_EVENT_KIND_BY_WEBHOOK_STATUS, decideChargeback } from '../domain/disputes.ts';
+import { decideOrderWebhook } from '../domain/orders.ts';
+import {
+  appendDisputeEvent,
+  applyDisputeChange,
+  disputeEventExists,
+  findDisputeByOrder,
+  insertDispute,
+} from '../store/disputes.ts';
+import { appendOrderEvent, findOrder, insertOrder, orderEventExists, orderExists, updateOrderStatus } from '../store/orders.ts';
+
+export type WebhookOutcome =
+  | 'processed'
+  | 'duplicate'
+  | 'order_not_found'
+  | 'dispute_not_found'
+  | 'order_already_exists'
+  | 'invalid_transition';
+
+export async function processOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook): Promise<WebhookOutcome> {
+  return withTransaction(pool, async (tx) => {
+    await lockOrder(tx, webhook.order_id);
+    if (await orderEventExists(tx, webhook.order_id, webhook.provider_event_id)) return 'duplicate';
+
+    const decision = decideOrderWebhook(await findOrder(tx, webhook.order_id), webhook);
+    switch (decision.kind) {
+      case 'reject':
+        return decision.outcome;
+      case 'create':
+        await insertOrder(tx, { ...decision.order, status: 'created' });
+        break;
+      case 'transition':
+        await updateOrderStatus(tx, webhook.order_id, decision.status, decision.updatedAt);
+        break;
+    }
+    await appendOrderEvent(tx, webhook.order_id, {
+      kind: 'webhook_received',
+      providerEventId: webhook.provider_event_id,
+      data: webhook,
+    });
+    return 'processed';
+  });
+}
+
+export async function processChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargebackWebhook): Promise<WebhookOutcome> {
+  return withTransaction(pool, async (tx) => {
+    await lockOrder(tx, webhook.order_id);
+    const dispute = await findDisputeByOrder(tx, webhook.order_id);
+    if (dispute && (await disputeEventExists(tx, dispute.dispute_id, webhook.provider_event_id))) return 'duplicate';
+
+    const decision = decideChargeback(dispute, dispute !== null || (await orderExists(tx, webhook.order_id)), webhook);
+    let disputeId: string;
+    switch (decision.kind) {
+      case 'reject':
+        return decision.outcome;
+      case 'create':
+        disputeId = await insertDispute(tx, decision.dispute);
+        break;
+      case 'apply':
+        disputeId = (dispute as NonNullable<typeof dispute>).dispute_id;
+        await applyDisputeChange(tx, disputeId, decision.change);
+        break;
+    }
+    await appendDisputeEvent(tx, disputeId, {
+      kind: DISPUTE_EVENT_KIND_BY_WEBHOOK_STATUS[webhook.status],
+      providerEventId: webhook.provider_event_id,
+      data: webhook,
+    });
+    return 'processed';
+  });
+}
+
+/** Public webhook answers (spec §5.5). */
+export const PUBLIC_WEBHOOK_RESPONSES: Record<WebhookOutcome, { status: number; message?: string }> = {
+  processed: { status: 202 },
+  duplicate: { status: 200, message: 'Duplicate webhook received' },
+  order_not_found: { status: 404, message: 'order not found' },
+  dispute_not_found: { status: 404, message: 'dispute not found' },
+  order_already_exists: { status: 409, message: 'order already exists' },
+  invalid_transition: { status: 422, message: 'invalid status transition' },
+};

@@ -1,0 +1,10 @@
+import Fastify from 'fastify';
+import pg from 'pg';
+const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+const app = Fastify();
+app.get('/orders/:id', async () => { const r = await pool.query('SELECT 1 AS x'); return r.rows[0]; });
+await app.listen({ port: 0 });
+const addr = app.server.address() as { port: number };
+const res = await fetch(`http://127.0.0.1:${addr.port}/orders/5`);
+console.log('status', res.status, await res.text());
+await app.close(); await pool.end();

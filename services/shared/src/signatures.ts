@@ -1,0 +1,130 @@
+/**
+ * Standard Webhooks signature verification (webhook-id / webhook-timestamp / webhook-signature, HMAC-SHA256)
+ * for the public webhook routes of ingest and of the API. Verification runs over the exact bytes the provider
+ * sent, so it needs `request.rawBody` (see raw-json-body.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import './raw-json-body.ts';
+
+/** The library's own tolerance; replay protection has to remember ids for at least that long in both directions. */
+export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+
+export type VerificationResult = { ok: true; webhookId: string } | { ok: false; message: string };
+
+export interface SignatureVerifier {
+  verify(rawBody: string, headers: Record<string, string | string[] | undefined>): VerificationResult;
+  /** Remember an id as consumed; called only once the webhook was accepted, so provider retries after a 5xx still pass. */
+  markAccepted(webhookId: string): void;
+  isReplay(webhookId: string): boolean;
+}
+
+/** WEBHOOK_SECRET may carry several secrets (rotation), separated by spaces and/or commas. */
+export function parseWebhookSecrets(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function createSignatureVerifier(secrets: readonly string[], opts: { maxRememberedIds?: number } = {}): SignatureVerifier {
+  if (secrets.length === 0) throw new Error('createSignatureVerifier needs at least one secret');
+  const webhooks = secrets.map((secret, index) => {
+    try {
+      return new Webhook(secret);
+    } catch (err) {
+      // Never echo the secret itself.
+      throw new Error(`WEBHOOK_SECRET entry #${index + 1} is not a valid Standard Webhooks secret (whsec_<base64>): ${(err as Error).message}`);
+    }
+  });
+  const seen = new LRUCache<string, true>({
+    max: opts.maxRememberedIds ?? 100_000,
+    ttl: 2 * SIGNATURE_TOLERANCE_SECONDS * 1000,
+  });
+
+  return {
+    verify(rawBody, headers) {
+      const id = headerValue(headers, 'webhook-id');
+      const signed = {
+        'webhook-id': id ?? '',
+        'webhook-timestamp': headerValue(headers, 'webhook-timestamp') ?? '',
+        'webhook-signature': headerValue(headers, 'webhook-signature') ?? '',
+      };
+      let lastError = 'invalid webhook signature';
+      for (const webhook of webhooks) {
+        try {
+          webhook.verify(rawBody, signed, { jsonParse: false });
+          return { ok: true, webhookId: id as string };
+        } catch (err) {
+          if (!(err instanceof WebhookVerificationError)) throw err;
+          lastError = err.message;
+          // Header and timestamp problems are the same for every secret; only a signature mismatch is worth another key.
+          if (err.message !== 'No matching signature found') break;
+        }
+      }
+      return { ok: false, message: `invalid webhook signature: ${lastError.toLowerCase()}` };
+    },
+    markAccepted(webhookId) {
+      seen.set(webhookId, true);
+    },
+    isReplay(webhookId) {
+      return seen.has(webhookId);
+    },
+  };
+}
+
+const inFlight = Symbol('webhookSignatureId');
+
+type GuardedRequest = FastifyRequest & { [inFlight]?: string };
+
+/**
+ * Adds the signature check to every route of the (encapsulated) instance it is applied to:
+ * 401 {"message"} for missing/invalid/expired signatures and replayed ids, before any handler runs.
+ * A `null` verifier (WEBHOOK_SECRET unset) adds nothing.
+ */
+export function applyWebhookSignatureGuard(app: FastifyInstance, verifier: SignatureVerifier | null): void {
+  if (!verifier) return;
+  const pending = new Set<string>();
+
+  app.addHook('preHandler', async (request: GuardedRequest, reply: FastifyReply) => {
+    const result = verifier.verify(request.rawBody ?? '', request.headers as Record<string, string | string[] | undefined>);
+    if (!result.ok) return reply.code(401).send({ message: result.message });
+    // A concurrent copy of the same delivery counts as a replay as well.
+    if (verifier.isReplay(result.webhookId) || pending.has(result.webhookId)) {
+      return reply.code(401).send({ message: 'invalid webhook signature: webhook-id already received' });
+    }
+    pending.add(result.webhookId);
+    request[inFlight] = result.webhookId;
+  });
+
+  app.addHook('onResponse', async (request: GuardedRequest, reply: FastifyReply) => {
+    const id = request[inFlight];
+    if (id === undefined) return;
+    pending.delete(id);
+    if (reply.statusCode < 300) verifier.markAccepted(id);
+  });
+
+  app.addHook('onRequestAbort', async (request: GuardedRequest) => {
+    const id = request[inFlight];
+    if (id !== undefined) pending.delete(id);
+  });
+}
+
+/** Reads WEBHOOK_SECRET; logs once when verification is off so an unsigned deployment never goes unnoticed. */
+export function signatureVerifierFromEnv(
+  value: string | undefined,
+  log: { warn(message: string): void },
+): SignatureVerifier | null {
+  const secrets = parseWebhookSecrets(value);
+  if (secrets.length === 0) {
+    log.warn('WEBHOOK_SECRET is not set: webhook signature verification is OFF');
+    return null;
+  }
+  return createSignatureVerifier(secrets);
+}
