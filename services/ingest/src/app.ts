@@ -1,0 +1,137 @@
+/**
+ * Ingest (spec §7.2–§7.4): validates provider webhooks with the same shared schemas as the API, then
+ * publishes them to Kafka (kafka mode) or forwards them to the API (http mode). No database, no domain logic.
+ */
+import { context, propagation } from '@opentelemetry/api';
+import {
+  disputeEnvelope,
+  orderEnvelope,
+  parseChargebackWebhook,
+  parseOrderWebhook,
+  type WebhookEnvelope,
+} from '@payment-manager/shared';
+import { applyWebhookSignatureGuard, type SignatureVerifier } from '@payment-manager/shared/signatures';
+import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { IngestConfig } from './config.ts';
+import type { ApiForwarder, WebhookRoute } from './http/api-forwarder.ts';
+import type { WebhookPublisher } from './kafka/publisher.ts';
+
+/** Seconds a provider should wait before retrying when the broker is unreachable. */
+export const BROKER_RETRY_AFTER_SECONDS = 5;
+
+export interface IngestDeps {
+  config: Pick<IngestConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & {
+    kafka: Pick<IngestConfig['kafka'], 'ordersTopic' | 'disputesTopic'>;
+  };
+  /** Required in kafka mode. */
+  publisher?: WebhookPublisher;
+  /** Required in http mode. */
+  forwarder?: ApiForwarder;
+  /** null = signature verification off (WEBHOOK_SECRET unset). */
+  signatureVerifier: SignatureVerifier | null;
+  /** fastify logger options; tests pass `false`. */
+  logger?: FastifyServerOptions['logger'];
+  /** An existing pino logger (main.ts), used instead of `logger`. */
+  loggerInstance?: FastifyBaseLogger;
+}
+
+type WebhookKind = 'order' | 'chargeback';
+
+/** Non-retriable protocol errors (message too large, authorisation…) will not heal by retrying later. */
+function isPermanentKafkaError(err: unknown): boolean {
+  const error = err as { name?: string; retriable?: boolean };
+  return error.name === 'KafkaJSProtocolError' && error.retriable === false;
+}
+
+export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  if (config.webhookMode === 'kafka' && !deps.publisher) throw new Error('kafka mode needs a publisher');
+  if (config.webhookMode === 'http' && !deps.forwarder) throw new Error('http mode needs a forwarder');
+
+  const app = Fastify({
+    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? { level: config.logLevel } }),
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  registerRawJsonBodyParser(app);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    reply.status(statusCode).send({ message: statusCode === 500 ? 'internal server error' : error.message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ message: `route ${request.method} ${request.url.split('?')[0]} not found` });
+  });
+
+  app.get('/health', async () => ({ service: 'ingest', status: 'ok' }));
+
+  async function publish(kind: WebhookKind, envelope: WebhookEnvelope, request: FastifyRequest, reply: FastifyReply) {
+    const headers: Record<string, string> = {};
+    // W3C traceparent/tracestate of the incoming request travel with the message to the API consumer.
+    propagation.inject(context.active(), headers);
+    const topic = kind === 'order' ? config.kafka.ordersTopic : config.kafka.disputesTopic;
+    try {
+      await deps.publisher?.publish({ topic, key: envelope.key, value: JSON.stringify(envelope), headers });
+    } catch (err) {
+      if (isPermanentKafkaError(err)) {
+        request.log.error({ err, topic }, 'publishing webhook failed permanently');
+        return reply.status(500).send({ message: `publishing webhook failed: ${(err as Error).message}` });
+      }
+      request.log.warn({ err, topic }, 'broker unavailable, webhook not accepted');
+      return reply
+        .status(503)
+        .header('retry-after', String(BROKER_RETRY_AFTER_SECONDS))
+        .send({ message: `message broker unavailable, webhook not accepted; retry later (${(err as Error).message})` });
+    }
+    return reply.status(202).send();
+  }
+
+  async function forward(route: WebhookRoute, request: FastifyRequest, reply: FastifyReply) {
+    const abort = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableEnded) abort.abort(new Error('provider closed the connection'));
+    });
+    try {
+      const answer = await (deps.forwarder as ApiForwarder).forward(route, request.rawBody ?? '', abort.signal);
+      return answer.body === undefined ? reply.status(answer.status).send() : reply.status(answer.status).send(answer.body);
+    } catch (err) {
+      if (abort.signal.aborted) {
+        request.log.info('provider went away; forwarding abandoned');
+        return reply;
+      }
+      throw err;
+    }
+  }
+
+  applyRoutes(app, deps.signatureVerifier, async (scope) => {
+    scope.post('/webhooks/payments/orders', async (request, reply) => {
+      const parsed = parseOrderWebhook(request.body);
+      if (!parsed.ok) return reply.status(400).send({ message: parsed.message });
+      if (config.webhookMode === 'kafka') return publish('order', orderEnvelope(parsed.value), request, reply);
+      return forward('orders', request, reply);
+    });
+    scope.post('/webhooks/payments/chargebacks', async (request, reply) => {
+      const parsed = parseChargebackWebhook(request.body);
+      if (!parsed.ok) return reply.status(400).send({ message: parsed.message });
+      if (config.webhookMode === 'kafka') return publish('chargeback', disputeEnvelope(parsed.value), request, reply);
+      return forward('disputes', request, reply);
+    });
+  });
+
+  await app.ready();
+  return app;
+}
+
+/** Webhook routes live in their own encapsulated scope so the signature guard covers them and nothing else. */
+function applyRoutes(
+  app: FastifyInstance,
+  verifier: SignatureVerifier | null,
+  routes: (scope: FastifyInstance) => Promise<void>,
+): void {
+  app.register(async (scope) => {
+    applyWebhookSignatureGuard(scope, verifier);
+    await routes(scope);
+  });
+}

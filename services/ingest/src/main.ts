@@ -1,0 +1,58 @@
+/** Ingest process: config from env (spec §2.2), kafka or http hand-over, 5 s drain on SIGINT/SIGTERM (spec §2.3). */
+import { createKafkaClient } from '@payment-manager/shared/kafka-client';
+import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
+import closeWithGrace from 'close-with-grace';
+import pino from 'pino';
+import { buildIngestApp } from './app.ts';
+import { IngestConfigError, loadIngestConfig } from './config.ts';
+import { createApiForwarder } from './http/api-forwarder.ts';
+import { createKafkaPublisher } from './kafka/publisher.ts';
+
+const SHUTDOWN_GRACE_MS = 5000;
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadIngestConfig>;
+  try {
+    config = loadIngestConfig(process.env);
+  } catch (err) {
+    if (err instanceof IngestConfigError) {
+      process.stderr.write(`ingest: invalid configuration: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'ingest' } });
+  const signatureVerifier = signatureVerifierFromEnv(config.webhookSecret, { warn: (m) => logger.warn(m) });
+
+  const publisher =
+    config.webhookMode === 'kafka'
+      ? createKafkaPublisher(createKafkaClient({ clientId: 'payment-manager-ingest', brokers: config.kafka.brokers, logger }), {
+          idempotent: config.kafka.idempotentProducer,
+        })
+      : undefined;
+  if (publisher) {
+    // Start-up does not wait for the broker: until it answers, webhooks get 503 + Retry-After.
+    publisher.connect().catch((err: Error) => logger.warn({ err }, 'broker not reachable yet; will retry on the next webhook'));
+  }
+
+  const app = await buildIngestApp({
+    config,
+    publisher,
+    forwarder: config.webhookMode === 'http' ? createApiForwarder(config.api) : undefined,
+    signatureVerifier,
+    loggerInstance: logger,
+  });
+
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after a fatal error');
+    else logger.info({ signal }, 'shutting down');
+    // Stop accepting and let in-flight requests finish, then flush the last batches to the broker.
+    await app.close();
+    await publisher?.close();
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+  logger.info({ mode: config.webhookMode, port: config.port }, 'ingest listening');
+}
+
+await main();
