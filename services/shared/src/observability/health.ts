@@ -1,0 +1,166 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+
+export interface HealthCheck {
+  name: string;
+  /** Resolves when the dependency is usable; rejects with a message saying what is wrong. */
+  check: () => Promise<void>;
+}
+
+export interface HealthCheckResult {
+  name: string;
+  status: 'up' | 'down';
+  message?: string;
+}
+
+export interface ReadinessReport {
+  status: 'up' | 'down';
+  checks: HealthCheckResult[];
+}
+
+export interface HealthPluginOptions {
+  service: string;
+  checks: HealthCheck[];
+  /** Budget for all checks together (spec §16.1: 5 s). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_BUDGET_MS = 5_000;
+
+async function runCheck(check: HealthCheck, budgetMs: number): Promise<HealthCheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${budgetMs} ms`)), budgetMs);
+  });
+  try {
+    await Promise.race([check.check(), timeout]);
+    return { name: check.name, status: 'up' };
+  } catch (error) {
+    return { name: check.name, status: 'down', message: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every check in parallel within `budgetMs`; the report is `up` only if all are. */
+export async function runReadinessChecks(checks: HealthCheck[], budgetMs = DEFAULT_BUDGET_MS): Promise<ReadinessReport> {
+  const results = await Promise.all(checks.map((check) => runCheck(check, budgetMs)));
+  return { status: results.every((result) => result.status === 'up') ? 'up' : 'down', checks: results };
+}
+
+const checkResultSchema = {
+  type: 'object',
+  required: ['name', 'status'],
+  properties: {
+    name: { type: 'string' },
+    status: { type: 'string', enum: ['up', 'down'] },
+    message: { type: 'string' },
+  },
+} as const;
+
+const readinessSchema = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: { status: { type: 'string', enum: ['up', 'down'] }, checks: { type: 'array', items: checkResultSchema } },
+} as const;
+
+/**
+ * GET /health/live: the process serves HTTP (always 200 {"status":"up"}).
+ * GET /health/ready: 200 or 503 with {"status","checks":[{name,status,message}]} (spec §16.1).
+ * The contract's GET /health stays with the services.
+ */
+export const healthPlugin = fastifyPlugin(
+  async (app: FastifyInstance, options: HealthPluginOptions) => {
+    const budgetMs = options.timeoutMs ?? DEFAULT_BUDGET_MS;
+    app.get(
+      '/health/live',
+      {
+        schema: {
+          tags: ['health'],
+          summary: `Liveness of ${options.service}`,
+          response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['up'] } } } },
+        },
+      },
+      async () => ({ status: 'up' as const }),
+    );
+    app.get(
+      '/health/ready',
+      {
+        schema: {
+          tags: ['health'],
+          summary: `Readiness of ${options.service}: its dependencies answer`,
+          response: { 200: readinessSchema, 503: readinessSchema },
+        },
+      },
+      async (_request, reply) => {
+        const report = await runReadinessChecks(options.checks, budgetMs);
+        return reply.code(report.status === 'up' ? 200 : 503).send(report);
+      },
+    );
+  },
+  { name: 'payment-manager-health', fastify: '5.x' },
+);
+
+/** The part of a pg.Pool / pg.Client the checks use. */
+export interface Queryable {
+  query(text: string): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/** Postgres answers a trivial query. */
+export function postgresCheck(db: Queryable, name = 'postgres'): HealthCheck {
+  return {
+    name,
+    check: async () => {
+      await db.query('SELECT 1');
+    },
+  };
+}
+
+/** Names node-pg-migrate records for the migration files in `migrationsDir` (file name without extension). */
+export async function migrationNames(migrationsDir: string): Promise<string[]> {
+  const files = await readdir(migrationsDir);
+  return files
+    .filter((file) => /\.(sql|js|cjs|mjs|ts)$/.test(file) && !file.startsWith('.'))
+    .map((file) => path.basename(file, path.extname(file)))
+    .sort();
+}
+
+/**
+ * The latest migration shipped with this build is recorded in node-pg-migrate's table, i.e. the schema is
+ * at least as new as the code. `expected` is the sorted list of migration names (see migrationNames).
+ */
+export function migrationsCheck(db: Queryable, expected: string[] | (() => Promise<string[]>), table = 'pgmigrations'): HealthCheck {
+  if (!/^[a-z_][a-z0-9_.]*$/i.test(table)) throw new Error(`invalid migrations table name: ${table}`);
+  return {
+    name: 'migrations',
+    check: async () => {
+      const names = typeof expected === 'function' ? await expected() : expected;
+      const latest = names.at(-1);
+      if (latest === undefined) return;
+      const { rows } = await db.query(`SELECT name FROM ${table}`);
+      const applied = new Set(rows.map((row) => String(row.name)));
+      if (!applied.has(latest)) {
+        const pending = names.filter((name) => !applied.has(name));
+        throw new Error(`${pending.length} migration(s) not applied, latest missing: ${latest}`);
+      }
+    },
+  };
+}
+
+/** The Kafka cluster answers a metadata request (kafkajs `Admin`, connected lazily and reused). */
+export function kafkaCheck(admin: { connect(): Promise<void>; describeCluster(): Promise<unknown> }, name = 'kafka'): HealthCheck {
+  let connected: Promise<void> | undefined;
+  return {
+    name,
+    check: async () => {
+      connected ??= admin.connect().catch((error: unknown) => {
+        connected = undefined;
+        throw error;
+      });
+      await connected;
+      await admin.describeCluster();
+    },
+  };
+}
