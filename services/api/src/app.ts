@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type pg from 'pg';
+import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import type { ApiConfig } from './config.ts';
 import { registerHttpConventions } from './http/conventions.ts';
 import type { SilvergateClient } from './provider/silvergate.ts';
@@ -12,7 +13,7 @@ import { internalUpdateRoutes } from './routes/internal.ts';
 import { registerOpenApi } from './http/openapi.ts';
 
 export interface AppDeps {
-  config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'>;
+  config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & Partial<Pick<ApiConfig, 'webhookSecret'>>;
   pool: pg.Pool;
   provider: SilvergateClient;
   /** fastify logger options; tests pass `false`. */
@@ -26,7 +27,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     bodyLimit: deps.config.bodyLimitBytes,
-    ignoreTrailingSlash: true,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -39,7 +39,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(internalUpdateRoutes, { pool: deps.pool });
   // kafka mode: public webhooks must go through Kafka to keep per-user ordering (spec §1.2).
   if (deps.config.webhookMode !== 'kafka') {
-    await app.register(publicWebhookRoutes, { pool: deps.pool });
+    const signatureVerifier = signatureVerifierFromEnv(deps.config.webhookSecret, app.log);
+    await app.register(publicWebhookRoutes, { pool: deps.pool, signatureVerifier });
   }
   return app;
 }

@@ -24,6 +24,8 @@ export interface ApiConfig {
   /** pg_partman retention for dispute_events children, e.g. "90 days"; null keeps everything (spec default). */
   disputeEventsRetention: string | null;
   bodyLimitBytes: number;
+  /** Standard Webhooks secrets (WEBHOOK_SECRET, several for rotation); undefined = verification off. */
+  webhookSecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +119,6 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     partitionMaintenanceIntervalMs: duration(env, 'PARTITION_MAINTENANCE_INTERVAL', '1h'),
     disputeEventsRetention: retention ? retention : null,
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    webhookSecret: env.WEBHOOK_SECRET?.trim() || undefined,
   };
 }

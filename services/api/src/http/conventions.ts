@@ -1,36 +1,19 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { describeErrors, queryAjv, strictAjv } from '@payment-manager/shared';
+import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
 import { errorBody, HttpError } from './errors.ts';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The body exactly as received; webhook signatures are computed over these bytes. */
-    rawBody?: string;
-  }
-}
 
 /**
  * Cross-cutting HTTP behaviour of spec §3: JSON parsed whatever the Content-Type says (R-22), no type
  * coercion of bodies, one error shape per route family, and never a stack trace or a 500 for bad input.
  */
 export function registerHttpConventions(app: FastifyInstance): void {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    request.rawBody = text;
-    if (text.trim() === '') {
-      done(null, undefined);
-      return;
-    }
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(new HttpError(400, `malformed JSON: ${(err as Error).message}`, `malformed JSON: ${(err as Error).message}`), undefined);
-    }
-  });
+  registerRawJsonBodyParser(app);
 
   app.setValidatorCompiler(({ schema, httpPart }) => {
-    const validate = (httpPart === 'body' ? strictAjv : queryAjv).compile(schema);
+    // Schemas may carry an $id; ajv refuses to compile the same id twice, and routes share schemas.
+    const { $id: _id, ...anonymous } = schema as { $id?: string };
+    const validate = (httpPart === 'body' ? strictAjv : queryAjv).compile(anonymous);
     return (data: unknown) => (validate(data) ? { value: data } : { error: validationError(validate.errors, httpPart) });
   });
 

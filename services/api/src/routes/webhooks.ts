@@ -8,6 +8,7 @@ import {
   parseOrderWebhook,
   type ValidationResult,
 } from '@payment-manager/shared';
+import { applyWebhookSignatureGuard, type SignatureVerifier } from '@payment-manager/shared/signatures';
 import { invalidRequest } from '../http/errors.ts';
 import { MessageBody } from '../http/schemas.ts';
 import { PUBLIC_WEBHOOK_RESPONSES, type WebhookOutcome, processChargebackWebhook, processOrderWebhook } from '../webhooks/process.ts';
@@ -21,6 +22,7 @@ const responses = {
   400: MessageBody,
   404: MessageBody,
   409: MessageBody,
+  401: MessageBody,
   422: MessageBody,
 };
 
@@ -34,7 +36,11 @@ function sendOutcome(reply: FastifyReply, outcome: WebhookOutcome) {
   return message === undefined ? reply.status(status).send() : reply.status(status).send({ message });
 }
 
-export const publicWebhookRoutes: FastifyPluginAsync<{ pool: pg.Pool }> = async (app, { pool }) => {
+export const publicWebhookRoutes: FastifyPluginAsync<{ pool: pg.Pool; signatureVerifier: SignatureVerifier | null }> = async (
+  app,
+  { pool, signatureVerifier },
+) => {
+  applyWebhookSignatureGuard(app, signatureVerifier);
   app.post(
     '/webhooks/payments/orders',
     {
