@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { databaseUrlFor, postgresAnswers } from './pg-admin.ts';
+import type { ServiceName } from './services.ts';
+
+/**
+ * Finds the real services a test run uses (main vitest process only). Order per service:
+ *   1. the PM_TEST_* variable — when set, the service must answer or the run fails (CI must not skip silently);
+ *   2. the exports written by `scripts/test-services.sh` to `.data/test-services.env`;
+ *   3. the conventional local address (Postgres on 5432, WireMock on 8089);
+ *   4. a container started with testcontainers when a Docker engine answers;
+ *   5. otherwise the service is missing and the suites that need it are skipped with the reason.
+ */
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const STATE_FILE = `${REPO_ROOT}.data/test-services.env`;
+export const WIREMOCK_ROOT = `${REPO_ROOT}deploy/wiremock`;
+
+const VARIABLES = {
+  postgres: 'PM_TEST_PG_URL',
+  wiremock: 'PM_TEST_WIREMOCK_URL',
+  kafka: 'PM_TEST_KAFKA_BROKERS',
+} as const satisfies Record<ServiceName, string>;
+
+const LOCAL_DEFAULTS: Partial<Record<ServiceName, string>> = {
+  postgres: 'postgres://postgres@127.0.0.1:5432/postgres',
+  wiremock: 'http://127.0.0.1:8089',
+};
+
+const STARTED_BY = '.ci/run starts it (locally: eval "$(scripts/test-services.sh start)")';
+
+export interface FoundService {
+  value: string;
+  /** Where the value came from, for the run's summary line. */
+  source: string;
+  stop?: () => Promise<void>;
+}
+
+/** Hides the password of a URL so the summary never prints a secret. */
+export function redact(value: string): string {
+  try {
+    const url = new URL(value);
+    if (!url.password) return value;
+    url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
+function readStateFile(): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(STATE_FILE, 'utf8');
+  } catch {
+    return {};
+  }
+  const values: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*(?:export\s+)?(PM_TEST_\w+)=(['"]?)(.*)\2\s*$/.exec(line);
+    if (match) values[match[1] as string] = match[3] as string;
+  }
+  return values;
+}
+
+async function wiremockAnswers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url.replace(/\/+$/, '')}/__admin/health`, { signal: AbortSignal.timeout(3_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function kafkaAnswers(brokers: string): Promise<boolean> {
+  const admin = new Kafka({
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3_000,
+    retry: { retries: 1 },
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+const ANSWERS: Record<ServiceName, (value: string) => Promise<boolean>> = {
+  postgres: postgresAnswers,
+  wiremock: wiremockAnswers,
+  kafka: kafkaAnswers,
+};
+
+let dockerProbe: Promise<boolean> | undefined;
+
+function dockerAvailable(): Promise<boolean> {
+  dockerProbe ??= import('testcontainers')
+    .then(({ getContainerRuntimeClient }) => getContainerRuntimeClient())
+    .then(
+      () => true,
+      () => false,
+    );
+  return dockerProbe;
+}
+
+async function startContainer(service: ServiceName): Promise<FoundService> {
+  if (service === 'postgres') {
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    const image = process.env.PM_TEST_PG_IMAGE ?? 'postgres:17-alpine';
+    const container = await new PostgreSqlContainer(image).start();
+    return {
+      value: databaseUrlFor(container.getConnectionUri(), 'postgres'),
+      source: `testcontainers ${image}`,
+      stop: async () => void (await container.stop()),
+    };
+  }
+  if (service === 'wiremock') {
+    const { GenericContainer, Wait } = await import('testcontainers');
+    const image = 'wiremock/wiremock:3.13.2';
+    const container = await new GenericContainer(image)
+      .withCopyDirectoriesToContainer([{ source: `${WIREMOCK_ROOT}/mappings`, target: '/home/wiremock/mappings' }])
+      .withCommand(['--global-response-templating', '--disable-gzip'])
+      .withExposedPorts(8080)
+      .withWaitStrategy(Wait.forHttp('/__admin/health', 8080))
+      .start();
+    return {
+      value: `http://${container.getHost()}:${container.getMappedPort(8080)}`,
+      source: `testcontainers ${image}`,
+      stop: async () => void (await container.stop()),
+    };
+  }
+  const { KafkaContainer } = await import('@testcontainers/kafka');
+  const image = 'confluentinc/cp-kafka:7.9.0';
+  const container = await new KafkaContainer(image).withKraft().start();
+  return {
+    value: `${container.getHost()}:${container.getMappedPort(9093)}`,
+    source: `testcontainers ${image}`,
+    stop: async () => void (await container.stop()),
+  };
+}
+
+export type Discovery = { found: FoundService } | { missing: string };
+
+export async function discover(service: ServiceName): Promise<Discovery> {
+  const variable = VARIABLES[service];
+  const answers = ANSWERS[service];
+  const explicit = process.env[variable]?.trim();
+  if (explicit) {
+    if (await answers(explicit)) return { found: { value: explicit, source: variable } };
+    throw new Error(`${variable}=${redact(explicit)} is set but ${service} does not answer there`);
+  }
+  const fromStateFile = readStateFile()[variable];
+  if (fromStateFile && (await answers(fromStateFile))) {
+    return { found: { value: fromStateFile, source: '.data/test-services.env' } };
+  }
+  const localDefault = LOCAL_DEFAULTS[service];
+  if (localDefault && (await answers(localDefault))) return { found: { value: localDefault, source: 'local default' } };
+  if (await dockerAvailable()) return { found: await startContainer(service) };
+  const tried = localDefault ? `, nothing answers at ${redact(localDefault)}` : '';
+  return { missing: `${variable} is unset${tried} and no Docker engine answers for testcontainers; ${STARTED_BY}` };
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { runMigrations } from '@payment-manager/api/db/migrations';
+import type { TestProject } from 'vitest/node';
+import { type Discovery, discover, redact } from './discovery.ts';
+import { createTemplateDatabase, dropDatabasesWithPrefix } from './pg-admin.ts';
+import type { ServiceName, TestServices } from './services.ts';
+
+const log = (message: string) => console.log(`[testkit] ${message}`);
+
+/**
+ * Runs once per `vitest run`: finds or starts Postgres, WireMock and Kafka, builds the migrated template database,
+ * hands everything to the test workers (provide/inject) and removes what it created at the end.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const stops: Array<() => Promise<void>> = [];
+  const discovered = {} as Record<ServiceName, Discovery>;
+  const services = ['postgres', 'wiremock', 'kafka'] as const;
+  const results = await Promise.allSettled(services.map((service) => discover(service)));
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => log(`stopping a container failed: ${err}`));
+  };
+  for (const [index, result] of results.entries()) {
+    if (result.status === 'fulfilled') {
+      discovered[services[index] as ServiceName] = result.value;
+      if ('found' in result.value && result.value.found.stop) stops.push(result.value.found.stop);
+    }
+  }
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) {
+    await stopAll();
+    throw failure.reason;
+  }
+
+  const provided: TestServices = { postgres: null, wiremockUrl: null, kafkaBrokers: null, missing: {} };
+  for (const service of services) {
+    const outcome = discovered[service];
+    if ('missing' in outcome) {
+      provided.missing[service] = outcome.missing;
+      log(`${service}: MISSING — suites that need it are skipped: ${outcome.missing}`);
+    } else {
+      log(`${service}: ${redact(outcome.found.value)} (${outcome.found.source})`);
+    }
+  }
+  const wiremock = discovered.wiremock;
+  if ('found' in wiremock) provided.wiremockUrl = wiremock.found.value.replace(/\/+$/, '');
+  const kafka = discovered.kafka;
+  if ('found' in kafka) provided.kafkaBrokers = kafka.found.value.split(',').map((broker) => broker.trim());
+
+  let cleanupDatabases = async () => {};
+  const postgres = discovered.postgres;
+  if ('found' in postgres) {
+    const adminUrl = postgres.found.value;
+    // Unique per run so parallel runs on one server (two checkouts, CI and a developer) never collide.
+    const databasePrefix = `pm_test_${process.pid}_${randomBytes(3).toString('hex')}_`;
+    const templateDatabase = `${databasePrefix}template`;
+    cleanupDatabases = () => dropDatabasesWithPrefix(adminUrl, databasePrefix);
+    try {
+      const started = Date.now();
+      await createTemplateDatabase(adminUrl, templateDatabase, (databaseUrl) => runMigrations({ databaseUrl }));
+      log(`template database ${templateDatabase} migrated in ${Date.now() - started} ms`);
+    } catch (err) {
+      await cleanupDatabases().catch(() => {});
+      await stopAll();
+      throw err;
+    }
+    provided.postgres = { adminUrl, templateDatabase, databasePrefix };
+  }
+
+  project.provide('pmTestServices', provided);
+  return async () => {
+    await cleanupDatabases().catch((err) => log(`dropping this run's databases failed: ${err}`));
+    await stopAll();
+  };
+}

@@ -1,0 +1,70 @@
+import pg from 'pg';
+
+/** Maintenance statements on the admin connection; free of vitest so the global setup can use it too. */
+
+export function databaseUrlFor(adminUrl: string, database: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+export async function withAdminClient<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function postgresAnswers(adminUrl: string): Promise<boolean> {
+  try {
+    await withAdminClient(adminUrl, (client) => client.query('SELECT 1'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates `name`, lets `migrate` bring it to the current schema, then closes it to connections: CREATE DATABASE …
+ * TEMPLATE refuses a source that has sessions, and no test may connect to the template by accident.
+ */
+export async function createTemplateDatabase(
+  adminUrl: string,
+  name: string,
+  migrate: (databaseUrl: string) => Promise<void>,
+): Promise<void> {
+  await withAdminClient(adminUrl, (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  await migrate(databaseUrlFor(adminUrl, name));
+  await withAdminClient(adminUrl, (client) =>
+    client.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`),
+  );
+}
+
+export async function cloneDatabase(adminUrl: string, template: string, name: string): Promise<void> {
+  await withAdminClient(adminUrl, (client) =>
+    client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`),
+  );
+}
+
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withAdminClient(adminUrl, async (client) => {
+    // A template cannot be dropped while flagged as one.
+    await client
+      .query(`ALTER DATABASE ${pg.escapeIdentifier(name)} WITH IS_TEMPLATE false`)
+      .catch((err: { code?: string }) => {
+        if (err.code !== '3D000') throw err;
+      });
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  });
+}
+
+/** Removes every database of one run, including those of test files whose worker died before its own cleanup. */
+export async function dropDatabasesWithPrefix(adminUrl: string, prefix: string): Promise<void> {
+  const { rows } = await withAdminClient(adminUrl, (client) =>
+    client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [prefix]),
+  );
+  for (const { datname } of rows) await dropDatabase(adminUrl, datname);
+}

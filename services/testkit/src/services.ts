@@ -1,0 +1,68 @@
+import { describe, inject } from 'vitest';
+
+export type ServiceName = 'postgres' | 'wiremock' | 'kafka';
+
+/** What the global setup found (or started) for this run; handed to test workers through vitest's provide/inject. */
+export interface TestServices {
+  postgres: {
+    /** Admin URL (superuser, maintenance database) used to create and drop per-file databases. */
+    adminUrl: string;
+    /** Migrated database every test database is cloned from. */
+    templateDatabase: string;
+    /** Prefix of every database this run creates, so teardown can remove leftovers of crashed workers. */
+    databasePrefix: string;
+  } | null;
+  wiremockUrl: string | null;
+  kafkaBrokers: string[] | null;
+  /** Why a service is null: names the variable to set and what starts the service. */
+  missing: Partial<Record<ServiceName, string>>;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pmTestServices: TestServices;
+  }
+}
+
+export function testServices(): TestServices {
+  return inject('pmTestServices');
+}
+
+/** The reason the given services are unavailable in this run, or null when all of them are there. */
+export function skipReason(...services: ServiceName[]): string | null {
+  const { missing } = testServices();
+  const reasons = services.map((service) => missing[service]).filter((reason): reason is string => Boolean(reason));
+  return reasons.length > 0 ? reasons.join('; ') : null;
+}
+
+/**
+ * `describe` for suites that need real services: when one is missing the suite is reported as skipped and its
+ * name says which variable is unset and what starts the service (`.ci/run`, `scripts/test-services.sh`).
+ */
+export function describeWith(services: ServiceName[], name: string, suite: () => void): void {
+  const reason = skipReason(...services);
+  if (reason) describe.skip(`${name} [skipped: ${reason}]`, suite);
+  else describe(name, suite);
+}
+
+function unavailable(service: ServiceName): Error {
+  return new Error(`${service} is not available in this test run: ${skipReason(service)}`);
+}
+
+export function requirePostgres(): NonNullable<TestServices['postgres']> {
+  const { postgres } = testServices();
+  if (!postgres) throw unavailable('postgres');
+  return postgres;
+}
+
+export function requireWiremockUrl(): string {
+  const { wiremockUrl } = testServices();
+  if (!wiremockUrl) throw unavailable('wiremock');
+  return wiremockUrl;
+}
+
+export function requireKafkaBrokers(): string[] {
+  const { kafkaBrokers } = testServices();
+  if (!kafkaBrokers) throw unavailable('kafka');
+  return kafkaBrokers;
+}
