@@ -15,6 +15,8 @@ import { registerOpenApi } from './http/openapi.ts';
 export interface AppDeps {
   config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & Partial<Pick<ApiConfig, 'webhookSecret'>>;
   pool: pg.Pool;
+  /** Pool for plain reads, e.g. on a streaming replica (PG_REPLICA_URL); defaults to `pool`. */
+  readPool?: pg.Pool;
   provider: SilvergateClient;
   /** fastify logger options; tests pass `false`. */
   logger?: FastifyServerOptions['logger'];
@@ -34,8 +36,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await registerOpenApi(app);
 
   await app.register(healthRoutes);
-  await app.register(orderRoutes, { pool: deps.pool, provider: deps.provider });
-  await app.register(disputeRoutes, { pool: deps.pool, provider: deps.provider });
+  const pools = { pool: deps.pool, readPool: deps.readPool ?? deps.pool };
+  await app.register(orderRoutes, { ...pools, provider: deps.provider });
+  await app.register(disputeRoutes, { ...pools, provider: deps.provider });
   await app.register(internalUpdateRoutes, { pool: deps.pool });
   // kafka mode: public webhooks must go through Kafka to keep per-user ordering (spec §1.2).
   if (deps.config.webhookMode !== 'kafka') {

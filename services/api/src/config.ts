@@ -7,6 +7,8 @@ export interface ApiConfig {
   port: number;
   host: string;
   pgUrl: string;
+  /** Optional streaming replica for plain reads; writes and reads inside transactions stay on the primary. */
+  pgReplicaUrl: string | null;
   pgPoolMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   webhookMode: WebhookMode;
@@ -98,6 +100,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: optional(env, 'HOST', '0.0.0.0'),
     pgUrl: required(env, 'PG_URL'),
+    pgReplicaUrl: env.PG_REPLICA_URL?.trim() || null,
     pgPoolMax: integer(env, 'PG_POOL_MAX', 10, 1, 1000),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     webhookMode,

@@ -14,8 +14,17 @@ export interface RunningApi {
 
 export async function startApi(config: ApiConfig, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<RunningApi> {
   const pool = createPool({ pgUrl: config.pgUrl, max: config.pgPoolMax });
+  const readPool = config.pgReplicaUrl
+    ? createPool({ pgUrl: config.pgReplicaUrl, max: config.pgPoolMax, applicationName: 'payment-manager-api-reads' })
+    : pool;
   const provider = createSilvergateClient(config.silvergate);
-  const app = await buildApp({ config, pool, provider, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  const app = await buildApp({
+    config,
+    pool,
+    readPool,
+    provider,
+    ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+  });
   const log = app.log;
   const stops: Array<() => Promise<void> | void> = [];
   try {
@@ -36,12 +45,14 @@ export async function startApi(config: ApiConfig, opts: { logger?: FastifyServer
         await app.close();
         for (const stop of stops.reverse()) await stop();
         await pool.end();
+        if (readPool !== pool) await readPool.end();
       },
     };
   } catch (err) {
     await app.close().catch(() => {});
     for (const stop of stops.reverse()) await stop();
     await pool.end().catch(() => {});
+    if (readPool !== pool) await readPool.end().catch(() => {});
     throw err;
   }
 }

@@ -25,7 +25,10 @@ import { eventPageRequestOrThrow } from './event-pages.ts';
 
 const DisputeIdParams = Type.Object({ dispute_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
-export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: SilvergateClient }> = async (base, { pool, provider }) => {
+export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Pool; provider: SilvergateClient }> = async (
+  base,
+  { pool, readPool, provider },
+) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -44,7 +47,7 @@ export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: Silver
       if (unknown.length > 0) {
         throw new HttpError(400, `status must be a comma-separated list of ${DISPUTE_STATUSES.join(', ')}; got ${unknown.join(', ')}`);
       }
-      const rows = await listDisputes(pool, {
+      const rows = await listDisputes(readPool, {
         orderId: request.query.order_id ?? null,
         statuses,
         limit: request.query.limit ?? null,
@@ -66,7 +69,7 @@ export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: Silver
     },
     async (request) =>
       readEventPage(
-        pool,
+        readPool,
         { table: 'dispute_events', aggregateColumn: 'dispute_id' },
         eventPageRequestOrThrow(request.query as EventPageQuery, 'dispute_ids'),
       ),
@@ -78,7 +81,7 @@ export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: Silver
       schema: { tags: ['disputes'], summary: 'One dispute', params: DisputeIdParams, response: { 200: Dispute, 404: MessageBody } },
     },
     async (request) => {
-      const dispute = await findDispute(pool, request.params.dispute_id);
+      const dispute = await findDispute(readPool, request.params.dispute_id);
       if (!dispute) throw notFound('Dispute not found');
       return withoutNulls(dispute);
     },
@@ -104,7 +107,7 @@ export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: Silver
       schema: { tags: ['disputes'], summary: 'The evidence bundle', params: DisputeIdParams, response: { 200: Evidence, 404: MessageBody } },
     },
     async (request) => {
-      const evidence = await findEvidence(pool, request.params.dispute_id);
+      const evidence = await findEvidence(readPool, request.params.dispute_id);
       if (!evidence) throw notFound('Evidence not found');
       return evidence;
     },

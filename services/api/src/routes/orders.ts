@@ -28,7 +28,10 @@ import { splitList } from '../domain/event-page.ts';
 
 const OrderIdParams = Type.Object({ order_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
-export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: SilvergateClient }> = async (base, { pool, provider }) => {
+export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Pool; provider: SilvergateClient }> = async (
+  base,
+  { pool, readPool, provider },
+) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -48,7 +51,7 @@ export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: Silverga
       if (unknown.length > 0) {
         throw new HttpError(400, `status must be a comma-separated list of ${ORDER_STATUSES.join(', ')}; got ${unknown.join(', ')}`);
       }
-      const rows = await listOrders(pool, {
+      const rows = await listOrders(readPool, {
         statuses,
         userId: request.query.user_id?.toLowerCase() ?? null,
         limit: request.query.limit ?? null,
@@ -72,7 +75,7 @@ export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: Silverga
     },
     async (request) =>
       readEventPage(
-        pool,
+        readPool,
         { table: 'order_events', aggregateColumn: 'order_id' },
         eventPageRequestOrThrow(request.query as EventPageQuery, 'order_ids'),
       ),
@@ -89,7 +92,7 @@ export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; provider: Silverga
       },
     },
     async (request) => {
-      const order = await findOrder(pool, request.params.order_id);
+      const order = await findOrder(readPool, request.params.order_id);
       if (!order) throw notFound('order not found');
       return withoutNulls(order);
     },

@@ -1,0 +1,269 @@
+/**
+ * API Kafka consumers (spec §11.3–§11.5, R-18): one group per topic, partitions in parallel but each partition
+ * strictly in offset order, offsets committed by hand only after the webhook's transaction committed (or its
+ * dead letter was stored), transient failures retried with backoff, permanent ones sent straight to the DLQ.
+ */
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
+import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type pg from 'pg';
+import type { ApiConfig } from '../config.ts';
+import { processChargebackWebhook, processOrderWebhook, type WebhookOutcome } from '../webhooks/process.ts';
+import { decodeEnvelope } from './envelope.ts';
+import { CONSUMER_RETRY_POLICY, type RetryPolicy, withRetry } from './retry.ts';
+
+export interface WebhookConsumersOptions {
+  pool: pg.Pool;
+  config: Pick<ApiConfig, 'kafka'>;
+  logger: KafkaLogSink;
+  /** A ready-made client (tests inject network faults); default built from config.kafka.brokers. */
+  kafka?: Kafka;
+  /** Partitions of one topic handled at the same time (per-partition order is always kept). */
+  partitionsConsumedConcurrently?: number;
+  /** Group session timeout; a crashed member's partitions move after this long. */
+  sessionTimeoutMs?: number;
+  retryPolicy?: RetryPolicy;
+}
+
+export interface WebhookConsumers {
+  /** Stops fetching, lets in-flight messages finish and commit, then closes the DLQ producer. */
+  stop(): Promise<void>;
+}
+
+type Step = { kind: 'done'; outcome: WebhookOutcome } | { kind: 'dead'; error: string };
+
+/** Outcomes that will not change on redelivery (spec §11.3 table); they go to the DLQ without retries. */
+const PERMANENT_FAILURES: Partial<Record<WebhookOutcome, string>> = {
+  order_not_found: 'order not found',
+  dispute_not_found: 'dispute not found',
+  invalid_transition: 'invalid status transition',
+};
+
+const DLQ_PUBLISH_TIMEOUT_MS = 5000;
+const COMMIT_TIMEOUT_MS = 5000;
+const RESTART_BACKOFF_MS = { initial: 1000, max: 30_000 };
+
+const tracer = trace.getTracer('payment-manager-api-consumer');
+
+const headerGetter = {
+  keys: (carrier: IHeaders) => Object.keys(carrier),
+  get: (carrier: IHeaders, key: string) => {
+    const value = carrier[key];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : first.toString();
+  },
+};
+
+/** RFC 3339 UTC with seconds precision, as the DLQ header of spec §11.4. */
+export function failedAtHeader(now = new Date()): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+interface Pipeline {
+  name: 'orders' | 'disputes';
+  topic: string;
+  groupId: string;
+  dlqTopic: string;
+  type: 'order.webhook' | 'dispute.webhook';
+}
+
+export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookConsumers {
+  const { pool, logger } = opts;
+  const k = opts.config.kafka;
+  const kafka = opts.kafka ?? createKafkaClient({ clientId: 'payment-manager-api', brokers: k.brokers, logger });
+  const policy = opts.retryPolicy ?? CONSUMER_RETRY_POLICY;
+  const stopping = new AbortController();
+  // Kept open for the consumers' whole lifetime (R-18); a dead letter is a redelivery away from being lost.
+  const dlqProducer: Producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 3, initialRetryTime: 100 } });
+  let dlqConnected: Promise<void> | null = null;
+
+  const pipelines: Pipeline[] = [
+    { name: 'orders', topic: k.ordersTopic, groupId: k.ordersConsumerGroup, dlqTopic: k.ordersDlqTopic, type: 'order.webhook' },
+    {
+      name: 'disputes',
+      topic: k.disputesTopic,
+      groupId: k.disputesConsumerGroup,
+      dlqTopic: k.disputesDlqTopic,
+      type: 'dispute.webhook',
+    },
+  ];
+
+  async function connectDlq(): Promise<void> {
+    dlqConnected ??= dlqProducer.connect().catch((err: unknown) => {
+      dlqConnected = null;
+      throw err;
+    });
+    return dlqConnected;
+  }
+
+  async function decideStep(pipeline: Pipeline, value: Buffer | null, where: object): Promise<Step> {
+    const decoded = decodeEnvelope(pipeline.type, value);
+    if (!decoded.ok) return { kind: 'dead', error: decoded.message };
+    try {
+      const outcome = await withRetry(
+        () =>
+          decoded.type === 'order.webhook'
+            ? processOrderWebhook(pool, decoded.webhook)
+            : processChargebackWebhook(pool, decoded.webhook),
+        policy,
+        stopping.signal,
+        (err, attempt) => logger.warn({ ...where, err, attempt: attempt + 1 }, 'webhook processing failed; retrying'),
+      );
+      const permanent = PERMANENT_FAILURES[outcome];
+      return permanent ? { kind: 'dead', error: permanent } : { kind: 'done', outcome };
+    } catch (err) {
+      // Shutdown interrupted the retries: leave the offset uncommitted so another member picks it up.
+      if (stopping.signal.aborted) throw err;
+      return { kind: 'dead', error: `max retries exceeded: ${(err as Error).message}` };
+    }
+  }
+
+  async function sendToDlq(pipeline: Pipeline, payload: EachMessagePayload, error: string): Promise<void> {
+    const { message } = payload;
+    // Same key and value bytes; original headers (trace context) kept, failure described in two more.
+    const headers: IHeaders = { ...message.headers, error, failed_at: failedAtHeader() };
+    await timeout(
+      (async () => {
+        await connectDlq();
+        await dlqProducer.send({
+          topic: pipeline.dlqTopic,
+          acks: -1,
+          timeout: DLQ_PUBLISH_TIMEOUT_MS,
+          messages: [{ key: message.key, value: message.value, headers }],
+        });
+      })(),
+      DLQ_PUBLISH_TIMEOUT_MS,
+      'DLQ publish',
+    );
+  }
+
+  async function handle(pipeline: Pipeline, consumer: Consumer, payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
+    const where = { topic, partition, offset: message.offset };
+    const step = await decideStep(pipeline, message.value, where);
+    if (step.kind === 'dead') {
+      try {
+        await sendToDlq(pipeline, payload, step.error);
+      } catch (err) {
+        // Not committing keeps the record in the partition; kafkajs redelivers it after a retry/restart.
+        logger.error({ ...where, err, failure: step.error, value: message.value?.toString('utf8') }, 'DLQ publish failed; offset not committed');
+        throw err;
+      }
+      logger.warn({ ...where, dlqTopic: pipeline.dlqTopic, failure: step.error }, 'webhook sent to DLQ');
+    } else if (step.outcome !== 'processed') {
+      logger.info({ ...where, outcome: step.outcome }, 'webhook skipped');
+    }
+    try {
+      await timeout(
+        consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]),
+        COMMIT_TIMEOUT_MS,
+        'offset commit',
+      );
+    } catch (err) {
+      // The effect is already stored; a redelivery is absorbed as a duplicate (spec §11.3).
+      logger.warn({ ...where, err }, 'offset commit failed; the message may be redelivered');
+    }
+  }
+
+  function traced(pipeline: Pipeline, consumer: Consumer) {
+    return async (payload: EachMessagePayload) => {
+      const parent = propagation.extract(context.active(), payload.message.headers ?? {}, headerGetter);
+      await context.with(parent, () =>
+        tracer.startActiveSpan(
+          `${pipeline.topic} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': payload.topic,
+              'messaging.destination.partition.id': String(payload.partition),
+              'messaging.kafka.offset': payload.message.offset,
+            },
+          },
+          async (span) => {
+            try {
+              await handle(pipeline, consumer, payload);
+            } catch (err) {
+              span.recordException(err as Error);
+              span.setStatus({ code: SpanStatusCode.ERROR });
+              throw err;
+            } finally {
+              span.end();
+            }
+          },
+        ),
+      );
+    };
+  }
+
+  const running = new Map<Pipeline, Consumer>();
+  const restartTimers = new Set<NodeJS.Timeout>();
+
+  async function run(pipeline: Pipeline, attempt: number): Promise<void> {
+    if (stopping.signal.aborted) return;
+    const consumer = kafka.consumer({
+      groupId: pipeline.groupId,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: 5000,
+      maxWaitTimeInMs: 500,
+      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => true },
+    });
+    running.set(pipeline, consumer);
+    let restarted = false;
+    const restart = (reason: unknown) => {
+      if (restarted || stopping.signal.aborted) return;
+      restarted = true;
+      const delay = Math.min(RESTART_BACKOFF_MS.initial * 2 ** attempt, RESTART_BACKOFF_MS.max);
+      logger.error({ err: reason, topic: pipeline.topic, delayMs: delay }, 'consumer stopped; restarting with backoff');
+      const timer = setTimeout(() => {
+        restartTimers.delete(timer);
+        void consumer
+          .disconnect()
+          .catch(() => {})
+          .then(() => run(pipeline, attempt + 1));
+      }, delay);
+      restartTimers.add(timer);
+    };
+    // kafkajs restarts retriable crashes itself; anything it gives up on is restarted here (R-18).
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) restart(event.payload.error);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      attempt = 0;
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [pipeline.topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+        eachMessage: traced(pipeline, consumer),
+      });
+      logger.info({ topic: pipeline.topic, groupId: pipeline.groupId }, 'webhook consumer running');
+    } catch (err) {
+      restart(err);
+    }
+  }
+
+  for (const pipeline of pipelines) void run(pipeline, 0);
+
+  return {
+    async stop() {
+      stopping.abort(new Error('consumer shutting down'));
+      for (const timer of restartTimers) clearTimeout(timer);
+      // disconnect() stops fetching, waits for the message in hand (which commits itself), then leaves the group.
+      await Promise.all([...running.values()].map((consumer) => consumer.disconnect().catch(() => {})));
+      await dlqProducer.disconnect().catch(() => {});
+    },
+  };
+}
