@@ -1,5 +1,6 @@
 // Everything but the `--import` entry (instrumentation.ts), which must run before the application loads.
 export { startTelemetry, shutdownTelemetry, type TelemetryOptions } from './telemetry.ts';
+export { registerModuleHooks } from './module-hooks.ts';
 export { isUntracedPath } from './paths.ts';
 export {
   withSpan,
