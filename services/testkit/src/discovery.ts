@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { databaseUrlFor, postgresAnswers } from './pg-admin.ts';
 import type { ServiceName } from './services.ts';
 
@@ -73,7 +73,7 @@ async function wiremockAnswers(url: string): Promise<boolean> {
   }
 }
 
-async function kafkaAnswers(brokers: string): Promise<boolean> {
+async function withKafkaAdmin<T>(brokers: string, work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new Kafka({
     brokers: brokers.split(','),
     logLevel: logLevel.NOTHING,
@@ -82,13 +82,23 @@ async function kafkaAnswers(brokers: string): Promise<boolean> {
   }).admin();
   try {
     await admin.connect();
-    await admin.describeCluster();
-    return true;
-  } catch {
-    return false;
+    return await work(admin);
   } finally {
     await admin.disconnect().catch(() => {});
   }
+}
+
+async function kafkaAnswers(brokers: string): Promise<boolean> {
+  return withKafkaAdmin(brokers, (admin) => admin.describeCluster()).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** librdkafka's mock cluster (the CI broker) names itself "mockCluster…". */
+export async function isKafkaMockCluster(brokers: string): Promise<boolean> {
+  const { clusterId } = await withKafkaAdmin(brokers, (admin) => admin.describeCluster());
+  return clusterId.startsWith('mockCluster');
 }
 
 const ANSWERS: Record<ServiceName, (value: string) => Promise<boolean>> = {

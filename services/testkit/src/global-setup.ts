@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { runMigrations } from '@payment-manager/api/db/migrations';
 import type { TestProject } from 'vitest/node';
-import { type Discovery, discover, redact } from './discovery.ts';
+import { type Discovery, discover, isKafkaMockCluster, redact } from './discovery.ts';
 import { createTemplateDatabase, dropDatabasesWithPrefix } from './pg-admin.ts';
 import type { ServiceName, TestServices } from './services.ts';
 
@@ -31,7 +31,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw failure.reason;
   }
 
-  const provided: TestServices = { postgres: null, wiremockUrl: null, kafkaBrokers: null, missing: {} };
+  const provided: TestServices = {
+    postgres: null,
+    wiremockUrl: null,
+    kafkaBrokers: null,
+    kafkaIsMockCluster: false,
+    missing: {},
+  };
   for (const service of services) {
     const outcome = discovered[service];
     if ('missing' in outcome) {
@@ -44,7 +50,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const wiremock = discovered.wiremock;
   if ('found' in wiremock) provided.wiremockUrl = wiremock.found.value.replace(/\/+$/, '');
   const kafka = discovered.kafka;
-  if ('found' in kafka) provided.kafkaBrokers = kafka.found.value.split(',').map((broker) => broker.trim());
+  if ('found' in kafka) {
+    provided.kafkaBrokers = kafka.found.value.split(',').map((broker) => broker.trim());
+    provided.kafkaIsMockCluster = await isKafkaMockCluster(kafka.found.value);
+    if (provided.kafkaIsMockCluster) log('kafka: librdkafka mock cluster (no idempotent producer, no CreateTopics)');
+  }
 
   let cleanupDatabases = async () => {};
   const postgres = discovered.postgres;

@@ -15,6 +15,14 @@ export function kafkaBrokers(): string[] {
   return requireKafkaBrokers();
 }
 
+/**
+ * Whether clients may use the idempotent producer (`KAFKA_IDEMPOTENT_PRODUCER`): true on real Kafka, false on
+ * librdkafka's mock cluster, which rejects it. Product defaults stay production-correct; only tests pass this.
+ */
+export function idempotentProducerSupported(): boolean {
+  return !testServices().kafkaIsMockCluster;
+}
+
 function uniqueSuffix(): string {
   return `${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }

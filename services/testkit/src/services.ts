@@ -14,6 +14,8 @@ export interface TestServices {
   } | null;
   wiremockUrl: string | null;
   kafkaBrokers: string[] | null;
+  /** librdkafka's mock cluster: speaks the protocol but lacks the idempotent producer and admin CreateTopics. */
+  kafkaIsMockCluster: boolean;
   /** Why a service is null: names the variable to set and what starts the service. */
   missing: Partial<Record<ServiceName, string>>;
 }

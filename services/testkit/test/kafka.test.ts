@@ -1,6 +1,12 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { expect, it } from 'vitest';
-import { kafkaAvailable, kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '../src/kafka.ts';
+import {
+  idempotentProducerSupported,
+  kafkaAvailable,
+  kafkaBrokers,
+  uniqueGroupId,
+  uniqueTopicNames,
+} from '../src/kafka.ts';
 import { eventually } from '../src/poll.ts';
 import { describeWith } from '../src/services.ts';
 
@@ -22,8 +28,7 @@ describeWith(['kafka'], 'testkit: the run’s Kafka broker', () => {
   it('round-trips keyed messages with headers through a consumer group', async () => {
     const kafka = new Kafka({ clientId: 'testkit', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
     const topic = uniqueTopicNames().orders;
-    // The CI broker (librdkafka mock) lacks the idempotent producer; product code switches it off there too.
-    const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: true });
+    const producer = kafka.producer({ idempotent: idempotentProducerSupported(), allowAutoTopicCreation: true });
     const consumer = kafka.consumer({ groupId: uniqueGroupId('testkit') });
     const received: Array<{ key: string; value: string; trace: string }> = [];
     await producer.connect();

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Real services for the test suite on a machine without Docker (see ../shared/notes/test-infrastructure.md):
+# PostgreSQL 15 (started if it does not answer), WireMock with deploy/wiremock, librdkafka's mock Kafka cluster.
+#
+#   eval "$(scripts/test-services.sh start)"   start (or reuse) them and export PM_TEST_* into this shell
+#   scripts/test-services.sh env               print the exports of the running set
+#   scripts/test-services.sh stop              stop what `start` started
+#
+# `npm test` also finds a running set without the exports: `start` writes them to .data/test-services.env.
+# Progress goes to stderr; stdout carries only the export lines.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE_DIR="$ROOT/.data/test-services"
+ENV_FILE="$ROOT/.data/test-services.env"
+PG_ADMIN_URL_DEFAULT='postgres://postgres@127.0.0.1:5432/postgres'
+PG_CLUSTER_VERSION=15
+PG_CLUSTER_NAME=main
+
+log() { printf '%s [test-services] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+pid_alive() { [[ -f "$STATE_DIR/$1.pid" ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
+
+# Runs a command in its own session so `stop` can end it with all its children (npx → java, sleep | kcat).
+start_detached() {
+  local name=$1
+  shift
+  setsid "$@" </dev/null >"$STATE_DIR/$name.log" 2>&1 &
+  echo $! >"$STATE_DIR/$name.pid"
+}
+
+stop_detached() {
+  local name=$1 pid
+  [[ -f "$STATE_DIR/$name.pid" ]] || return 0
+  pid=$(cat "$STATE_DIR/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    log "stopped $name (pid $pid)"
+  fi
+  rm -f "$STATE_DIR/$name.pid"
+}
+
+free_port() {
+  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"
+}
+
+# Polls a command until it succeeds or `seconds` pass.
+wait_for() {
+  local seconds=$1
+  shift
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+pg_answers() { psql "$1" -XAtqc 'SELECT 1' >/dev/null 2>&1; }
+
+ensure_postgres() {
+  local url=${PM_TEST_PG_URL:-$PG_ADMIN_URL_DEFAULT}
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    command -v pg_ctlcluster >/dev/null || die "PostgreSQL does not answer on 127.0.0.1:5432 and pg_ctlcluster is missing (apt-get install postgresql-15)"
+    log "starting PostgreSQL cluster $PG_CLUSTER_VERSION/$PG_CLUSTER_NAME"
+    pg_ctlcluster --skip-systemctl-redirect "$PG_CLUSTER_VERSION" "$PG_CLUSTER_NAME" start
+    echo "$PG_CLUSTER_VERSION $PG_CLUSTER_NAME" >"$STATE_DIR/postgres.started"
+    wait_for 60 pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not become ready within 60s"
+  fi
+  if ! pg_answers "$url"; then
+    # A freshly installed Debian cluster asks TCP clients for a password: give the tests their own superuser
+    # (superuser because migrations create the pg_partman extension and tests create databases).
+    [[ -z ${PM_TEST_PG_URL:-} ]] || die "PM_TEST_PG_URL is set but PostgreSQL refuses it"
+    [[ $(id -u) -eq 0 ]] || die "$PG_ADMIN_URL_DEFAULT is refused (password auth?); set PM_TEST_PG_URL to a superuser URL"
+    local password
+    password=$(node -e "console.log(require('node:crypto').randomBytes(18).toString('hex'))")
+    runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -v pw="$password" -d postgres <<'SQL' >/dev/null
+SELECT format('CREATE ROLE pm_test LOGIN SUPERUSER PASSWORD %L', :'pw') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pm_test') \gexec
+ALTER ROLE pm_test PASSWORD :'pw';
+SQL
+    url="postgres://pm_test:$password@127.0.0.1:5432/postgres"
+    pg_answers "$url" || die "PostgreSQL refuses the pm_test role too; check pg_hba.conf"
+    log "PostgreSQL wants passwords on TCP: created superuser pm_test for the tests"
+  fi
+  PG_URL_FOR_TESTS=$url
+}
+
+start_wiremock() {
+  local port url deadline
+  port=$(free_port)
+  url="http://127.0.0.1:$port"
+  log "starting WireMock on port $port with deploy/wiremock"
+  (cd "$ROOT" && start_detached wiremock npx --no-install wiremock --port "$port" --bind-address 127.0.0.1 \
+    --root-dir deploy/wiremock --global-response-templating --disable-gzip)
+  deadline=$((SECONDS + 90))
+  until curl -fsS "$url/__admin/health" >/dev/null 2>&1; do
+    pid_alive wiremock || { tail -n 30 "$STATE_DIR/wiremock.log" >&2; die "WireMock exited during start-up"; }
+    ((SECONDS < deadline)) || { tail -n 30 "$STATE_DIR/wiremock.log" >&2; die "WireMock admin API did not answer within 90s"; }
+    sleep 0.3
+  done
+  log "WireMock ready: $(curl -fsS "$url/__admin/mappings" | grep -c '"name"') stubs loaded"
+  WIREMOCK_URL_FOR_TESTS=$url
+}
+
+start_kafka_mock() {
+  local deadline bootstrap=''
+  log "starting librdkafka mock cluster (3 brokers) with kcat"
+  # Exactly the command of the infrastructure notes; `sleep` keeps kcat's producer (and so the cluster) alive.
+  start_detached kafka-mock bash -c 'sleep 100000 | kcat -b x:1 -X test.mock.num.brokers=3 -d mock -P -t keepalive'
+  deadline=$((SECONDS + 30))
+  until bootstrap=$(grep -o -m1 'bootstrap.servers=[0-9.:,]*' "$STATE_DIR/kafka-mock.log" 2>/dev/null | cut -d= -f2) &&
+    [[ -n $bootstrap ]]; do
+    pid_alive kafka-mock || { tail -n 30 "$STATE_DIR/kafka-mock.log" >&2; die "kcat exited during start-up"; }
+    ((SECONDS < deadline)) || die "no bootstrap.servers line in the kcat log within 30s"
+    sleep 0.2
+  done
+  log "Kafka mock cluster ready: $bootstrap"
+  KAFKA_BROKERS_FOR_TESTS=$bootstrap
+}
+
+print_env() {
+  [[ -f $ENV_FILE ]] || die "no running test services (run: eval \"\$(scripts/test-services.sh start)\")"
+  cat "$ENV_FILE"
+}
+
+running() {
+  [[ -f $ENV_FILE ]] && pid_alive wiremock && pid_alive kafka-mock
+}
+
+cmd_start() {
+  mkdir -p "$STATE_DIR"
+  if running; then
+    log "already running (scripts/test-services.sh stop to restart)"
+    print_env
+    return
+  fi
+  cmd_stop 2>/dev/null
+  mkdir -p "$STATE_DIR"
+  command -v kcat >/dev/null || die "kcat is missing (apt-get install kcat)"
+  command -v java >/dev/null || die "java is missing (apt-get install openjdk-17-jre-headless)"
+  ensure_postgres
+  start_wiremock
+  start_kafka_mock
+  umask 077
+  cat >"$ENV_FILE" <<EOF
+export PM_TEST_PG_URL='$PG_URL_FOR_TESTS'
+export PM_TEST_WIREMOCK_URL='$WIREMOCK_URL_FOR_TESTS'
+export PM_TEST_KAFKA_BROKERS='$KAFKA_BROKERS_FOR_TESTS'
+EOF
+  print_env
+}
+
+cmd_stop() {
+  stop_detached wiremock
+  stop_detached kafka-mock
+  if [[ -f "$STATE_DIR/postgres.started" ]]; then
+    read -r version name <"$STATE_DIR/postgres.started"
+    pg_ctlcluster --skip-systemctl-redirect "$version" "$name" stop && log "stopped PostgreSQL $version/$name"
+    rm -f "$STATE_DIR/postgres.started"
+  fi
+  rm -f "$ENV_FILE"
+}
+
+case ${1:-} in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  env) print_env ;;
+  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac
