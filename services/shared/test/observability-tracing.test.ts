@@ -5,11 +5,12 @@
  */
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually } from '../../testkit/src/poll.ts';
+import { describeWith, requirePostgres } from '../../testkit/src/services.ts';
 import { registerModuleHooks } from '../src/observability/module-hooks.ts';
 import { shutdownTelemetry, startTelemetry } from '../src/observability/telemetry.ts';
-import { describeWith, requirePostgres } from '../../testkit/src/services.ts';
-import { eventually } from '../../testkit/src/poll.ts';
 
 const exporter = new InMemorySpanExporter();
 const hooksAcknowledged = registerModuleHooks();
@@ -39,7 +40,7 @@ function ancestry(span: ReadableSpan, spans: ReadableSpan[]): string[] {
 
 describeWith(['postgres'], 'tracing: fastify request + pg query', () => {
   let pool: InstanceType<typeof pg.Pool>;
-  let app: ReturnType<typeof Fastify>;
+  let app: FastifyInstance;
   let baseUrl: string;
 
   beforeAll(async () => {
@@ -76,7 +77,9 @@ describeWith(['postgres'], 'tracing: fastify request + pg query', () => {
     const server = spans.find((span) => span.kind === SpanKind.SERVER);
     const domain = spans.find((span) => span.name === 'order.webhook.apply');
     const query = spans.find((span) => span.name.startsWith('pg.query'));
-    const fastifyRequest = spans.find((span) => span.instrumentationScope.name === '@fastify/otel' && span.name === 'request');
+    const fastifyRequest = spans.find(
+      (span) => span.instrumentationScope.name === '@fastify/otel' && span.name === 'request',
+    );
     expect(server?.name).toBe('GET /orders/:id');
     expect(fastifyRequest).toBeDefined();
     expect(domain).toBeDefined();
@@ -96,7 +99,9 @@ describeWith(['postgres'], 'tracing: fastify request + pg query', () => {
   it('records the error on the domain span and rethrows it', async () => {
     exporter.reset();
     const failure = new Error('boom');
-    await expect(withSpan('dispute.webhook.apply', { dispute_id: 'd-1', skipped: undefined }, async () => Promise.reject(failure))).rejects.toBe(failure);
+    await expect(
+      withSpan('dispute.webhook.apply', { dispute_id: 'd-1', skipped: undefined }, async () => Promise.reject(failure)),
+    ).rejects.toBe(failure);
     const [span] = exporter.getFinishedSpans();
     expect(span?.name).toBe('dispute.webhook.apply');
     expect(span?.status.code).toBe(2);
@@ -109,7 +114,9 @@ describeWith(['postgres'], 'tracing: fastify request + pg query', () => {
     const response = await fetch(`${baseUrl}/health/live`);
     expect(response.status).toBe(200);
     // The client span of fetch itself is the only one; a server span would have arrived together with it.
-    await eventually(() => expect(exporter.getFinishedSpans().some((span) => span.kind === SpanKind.CLIENT)).toBe(true));
+    await eventually(() =>
+      expect(exporter.getFinishedSpans().some((span) => span.kind === SpanKind.CLIENT)).toBe(true),
+    );
     expect(exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.SERVER)).toEqual([]);
   });
 });

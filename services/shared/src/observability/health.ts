@@ -45,7 +45,10 @@ async function runCheck(check: HealthCheck, budgetMs: number): Promise<HealthChe
 }
 
 /** Runs every check in parallel within `budgetMs`; the report is `up` only if all are. */
-export async function runReadinessChecks(checks: HealthCheck[], budgetMs = DEFAULT_BUDGET_MS): Promise<ReadinessReport> {
+export async function runReadinessChecks(
+  checks: HealthCheck[],
+  budgetMs = DEFAULT_BUDGET_MS,
+): Promise<ReadinessReport> {
   const results = await Promise.all(checks.map((check) => runCheck(check, budgetMs)));
   return { status: results.every((result) => result.status === 'up') ? 'up' : 'down', checks: results };
 }
@@ -80,7 +83,9 @@ export const healthPlugin = fastifyPlugin(
         schema: {
           tags: ['health'],
           summary: `Liveness of ${options.service}`,
-          response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['up'] } } } },
+          response: {
+            200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['up'] } } },
+          },
         },
       },
       async () => ({ status: 'up' as const }),
@@ -131,7 +136,11 @@ export async function migrationNames(migrationsDir: string): Promise<string[]> {
  * The latest migration shipped with this build is recorded in node-pg-migrate's table, i.e. the schema is
  * at least as new as the code. `expected` is the sorted list of migration names (see migrationNames).
  */
-export function migrationsCheck(db: Queryable, expected: string[] | (() => Promise<string[]>), table = 'pgmigrations'): HealthCheck {
+export function migrationsCheck(
+  db: Queryable,
+  expected: string[] | (() => Promise<string[]>),
+  table = 'pgmigrations',
+): HealthCheck {
   if (!/^[a-z_][a-z0-9_.]*$/i.test(table)) throw new Error(`invalid migrations table name: ${table}`);
   return {
     name: 'migrations',
@@ -150,7 +159,10 @@ export function migrationsCheck(db: Queryable, expected: string[] | (() => Promi
 }
 
 /** The Kafka cluster answers a metadata request (kafkajs `Admin`, connected lazily and reused). */
-export function kafkaCheck(admin: { connect(): Promise<void>; describeCluster(): Promise<unknown> }, name = 'kafka'): HealthCheck {
+export function kafkaCheck(
+  admin: { connect(): Promise<void>; describeCluster(): Promise<unknown> },
+  name = 'kafka',
+): HealthCheck {
   let connected: Promise<void> | undefined;
   return {
     name,

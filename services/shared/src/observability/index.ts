@@ -1,41 +1,42 @@
 // Everything but the `--import` entry (instrumentation.ts), which must run before the application loads.
-export { startTelemetry, shutdownTelemetry, type TelemetryOptions } from './telemetry.ts';
-export { registerModuleHooks } from './module-hooks.ts';
-export { isUntracedPath } from './paths.ts';
+
 export {
-  withSpan,
-  setActiveSpanAttributes,
-  activeTraceIds,
-  injectTraceContext,
-  withExtractedContext,
-  type SpanAttributes,
-} from './spans.ts';
-export { loggerOptions, redactedPaths, type LoggerOptionsInput } from './logger.ts';
-export {
-  metricsRegistry,
-  metricsPlugin,
-  httpRequestDuration,
-  webhookOutcomes,
-  kafkaMessagesProcessed,
-  kafkaMessageProcessingDuration,
-  kafkaConsumerLag,
-  dlqPublishes,
-  partitionMaintenanceRuns,
-  pgPoolConnections,
-  registerPoolMetrics,
-  registerConsumerLagMetrics,
-  type PoolStats,
-  type ConsumerLagSource,
-} from './metrics.ts';
-export {
-  healthPlugin,
-  runReadinessChecks,
-  postgresCheck,
-  migrationsCheck,
-  migrationNames,
-  kafkaCheck,
   type HealthCheck,
   type HealthCheckResult,
   type HealthPluginOptions,
+  healthPlugin,
+  kafkaCheck,
+  migrationNames,
+  migrationsCheck,
+  postgresCheck,
   type ReadinessReport,
+  runReadinessChecks,
 } from './health.ts';
+export { type LoggerOptionsInput, loggerOptions, redactedPaths } from './logger.ts';
+export {
+  type ConsumerLagSource,
+  dlqPublishes,
+  httpRequestDuration,
+  kafkaConsumerLag,
+  kafkaMessageProcessingDuration,
+  kafkaMessagesProcessed,
+  metricsPlugin,
+  metricsRegistry,
+  type PoolStats,
+  partitionMaintenanceRuns,
+  pgPoolConnections,
+  registerConsumerLagMetrics,
+  registerPoolMetrics,
+  webhookOutcomes,
+} from './metrics.ts';
+export { registerModuleHooks } from './module-hooks.ts';
+export { isUntracedPath } from './paths.ts';
+export {
+  activeTraceIds,
+  injectTraceContext,
+  type SpanAttributes,
+  setActiveSpanAttributes,
+  withExtractedContext,
+  withSpan,
+} from './spans.ts';
+export { shutdownTelemetry, startTelemetry, type TelemetryOptions } from './telemetry.ts';

@@ -5,7 +5,14 @@ import { activeTraceIds } from './spans.ts';
  * Header names whose values are credentials or signatures. Standard Webhooks signs with webhook-signature;
  * webhook-id is kept because it identifies the delivery without being secret.
  */
-const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'webhook-signature', 'x-api-key', 'x-webhook-signature'];
+const SECRET_HEADERS = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'webhook-signature',
+  'x-api-key',
+  'x-webhook-signature',
+];
 
 const SECRET_KEYS = ['password', 'secret', 'token', 'apiKey', 'api_key'];
 
@@ -46,7 +53,13 @@ export function loggerOptions({ level, service }: LoggerOptionsInput): LoggerOpt
     redact: { paths: redactedPaths(), censor: '[REDACTED]' },
     serializers: {
       // Bodies are never logged: they carry customer data. Headers go through redaction above.
-      req: (request: { method?: string; url?: string; headers?: Record<string, unknown>; ip?: string; id?: unknown }) => ({
+      req: (request: {
+        method?: string;
+        url?: string;
+        headers?: Record<string, unknown>;
+        ip?: string;
+        id?: unknown;
+      }) => ({
         id: request.id,
         method: request.method,
         url: request.url,

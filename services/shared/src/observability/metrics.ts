@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { isUntracedPath } from './paths.ts';
 
 /**
@@ -102,9 +102,10 @@ export interface ConsumerLagSource {
   /** kafkajs `Admin` (structural so that shared does not pin kafkajs types). */
   admin: {
     fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; high: string }>>;
-    fetchOffsets(options: { groupId: string; topics: string[] }): Promise<
-      Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>
-    >;
+    fetchOffsets(options: {
+      groupId: string;
+      topics: string[];
+    }): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
   };
 }
 

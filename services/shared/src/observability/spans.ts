@@ -1,4 +1,4 @@
-import { type Attributes, type Span, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { type Attributes, context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('@payment-manager/domain');
 
@@ -17,7 +17,11 @@ function definedAttributes(attributes: SpanAttributes): Attributes {
  * so the pg spans of the work nest under it. A thrown error is recorded and the span marked failed; the
  * error is rethrown unchanged. `fn` receives the span to add attributes learnt on the way (e.g. `outcome`).
  */
-export async function withSpan<T>(name: string, attributes: SpanAttributes, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function withSpan<T>(
+  name: string,
+  attributes: SpanAttributes,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   return tracer.startActiveSpan(name, { attributes: definedAttributes(attributes) }, async (span) => {
     try {
       return await fn(span);

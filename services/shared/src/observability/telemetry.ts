@@ -1,7 +1,7 @@
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
-import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { isUntracedPath } from './paths.ts';
 
 /**
