@@ -1,0 +1,11 @@
+/**
+ * cdk8s entry point: `npm run synth` (or `cdk8s synth` with cdk8s.yaml) writes one YAML file per chart to
+ * cdk8s/dist/. Settings come from PM_* environment variables (see src/config.ts, docs/kubernetes.md).
+ */
+import { fileURLToPath } from 'node:url';
+import { loadPlatformConfig } from './src/config.ts';
+import { buildPlatform } from './src/platform.ts';
+
+const outdir = fileURLToPath(new URL('./dist', import.meta.url));
+buildPlatform(loadPlatformConfig(process.env), { outdir }).synth();
+console.log(`synthesized to ${outdir}`);

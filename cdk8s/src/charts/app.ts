@@ -1,0 +1,342 @@
+import { Chart, type ChartProps, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import type { PlatformConfig } from '../config.ts';
+import { httpProbe, lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
+import { appLabels, PART_OF, selectorLabels } from '../constructs/labels.ts';
+import { APP_UID, PaymentService, type SecretRef } from '../constructs/service.ts';
+import { type DatabaseEndpoints, PG_CREDENTIALS_SECRET, pgUrlFromEnv } from '../database.ts';
+import { readRepoDir } from '../repo-files.ts';
+import { KAFKA_BOOTSTRAP } from '../topics.ts';
+
+export const API = 'api';
+export const INGEST = 'ingest';
+export const MIGRATE = 'migrate';
+export const MIGRATE_JOB = 'payment-manager-migrate';
+export const WEBHOOK_SECRET_NAME = 'payment-manager-webhook';
+export const INGRESS_NAMESPACE = 'ingress-nginx';
+/** Processes of the fixed interface (COMMON.md); the images' entrypoint is tini. */
+export const API_COMMAND = [
+  'node',
+  '--import',
+  './services/shared/src/observability/instrumentation.ts',
+  'services/api/src/main.ts',
+];
+export const INGEST_COMMAND = [
+  'node',
+  '--import',
+  './services/shared/src/observability/instrumentation.ts',
+  'services/ingest/src/main.ts',
+];
+export const MIGRATE_COMMAND = ['node', 'services/api/src/migrate.ts'];
+const OTLP_ENDPOINT = 'http://otel-collector:4318';
+
+export interface AppChartProps extends ChartProps {
+  config: PlatformConfig;
+  database: DatabaseEndpoints;
+}
+
+const DB_SECRET_ENV: Record<string, SecretRef> = {
+  // Declared before PG_URL: Kubernetes expands $(VAR) only for variables defined earlier in the list.
+  DB_USER: { secretName: PG_CREDENTIALS_SECRET, key: 'username' },
+  DB_PASSWORD: { secretName: PG_CREDENTIALS_SECRET, key: 'password' },
+};
+
+/**
+ * The application: ingest and API in kafka mode, the migrations Job the API waits for, configuration,
+ * the ingress for provider webhooks, NetworkPolicies and (for kind/dev) the WireMock "Silvergate".
+ */
+export class AppChart extends Chart {
+  readonly api: PaymentService;
+  readonly ingest: PaymentService;
+
+  constructor(scope: Construct, id: string, props: AppChartProps) {
+    super(scope, id, props);
+    const { config, database } = props;
+    const webhookSecret = config.webhookSecret !== '';
+
+    const apiConfig = new kplus.ConfigMap(this, 'api-config', {
+      metadata: { name: 'api-config', labels: appLabels(API, 'config') },
+      data: {
+        HOST: '0.0.0.0',
+        LOG_LEVEL: 'info',
+        WEBHOOK_MODE: 'kafka',
+        KAFKA_BROKERS: KAFKA_BOOTSTRAP,
+        KAFKA_ORDERS_TOPIC: 'webhooks.orders',
+        KAFKA_DISPUTES_TOPIC: 'webhooks.disputes',
+        KAFKA_ORDERS_CONSUMER_GROUP: 'payment-app-orders',
+        KAFKA_DISPUTES_CONSUMER_GROUP: 'payment-app-disputes',
+        KAFKA_ORDERS_DLQ_TOPIC: 'webhooks.orders.dlq',
+        KAFKA_DISPUTES_DLQ_TOPIC: 'webhooks.disputes.dlq',
+        PG_POOL_MAX: '10',
+        SILVERGATE_BASE_URL: config.silvergateBaseUrl,
+        SILVERGATE_CAPTURE_PATH: '/api/v1/capture',
+        SILVERGATE_SUBMIT_REPRESENTMENT_PATH: '/api/v1/dispute-representments/create',
+        HTTP_SILVERGATE_CLIENT_TIMEOUT: '20s',
+        PARTITION_MAINTENANCE_INTERVAL: '1h',
+        BODY_LIMIT_BYTES: '1048576',
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+      },
+    });
+    const ingestConfig = new kplus.ConfigMap(this, 'ingest-config', {
+      metadata: { name: 'ingest-config', labels: appLabels(INGEST, 'config') },
+      data: {
+        HOST: '0.0.0.0',
+        LOG_LEVEL: 'info',
+        WEBHOOK_MODE: 'kafka',
+        KAFKA_BROKERS: KAFKA_BOOTSTRAP,
+        KAFKA_ORDERS_TOPIC: 'webhooks.orders',
+        KAFKA_DISPUTES_TOPIC: 'webhooks.disputes',
+        KAFKA_IDEMPOTENT_PRODUCER: 'true',
+        API_BASE_URL: `http://${API}:3000`,
+        BODY_LIMIT_BYTES: '1048576',
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+      },
+    });
+    const webhookEnv: Record<string, SecretRef> = {};
+    if (webhookSecret) {
+      new k8s.KubeSecret(this, 'webhook-secret', {
+        metadata: { name: WEBHOOK_SECRET_NAME, labels: appLabels('webhook', 'config') },
+        type: 'Opaque',
+        stringData: { WEBHOOK_SECRET: config.webhookSecret },
+      });
+      webhookEnv.WEBHOOK_SECRET = { secretName: WEBHOOK_SECRET_NAME, key: 'WEBHOOK_SECRET' };
+    }
+    const dbEnv = {
+      PG_URL: pgUrlFromEnv(database.primary),
+      ...(database.replica ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica) } : {}),
+    };
+
+    this.migrationsJob(config, apiConfig, dbEnv.PG_URL);
+
+    // The API pods may start only after the migrations Job of this release has completed: their init
+    // container blocks on `kubectl wait`, which needs read access to Jobs in the namespace.
+    new k8s.KubeServiceAccount(this, 'api-sa', {
+      metadata: { name: API, labels: appLabels(API, 'api') },
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeRole(this, 'api-role', {
+      metadata: { name: 'api-wait-for-migrations', labels: appLabels(API, 'api') },
+      rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'api-rolebinding', {
+      metadata: { name: 'api-wait-for-migrations', labels: appLabels(API, 'api') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'api-wait-for-migrations' },
+      subjects: [{ kind: 'ServiceAccount', name: API, namespace: config.namespace }],
+    });
+
+    this.api = new PaymentService(this, 'api', {
+      name: API,
+      component: 'api',
+      image: config.images.api,
+      command: API_COMMAND,
+      port: 3000,
+      configMap: apiConfig,
+      secretEnv: { ...DB_SECRET_ENV, ...webhookEnv },
+      derivedEnv: dbEnv,
+      minReplicas: 2,
+      maxReplicas: 4,
+      resources: { cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequestMiB: 192, memoryLimitMiB: 384 },
+      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'api-sa-ref', API),
+      initContainers: [
+        {
+          name: 'wait-for-migrations',
+          image: config.images.kubectl,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          command: ['kubectl', 'wait', '--for=condition=complete', `job/${MIGRATE_JOB}`, '--timeout=600s'],
+          securityContext: {
+            ensureNonRoot: true,
+            user: 65532,
+            group: 65532,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+          },
+          resources: {
+            cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
+            memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
+          },
+        },
+      ],
+      otlpEndpoint: OTLP_ENDPOINT,
+    });
+
+    this.ingest = new PaymentService(this, 'ingest', {
+      name: INGEST,
+      component: 'ingest',
+      image: config.images.ingest,
+      command: INGEST_COMMAND,
+      port: 3001,
+      configMap: ingestConfig,
+      secretEnv: webhookEnv,
+      minReplicas: 2,
+      maxReplicas: 6,
+      resources: { cpuRequestMillis: 100, cpuLimitMillis: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 },
+      otlpEndpoint: OTLP_ENDPOINT,
+    });
+
+    new k8s.KubeIngress(this, 'ingress', {
+      metadata: {
+        name: 'webhooks',
+        labels: appLabels(INGEST, 'ingress'),
+        annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '1m' },
+      },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            ...(config.ingressHost ? { host: config.ingressHost } : {}),
+            http: {
+              paths: [
+                {
+                  path: '/webhooks',
+                  pathType: 'Prefix',
+                  backend: { service: { name: INGEST, port: { number: 3001 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+
+    this.networkPolicies();
+    if (config.providerStub) this.silvergateStub(config);
+  }
+
+  private migrationsJob(config: PlatformConfig, apiConfig: kplus.ConfigMap, pgUrl: string): void {
+    const labels = appLabels(MIGRATE, 'migrations');
+    new k8s.KubeJob(this, 'migrate', {
+      metadata: { name: MIGRATE_JOB, labels },
+      spec: {
+        backoffLimit: 6,
+        activeDeadlineSeconds: 900,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: 'OnFailure',
+            automountServiceAccountToken: false,
+            securityContext: lockedDownPod(APP_UID),
+            containers: [
+              {
+                name: MIGRATE,
+                image: config.images.api,
+                imagePullPolicy: 'IfNotPresent',
+                command: MIGRATE_COMMAND,
+                envFrom: [{ configMapRef: { name: apiConfig.name } }],
+                env: [
+                  { name: 'DB_USER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },
+                  {
+                    name: 'DB_PASSWORD',
+                    valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'password' } },
+                  },
+                  { name: 'PG_URL', value: pgUrl },
+                ],
+                resources: resources('100m', '128Mi', '500m', '256Mi'),
+                securityContext: lockedDownContainer(APP_UID),
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [{ name: 'tmp', emptyDir: {} }],
+          },
+        },
+      },
+    });
+  }
+
+  private networkPolicies(): void {
+    const peer = (name: string) => ({ podSelector: { matchLabels: selectorLabels(name) } });
+    // Webhooks reach ingest only through the ingress controller.
+    new k8s.KubeNetworkPolicy(this, 'netpol-ingest', {
+      metadata: { name: INGEST, labels: appLabels(INGEST, 'network') },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(INGEST) },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': INGRESS_NAMESPACE } } }],
+            ports: [{ port: k8s.IntOrString.fromNumber(3001), protocol: 'TCP' }],
+          },
+        ],
+      },
+    });
+    // The API is internal: ingest (http mode) and other platform pods; humans use kubectl port-forward.
+    new k8s.KubeNetworkPolicy(this, 'netpol-api', {
+      metadata: { name: API, labels: appLabels(API, 'network') },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(API) },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            from: [peer(INGEST), { podSelector: { matchLabels: { 'app.kubernetes.io/part-of': PART_OF } } }],
+            ports: [{ port: k8s.IntOrString.fromNumber(3000), protocol: 'TCP' }],
+          },
+        ],
+      },
+    });
+  }
+
+  private silvergateStub(config: PlatformConfig): void {
+    const name = 'silvergate-stub';
+    const labels = appLabels(name, 'provider-stub');
+    const selector = selectorLabels(name);
+    const mappings = readRepoDir('deploy/wiremock/mappings', ['.json'], {
+      repoRoot: config.repoRoot,
+      strict: config.strictFiles,
+    });
+    new k8s.KubeConfigMap(this, 'stub-mappings', { metadata: { name: `${name}-mappings`, labels }, data: mappings });
+    const probe = httpProbe('/__admin/health', 8080);
+    new k8s.KubeDeployment(this, 'stub', {
+      metadata: { name, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            securityContext: lockedDownPod(1000),
+            automountServiceAccountToken: false,
+            containers: [
+              {
+                name: 'wiremock',
+                image: config.images.wiremock,
+                imagePullPolicy: 'IfNotPresent',
+                args: [
+                  '--port',
+                  '8080',
+                  '--root-dir',
+                  '/home/wiremock',
+                  '--global-response-templating',
+                  '--disable-gzip',
+                ],
+                ports: [{ name: 'http', containerPort: 8080 }],
+                resources: resources('50m', '192Mi', '500m', '384Mi'),
+                readinessProbe: probe,
+                livenessProbe: { ...probe, initialDelaySeconds: 20 },
+                securityContext: lockedDownContainer(1000),
+                volumeMounts: [
+                  { name: 'mappings', mountPath: '/home/wiremock/mappings', readOnly: true },
+                  { name: 'files', mountPath: '/home/wiremock/__files' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'mappings', configMap: { name: `${name}-mappings` } },
+              { name: 'files', emptyDir: {} },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    });
+    new k8s.KubeService(this, 'stub-service', {
+      metadata: { name, labels },
+      spec: { selector, ports: [{ name: 'http', port: 8080, targetPort: k8s.IntOrString.fromNumber(8080) }] },
+    });
+    new k8s.KubePodDisruptionBudget(this, 'stub-pdb', {
+      metadata: { name, labels },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+    });
+  }
+}

@@ -1,0 +1,82 @@
+import { Chart, type ChartProps } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { selectorLabels } from '../constructs/labels.ts';
+import { Kafka, KafkaNodePool, KafkaTopic, type ResourceRequirements } from '../crds/strimzi.ts';
+import { KAFKA_CLUSTER_NAME, KAFKA_TOPICS } from '../topics.ts';
+
+export interface KafkaChartProps extends ChartProps {
+  replicas: number;
+  storage: string;
+  /** Workloads allowed to reach the client listener (Strimzi turns them into a NetworkPolicy). */
+  clientPodNames: string[];
+}
+
+const SMALL: ResourceRequirements = {
+  requests: { cpu: '100m', memory: '256Mi' },
+  limits: { cpu: '500m', memory: '512Mi' },
+};
+
+/** Kafka via Strimzi: one KRaft node pool (controller + broker) and the contract's topics. */
+export class KafkaChart extends Chart {
+  constructor(scope: Construct, id: string, props: KafkaChartProps) {
+    super(scope, id, props);
+    const replication = Math.min(props.replicas, 3);
+
+    new KafkaNodePool(this, 'pool', {
+      metadata: { name: 'dual-role', labels: { 'strimzi.io/cluster': KAFKA_CLUSTER_NAME } },
+      spec: {
+        replicas: props.replicas,
+        roles: ['controller', 'broker'],
+        storage: {
+          type: 'jbod',
+          volumes: [
+            { id: 0, type: 'persistent-claim', size: props.storage, deleteClaim: false, kraftMetadata: 'shared' },
+          ],
+        },
+        resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } },
+      },
+    });
+
+    new Kafka(this, 'kafka', {
+      metadata: {
+        name: KAFKA_CLUSTER_NAME,
+        // Strimzi 0.45 still needs both annotations to run KRaft with node pools instead of ZooKeeper.
+        annotations: { 'strimzi.io/node-pools': 'enabled', 'strimzi.io/kraft': 'enabled' },
+      },
+      spec: {
+        kafka: {
+          version: '3.9.0',
+          metadataVersion: '3.9-IV0',
+          listeners: [
+            {
+              name: 'plain',
+              port: 9092,
+              type: 'internal',
+              tls: false,
+              networkPolicyPeers: props.clientPodNames.map((name) => ({
+                podSelector: { matchLabels: selectorLabels(name) },
+              })),
+            },
+          ],
+          config: {
+            // Topics come from KafkaTopic resources; a typo in a topic name must fail, not create a topic.
+            'auto.create.topics.enable': false,
+            'offsets.topic.replication.factor': replication,
+            'transaction.state.log.replication.factor': replication,
+            'transaction.state.log.min.isr': Math.max(1, replication - 1),
+            'default.replication.factor': replication,
+            'min.insync.replicas': Math.max(1, replication - 1),
+          },
+        },
+        entityOperator: { topicOperator: { resources: SMALL } },
+      },
+    });
+
+    for (const topic of KAFKA_TOPICS) {
+      new KafkaTopic(this, `topic-${topic.name}`, {
+        metadata: { name: topic.name, labels: { 'strimzi.io/cluster': KAFKA_CLUSTER_NAME } },
+        spec: { topicName: topic.name, partitions: topic.partitions, replicas: replication },
+      });
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import type { IComGithubCloudnativePgCloudnativePgApiV1ClusterSpec as ClusterSpec } from '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ClusterSpec';
+import { ApiObject, Chart, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { selectorLabels } from '../constructs/labels.ts';
+import { PG_APP_USER, PG_CLUSTER_NAME, PG_CREDENTIALS_SECRET, PG_DATABASE } from '../database.ts';
+
+export interface PostgresChartProps extends ChartProps {
+  image: string;
+  password: string;
+  /** Workloads allowed to connect on 5432. */
+  clientPodNames: string[];
+  operatorNamespace: string;
+}
+
+/** Secret of the application role; shared by CNPG bootstrap and the Citus option. */
+export function credentialsSecret(scope: Construct, password: string): void {
+  new k8s.KubeSecret(scope, 'db-credentials', {
+    metadata: { name: PG_CREDENTIALS_SECRET },
+    type: 'kubernetes.io/basic-auth',
+    stringData: { username: PG_APP_USER, password },
+  });
+}
+
+/**
+ * PostgreSQL via CloudNativePG: 1 primary + 2 streaming replicas. The operator publishes
+ * `payments-rw` (primary) and `payments-ro` (replicas); the app chart wires them to PG_URL / PG_REPLICA_URL.
+ */
+export class PostgresChart extends Chart {
+  constructor(scope: Construct, id: string, props: PostgresChartProps) {
+    super(scope, id, props);
+    credentialsSecret(this, props.password);
+
+    const spec: ClusterSpec = {
+      instances: 3,
+      imageName: props.image,
+      // kind loads the locally built image; pulling it would fail.
+      imagePullPolicy: 'IfNotPresent',
+      primaryUpdateStrategy: 'unsupervised',
+      postgresql: { parameters: { max_connections: '200' } },
+      bootstrap: {
+        initdb: {
+          database: PG_DATABASE,
+          owner: PG_APP_USER,
+          secret: { name: PG_CREDENTIALS_SECRET },
+          // pg_partman is not a trusted extension: the superuser creates it here so that the (non-superuser)
+          // migrations find it; their CREATE EXTENSION IF NOT EXISTS is then a no-op.
+          postInitApplicationSQL: [
+            'CREATE SCHEMA IF NOT EXISTS partman',
+            'CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman',
+            `GRANT ALL ON SCHEMA partman TO ${PG_APP_USER}`,
+            `GRANT ALL ON ALL TABLES IN SCHEMA partman TO ${PG_APP_USER}`,
+            `GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO ${PG_APP_USER}`,
+            `GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO ${PG_APP_USER}`,
+          ],
+        },
+      },
+      storage: { size: '2Gi' },
+      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    };
+    new ApiObject(this, 'cluster', {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Cluster',
+      metadata: { name: PG_CLUSTER_NAME },
+      spec,
+    });
+
+    new k8s.KubeNetworkPolicy(this, 'netpol', {
+      metadata: { name: `${PG_CLUSTER_NAME}-postgres` },
+      spec: {
+        podSelector: { matchLabels: { 'cnpg.io/cluster': PG_CLUSTER_NAME } },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            // Clients, and the instances themselves for streaming replication.
+            from: [
+              ...props.clientPodNames.map((name) => ({ podSelector: { matchLabels: selectorLabels(name) } })),
+              { podSelector: { matchLabels: { 'cnpg.io/cluster': PG_CLUSTER_NAME } } },
+            ],
+            ports: [{ port: k8s.IntOrString.fromNumber(5432), protocol: 'TCP' }],
+          },
+          {
+            // The operator polls each instance's status endpoint.
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.operatorNamespace } } }],
+            ports: [{ port: k8s.IntOrString.fromNumber(8000), protocol: 'TCP' }],
+          },
+        ],
+      },
+    });
+  }
+}

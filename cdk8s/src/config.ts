@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Which Postgres topology backs the API. */
+export const POSTGRES_FLAVOURS = ['cnpg', 'citus'] as const;
+export type PostgresFlavour = (typeof POSTGRES_FLAVOURS)[number];
+
+/**
+ * Image references. Our own images carry a fixed, non-latest tag at synth time; skaffold replaces the
+ * whole reference (matching by repository name) with the tag it built.
+ */
+export interface PlatformImages {
+  api: string;
+  ingest: string;
+  /** CloudNativePG operand image with pg_partman added (deploy/operators/postgres-cnpg.Dockerfile). */
+  postgres: string;
+  citus: string;
+  kubectl: string;
+  otelCollector: string;
+  tempo: string;
+  grafana: string;
+  wiremock: string;
+}
+
+export interface PlatformConfig {
+  repoRoot: string;
+  namespace: string;
+  postgres: PostgresFlavour;
+  images: PlatformImages;
+  /** Deploy a WireMock "Silvergate" with the repo's stubs (kind/dev); off = SILVERGATE_BASE_URL points elsewhere. */
+  providerStub: boolean;
+  silvergateBaseUrl: string;
+  /** Host name the ingress answers on; empty = any host (kind maps localhost:80 to the controller). */
+  ingressHost: string;
+  /**
+   * Development credentials written into Secrets. They exist because `skaffold dev` on kind must work
+   * without a secret store; real deployments override them through the environment at synth time.
+   */
+  devPgPassword: string;
+  webhookSecret: string;
+  /** Fail synth when a mounted observability file is missing (CI); tolerate it while developing. */
+  strictFiles: boolean;
+  kafka: { replicas: number; storage: string };
+  citusWorkers: number;
+}
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Tag given to our own images in synthesized manifests (the cdk8s package version; never `latest`). */
+export function defaultImageTag(repoRoot: string = REPO_ROOT): string {
+  const pkg = JSON.parse(readFileSync(resolve(repoRoot, 'cdk8s/package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Third-party images, pinned so that a redeploy never picks up a different build. */
+export const PINNED_IMAGES = {
+  citus: 'citusdata/citus:12.1.6',
+  kubectl: 'registry.k8s.io/kubectl:v1.28.15',
+  otelCollector: 'otel/opentelemetry-collector-contrib:0.116.1',
+  tempo: 'grafana/tempo:2.6.1',
+  grafana: 'grafana/grafana:11.4.0',
+  wiremock: 'wiremock/wiremock:3.10.0',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The development signing secret of deploy/env/common.env, so that `npm run webhook:send` signs webhooks
+ * the cluster accepts, exactly as with docker compose. Empty when the file does not define one.
+ */
+export function devWebhookSecret(repoRoot: string): string {
+  const file = resolve(repoRoot, 'deploy/env/common.env');
+  if (!existsSync(file)) return '';
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('WEBHOOK_SECRET='));
+  return line ? line.slice('WEBHOOK_SECRET='.length).trim() : '';
+}
+
+function flavour(raw: string | undefined): PostgresFlavour {
+  const value = raw?.trim() || 'cnpg';
+  if (!(POSTGRES_FLAVOURS as readonly string[]).includes(value)) {
+    throw new Error(`PM_POSTGRES must be one of ${POSTGRES_FLAVOURS.join(', ')}, got "${value}"`);
+  }
+  return value as PostgresFlavour;
+}
+
+function truthy(raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return ['1', 'true', 'yes'].includes(raw.trim().toLowerCase());
+}
+
+/**
+ * Synth-time settings from the environment (documented in docs/kubernetes.md):
+ * PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
+ * PM_INGRESS_HOST, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_STRICT_FILES.
+ */
+export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
+  const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
+  const providerStub = truthy(env.PM_PROVIDER_STUB, true);
+  return {
+    repoRoot,
+    namespace: env.PM_NAMESPACE?.trim() || 'payment-manager',
+    postgres: flavour(env.PM_POSTGRES),
+    images: {
+      api: `payment-manager/api:${tag}`,
+      ingest: `payment-manager/ingest:${tag}`,
+      postgres: `payment-manager/postgres-cnpg:${tag}`,
+      ...PINNED_IMAGES,
+    },
+    providerStub,
+    silvergateBaseUrl: env.PM_SILVERGATE_BASE_URL?.trim() || 'http://silvergate-stub:8080',
+    ingressHost: env.PM_INGRESS_HOST?.trim() ?? '',
+    devPgPassword: env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only',
+    webhookSecret: env.PM_WEBHOOK_SECRET?.trim() ?? devWebhookSecret(repoRoot),
+    strictFiles: truthy(env.PM_STRICT_FILES, false),
+    kafka: { replicas: 1, storage: '2Gi' },
+    citusWorkers: 2,
+  };
+}

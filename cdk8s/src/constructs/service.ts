@@ -1,0 +1,156 @@
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { appLabels, selectorLabels } from './labels.ts';
+
+/** Non-root UID/GID of our images (deploy/api.Dockerfile, deploy/ingest.Dockerfile create user 10001). */
+export const APP_UID = 10001;
+
+export interface SecretRef {
+  secretName: string;
+  key: string;
+}
+
+export interface ResourceBudget {
+  cpuRequestMillis: number;
+  cpuLimitMillis: number;
+  memoryRequestMiB: number;
+  memoryLimitMiB: number;
+}
+
+export interface PaymentServiceProps {
+  /** Name of the Deployment, Service, PDB and HPA; also the DNS name other pods use. */
+  name: string;
+  component: string;
+  image: string;
+  port: number;
+  /** Overrides the image's CMD (the images' entrypoint is tini). */
+  command?: string[];
+  /** Non-secret settings; every key becomes an env var through envFrom. */
+  configMap: kplus.IConfigMap;
+  /** Env vars read from Secrets (never from the ConfigMap). */
+  secretEnv?: Record<string, SecretRef>;
+  /** Env vars composed from others with Kubernetes' $(VAR) expansion; declared after secretEnv. */
+  derivedEnv?: Record<string, string>;
+  minReplicas: number;
+  maxReplicas: number;
+  resources: ResourceBudget;
+  serviceAccount?: kplus.IServiceAccount;
+  /** Containers that must finish before the service starts (e.g. waiting for the migrations Job). */
+  initContainers?: kplus.ContainerProps[];
+  /** OTLP/HTTP endpoint of the collector; OTEL_SERVICE_NAME is the service name. */
+  otlpEndpoint: string;
+}
+
+/**
+ * "A service" of the platform: Deployment + ClusterIP Service + liveness/readiness probes on the health
+ * endpoints + resources + env from ConfigMap/Secret + OTEL_* + a locked-down security context (non-root,
+ * read-only root FS, writable /tmp only) + PodDisruptionBudget + CPU-based HorizontalPodAutoscaler.
+ */
+export class PaymentService extends Construct {
+  readonly deployment: kplus.Deployment;
+  readonly service: kplus.Service;
+  readonly podLabels: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: PaymentServiceProps) {
+    super(scope, id);
+    const labels = appLabels(props.name, props.component);
+    const selector = selectorLabels(props.name);
+    this.podLabels = labels;
+
+    const tmp = kplus.Volume.fromEmptyDir(this, 'tmp', 'tmp', { sizeLimit: Size.mebibytes(64) });
+    const secretEnv: Record<string, kplus.EnvValue> = {};
+    for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
+      const secret = kplus.Secret.fromSecretName(this, `secret-${name}`, ref.secretName);
+      secretEnv[name] = kplus.EnvValue.fromSecretValue({ secret, key: ref.key });
+    }
+    const derivedEnv: Record<string, kplus.EnvValue> = {};
+    for (const [name, value] of Object.entries(props.derivedEnv ?? {}))
+      derivedEnv[name] = kplus.EnvValue.fromValue(value);
+
+    this.deployment = new kplus.Deployment(this, 'deployment', {
+      metadata: { name: props.name, labels },
+      podMetadata: { labels },
+      select: false,
+      serviceAccount: props.serviceAccount,
+      automountServiceAccountToken: props.serviceAccount !== undefined,
+      securityContext: { ensureNonRoot: true, user: APP_UID, group: APP_UID, fsGroup: APP_UID },
+      initContainers: props.initContainers,
+      containers: [
+        {
+          name: props.name,
+          image: props.image,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          command: props.command,
+          ports: [{ number: props.port, name: 'http' }],
+          envFrom: [kplus.Env.fromConfigMap(props.configMap)],
+          envVariables: {
+            // Pod identity for traces and logs; set first so that later values may reference it.
+            POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+            POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+            PORT: kplus.EnvValue.fromValue(String(props.port)),
+            OTEL_SERVICE_NAME: kplus.EnvValue.fromValue(`payment-manager-${props.name}`),
+            OTEL_EXPORTER_OTLP_ENDPOINT: kplus.EnvValue.fromValue(props.otlpEndpoint),
+            OTEL_EXPORTER_OTLP_PROTOCOL: kplus.EnvValue.fromValue('http/protobuf'),
+            OTEL_RESOURCE_ATTRIBUTES: kplus.EnvValue.fromValue(
+              'k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),service.namespace=payment-manager',
+            ),
+            ...secretEnv,
+            ...derivedEnv,
+          },
+          resources: {
+            cpu: {
+              request: kplus.Cpu.millis(props.resources.cpuRequestMillis),
+              limit: kplus.Cpu.millis(props.resources.cpuLimitMillis),
+            },
+            memory: {
+              request: Size.mebibytes(props.resources.memoryRequestMiB),
+              limit: Size.mebibytes(props.resources.memoryLimitMiB),
+            },
+          },
+          startup: kplus.Probe.fromHttpGet('/health/live', {
+            port: props.port,
+            periodSeconds: Duration.seconds(2),
+            failureThreshold: 30,
+          }),
+          liveness: kplus.Probe.fromHttpGet('/health/live', { port: props.port, periodSeconds: Duration.seconds(10) }),
+          readiness: kplus.Probe.fromHttpGet('/health/ready', {
+            port: props.port,
+            periodSeconds: Duration.seconds(5),
+            failureThreshold: 2,
+          }),
+          securityContext: {
+            ensureNonRoot: true,
+            user: APP_UID,
+            group: APP_UID,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            privileged: false,
+          },
+          volumeMounts: [{ path: '/tmp', volume: tmp }],
+        },
+      ],
+    });
+    this.deployment.select(kplus.LabelSelector.of({ labels: selector }));
+
+    this.service = new kplus.Service(this, 'service', {
+      metadata: { name: props.name, labels },
+      selector: this.deployment,
+      ports: [{ name: 'http', port: props.port, targetPort: props.port }],
+    });
+
+    new k8s.KubePodDisruptionBudget(this, 'pdb', {
+      metadata: { name: props.name, labels },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+    });
+
+    new kplus.HorizontalPodAutoscaler(this, 'hpa', {
+      metadata: { name: props.name, labels },
+      target: this.deployment,
+      minReplicas: props.minReplicas,
+      maxReplicas: props.maxReplicas,
+      metrics: [kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(70))],
+    });
+  }
+}

@@ -1,0 +1,83 @@
+import { ApiObject, type ApiObjectMetadata } from 'cdk8s';
+import type { Construct } from 'constructs';
+
+/*
+ * Typed props for the Strimzi custom resources we use (kafka.strimzi.io/v1beta2, operator 0.45).
+ * No npm package ships Strimzi models and we have no network access for `cdk8s import`, so these cover
+ * exactly the fields we set; the tests validate the output against the operator's CRD schema when the
+ * CRDs are available.
+ */
+
+export const STRIMZI_API_VERSION = 'kafka.strimzi.io/v1beta2';
+
+export interface KafkaListener {
+  name: string;
+  port: number;
+  type: 'internal' | 'route' | 'loadbalancer' | 'nodeport' | 'ingress' | 'cluster-ip';
+  tls: boolean;
+  /** Strimzi generates a NetworkPolicy per listener that admits only these peers. */
+  networkPolicyPeers?: Array<{
+    podSelector?: { matchLabels: Record<string, string> };
+    namespaceSelector?: { matchLabels: Record<string, string> };
+  }>;
+}
+
+export interface ResourceRequirements {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+export interface KafkaSpec {
+  kafka: {
+    version: string;
+    metadataVersion?: string;
+    listeners: KafkaListener[];
+    config: Record<string, string | number | boolean>;
+    template?: { pod?: { securityContext?: Record<string, unknown> } };
+  };
+  entityOperator: {
+    topicOperator: { resources: ResourceRequirements };
+    userOperator?: { resources: ResourceRequirements };
+  };
+}
+
+export interface KafkaNodePoolSpec {
+  replicas: number;
+  roles: Array<'controller' | 'broker'>;
+  storage: {
+    type: 'jbod';
+    volumes: Array<{
+      id: number;
+      type: 'persistent-claim';
+      size: string;
+      deleteClaim: boolean;
+      kraftMetadata?: 'shared';
+    }>;
+  };
+  resources: ResourceRequirements;
+}
+
+export interface KafkaTopicSpec {
+  topicName?: string;
+  partitions: number;
+  replicas: number;
+  config?: Record<string, string | number>;
+}
+
+export class Kafka extends ApiObject {
+  constructor(scope: Construct, id: string, props: { metadata: ApiObjectMetadata; spec: KafkaSpec }) {
+    super(scope, id, { apiVersion: STRIMZI_API_VERSION, kind: 'Kafka', ...props });
+  }
+}
+
+export class KafkaNodePool extends ApiObject {
+  constructor(scope: Construct, id: string, props: { metadata: ApiObjectMetadata; spec: KafkaNodePoolSpec }) {
+    super(scope, id, { apiVersion: STRIMZI_API_VERSION, kind: 'KafkaNodePool', ...props });
+  }
+}
+
+export class KafkaTopic extends ApiObject {
+  constructor(scope: Construct, id: string, props: { metadata: ApiObjectMetadata; spec: KafkaTopicSpec }) {
+    super(scope, id, { apiVersion: STRIMZI_API_VERSION, kind: 'KafkaTopic', ...props });
+  }
+}
