@@ -36,7 +36,8 @@ function parseCommand(argv: string[]): Command {
   const [countArg] = positionals;
   if (countArg === undefined) return { direction: 'down', count: 1 };
   if (countArg === 'all') return { direction: 'down', count: Number.POSITIVE_INFINITY };
-  if (!/^[1-9]\d*$/.test(countArg)) throw new UsageError(`--down takes a positive count or "all", got "${countArg}"\n${USAGE}`);
+  if (!/^[1-9]\d*$/.test(countArg))
+    throw new UsageError(`--down takes a positive count or "all", got "${countArg}"\n${USAGE}`);
   return { direction: 'down', count: Number(countArg) };
 }
 
@@ -64,7 +65,12 @@ async function main(): Promise<number> {
       : `reverting ${command.count === Number.POSITIVE_INFINITY ? 'all' : command.count} migration(s)`;
   console.log(`migrate: ${what} on ${target}`);
   try {
-    await runMigrations({ databaseUrl: pgUrl, direction: command.direction, count: command.count, log: (message) => console.log(message) });
+    await runMigrations({
+      databaseUrl: pgUrl,
+      direction: command.direction,
+      count: command.count,
+      log: (message) => console.log(message),
+    });
   } catch (err) {
     console.error(`migrate: failed: ${(err as Error).message}`);
     return 1;

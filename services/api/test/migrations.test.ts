@@ -11,7 +11,7 @@ import { eventually, postgresUnavailable, scratchDatabases } from './migrations.
 const unavailable = await postgresUnavailable();
 if (unavailable) console.warn(`migrations suite skipped: ${unavailable}`);
 
-/** Spec §10: versions in order, then the rewrite's own migration. */
+/** Spec §10: versions in order; the rewrite's own migrations come after them. */
 const SPEC_VERSIONS = [
   '20241230105648',
   '20250101162359',
@@ -21,6 +21,8 @@ const SPEC_VERSIONS = [
   '20250830122235',
   '20251227102937',
 ];
+const REWRITE_MIGRATIONS = ['disputes-order-id-unique', 'event-log-keyset-indexes'];
+const ALL_MIGRATIONS = SPEC_VERSIONS.length + REWRITE_MIGRATIONS.length;
 const MIGRATIONS_BEFORE_PARTITIONING = 5;
 
 const DAY_MS = 86_400_000;
@@ -35,7 +37,9 @@ function addDays(date: Date, days: number): Date {
 
 /** UTC midnight of the database's current day. */
 async function utcToday(pool: pg.Pool): Promise<Date> {
-  const { rows } = await pool.query<{ today: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS today`);
+  const { rows } = await pool.query<{ today: string }>(
+    `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS today`,
+  );
   return new Date(`${rows[0]?.today}T00:00:00Z`);
 }
 
@@ -48,7 +52,9 @@ async function children(pool: pg.Pool): Promise<string[]> {
 }
 
 async function appliedMigrations(pool: pg.Pool): Promise<Array<{ id: number; name: string }>> {
-  const { rows } = await pool.query<{ id: number; name: string }>(`SELECT id, name FROM ${MIGRATIONS_TABLE} ORDER BY id`);
+  const { rows } = await pool.query<{ id: number; name: string }>(
+    `SELECT id, name FROM ${MIGRATIONS_TABLE} ORDER BY id`,
+  );
   return rows;
 }
 
@@ -106,11 +112,12 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
       pool = open(url);
     });
 
-    it('records every migration in spec §10 version order, the rewrite migration last', async () => {
-      const versions = (await appliedMigrations(pool)).map(({ name }) => name.slice(0, 14));
-      expect(versions.slice(0, SPEC_VERSIONS.length)).toEqual(SPEC_VERSIONS);
-      expect(versions).toHaveLength(SPEC_VERSIONS.length + 1);
-      expect(versions.at(-1)! > SPEC_VERSIONS.at(-1)!).toBe(true);
+    it('records every migration in spec §10 version order, the rewrite migrations after them', async () => {
+      const names = (await appliedMigrations(pool)).map(({ name }) => name);
+      expect(names.slice(0, SPEC_VERSIONS.length).map((name) => name.slice(0, 14))).toEqual(SPEC_VERSIONS);
+      const rewrite = names.slice(SPEC_VERSIONS.length);
+      expect(rewrite.map((name) => name.slice(15))).toEqual(REWRITE_MIGRATIONS);
+      for (const name of rewrite) expect(name.slice(0, 14) > (SPEC_VERSIONS.at(-1) as string)).toBe(true);
     });
 
     it('creates the tables, keys, constraints and indexes with the names of spec §10', async () => {
@@ -163,15 +170,18 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
       const { rows: indexes } = await pool.query<{ name: string; definition: string }>(
         `SELECT indexname AS name, regexp_replace(indexdef, '^.* USING ', '') AS definition FROM pg_indexes
          WHERE schemaname = 'public' AND indexname IN ('oe_kind_created_at_inc_order', 'idx_order_events_idempotency',
-           'disputes_status_reason_id', 'disputes_order_id_key', 'de_kind_created_at', 'idx_dispute_events_idempotency')
+           'disputes_status_reason_id', 'disputes_order_id_key', 'de_kind_created_at', 'idx_dispute_events_idempotency',
+           'de_created_at_id', 'oe_created_at_id')
          ORDER BY 1`,
       );
       expect(indexes).toEqual([
+        { name: 'de_created_at_id', definition: 'btree (created_at, id)' },
         { name: 'de_kind_created_at', definition: 'btree (kind, created_at)' },
         { name: 'disputes_order_id_key', definition: 'btree (order_id)' },
         { name: 'disputes_status_reason_id', definition: 'btree (status, reason, id)' },
         { name: 'idx_dispute_events_idempotency', definition: 'btree (dispute_id, provider_event_id, created_at)' },
         { name: 'idx_order_events_idempotency', definition: 'btree (order_id, provider_event_id)' },
+        { name: 'oe_created_at_id', definition: 'btree (created_at, id)' },
         { name: 'oe_kind_created_at_inc_order', definition: 'btree (kind, created_at)' },
       ]);
       const { rows: unique } = await pool.query<{ name: string }>(
@@ -230,9 +240,7 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
     const url = await databases.create('race');
     await Promise.all([runMigrations({ databaseUrl: url }), runMigrations({ databaseUrl: url })]);
     const pool = open(url);
-    expect((await appliedMigrations(pool)).map(({ name }) => name.slice(0, 14))).toHaveLength(
-      SPEC_VERSIONS.length + 1,
-    );
+    expect(await appliedMigrations(pool)).toHaveLength(ALL_MIGRATIONS);
   });
 
   describe('partition maintenance', () => {
@@ -374,7 +382,12 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
     });
 
     it('un-partitions dispute_events back to the plain table, keeping its rows', async () => {
-      await runMigrations({ databaseUrl: url, direction: 'down', count: 3 });
+      await runMigrations({
+        databaseUrl: url,
+        direction: 'down',
+        count: ALL_MIGRATIONS - MIGRATIONS_BEFORE_PARTITIONING,
+      });
+      expect(await appliedMigrations(pool)).toHaveLength(MIGRATIONS_BEFORE_PARTITIONING);
       const { rows } = await pool.query(
         `SELECT c.relkind AS kind, (SELECT count(*)::int FROM pg_inherits WHERE inhparent = c.oid) AS children
          FROM pg_class c WHERE c.oid = 'public.dispute_events'::regclass`,
@@ -420,7 +433,7 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
 
     it('migrates up again after a full down', async () => {
       await runMigrations({ databaseUrl: url });
-      expect(await appliedMigrations(pool)).toHaveLength(SPEC_VERSIONS.length + 1);
+      expect(await appliedMigrations(pool)).toHaveLength(ALL_MIGRATIONS);
       expect(await children(pool)).toContain('dispute_events_default');
     });
   });

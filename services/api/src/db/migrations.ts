@@ -22,7 +22,12 @@ export interface RunMigrationsOptions {
  * Replicas starting together queue on node-pg-migrate's advisory lock instead of failing, and the later ones
  * find nothing left to do. WARNINGs raised by the SQL (e.g. pg_partman missing) reach `log`.
  */
-export async function runMigrations({ databaseUrl, direction = 'up', count, log = () => {} }: RunMigrationsOptions): Promise<void> {
+export async function runMigrations({
+  databaseUrl,
+  direction = 'up',
+  count,
+  log = () => {},
+}: RunMigrationsOptions): Promise<void> {
   const client = new pg.Client({
     ...parsePgUrl(databaseUrl),
     application_name: 'payment-manager-migrations',
