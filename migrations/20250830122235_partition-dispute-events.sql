@@ -99,6 +99,8 @@ BEGIN
                 partman_schema, 'public.dispute_events') INTO moved;
             EXIT WHEN coalesce(moved, 0) = 0;
         END LOOP;
+        -- Rows far ahead got children of their own; fill the days in between.
+        EXECUTE format('SELECT %I.partition_gap_fill(p_parent_table => %L)', partman_schema, 'public.dispute_events');
     END IF;
 END
 $partition$;

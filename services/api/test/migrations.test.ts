@@ -275,6 +275,27 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
       for (let day = 0; day <= 10; day++) expect(names).toContain(dayName(addDays(today, day)));
     });
 
+    it('moves rows stranded in the default (maintenance stopped for over a week) into their own children', async () => {
+      const today = await utcToday(pool);
+      const newest = (await children(pool)).filter((name) => name !== 'dispute_events_default').at(-1) as string;
+      const stale = (await children(pool)).filter((name) => name > dayName(addDays(today, 2)) && name <= newest);
+      for (const name of stale) await pool.query(`DROP TABLE ${pg.escapeIdentifier(name)}`);
+      const disputeId = await seedDispute(pool, 'stranded');
+      const day4 = addDays(today, 4).toISOString().slice(0, 10);
+      expect(await insertEvent(pool, disputeId, 'stranded', `${day4} 12:00:00`)).toBe('dispute_events_default');
+
+      await runPartitionMaintenance(pool);
+
+      const { rows } = await pool.query(
+        `SELECT tableoid::regclass::text AS partition FROM dispute_events WHERE id = 'stranded'`,
+      );
+      expect(rows).toEqual([{ partition: dayName(addDays(today, 4)) }]);
+      const { rows: inDefault } = await pool.query('SELECT 1 FROM ONLY dispute_events_default');
+      expect(inDefault).toHaveLength(0);
+      const names = await children(pool);
+      for (let day = 0; day <= 7; day++) expect(names).toContain(dayName(addDays(today, day)));
+    });
+
     it('the start-up timer runs maintenance immediately and reports failures instead of throwing', async () => {
       const dropped = await dropNewestChildren(2);
       const schedule = startPartitionMaintenance(pool, { intervalMs: 3_600_000 });
@@ -325,7 +346,7 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
       await runMigrations({ databaseUrl: url });
     });
 
-    it('moves every existing row into its daily child, starting the set at the oldest row', async () => {
+    it('moves every existing row into its daily child; the set runs gap-free from the oldest row', async () => {
       const { rows } = await pool.query<{ id: string; partition: string }>(
         'SELECT id, tableoid::regclass::text AS partition FROM dispute_events ORDER BY created_at',
       );
@@ -337,7 +358,7 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
         { id: 'future_20', partition: dayName(addDays(today, 20)) },
       ]);
       const names = await children(pool);
-      for (let day = -100; day <= 7; day++) expect(names).toContain(dayName(addDays(today, day)));
+      for (let day = -100; day <= 20; day++) expect(names).toContain(dayName(addDays(today, day)));
       const { rows: inDefault } = await pool.query('SELECT 1 FROM ONLY dispute_events_default');
       expect(inDefault).toHaveLength(0);
       const { rows: plain } = await pool.query(`SELECT to_regclass('public.dispute_events_unpart') AS oid`);

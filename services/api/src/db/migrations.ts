@@ -80,8 +80,9 @@ export interface PartitionMaintenanceOptions {
 
 /**
  * Pre-creates upcoming daily partitions of dispute_events and applies retention (R-19: nothing else runs
- * pg_partman maintenance). Without pg_partman it does nothing. Concurrent runs from several replicas are safe:
- * pg_partman's run_maintenance skips when another one holds its advisory lock.
+ * pg_partman maintenance). Rows that reached the default partition because maintenance had stopped for longer
+ * than the premade week move into their own daily children first — otherwise creating those children fails.
+ * Without pg_partman it does nothing. Replicas running it at the same moment: one works, the others skip.
  */
 export async function runPartitionMaintenance(pool: pg.Pool, opts: PartitionMaintenanceOptions = {}): Promise<void> {
   const { retention, log = () => {} } = opts;
@@ -94,8 +95,31 @@ export async function runPartitionMaintenance(pool: pg.Pool, opts: PartitionMain
     }
     const ident = client.escapeIdentifier(schema);
     await client.query('BEGIN');
+    const { rows: lock } = await client.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtext('payment-manager dispute_events maintenance')) AS locked`,
+    );
+    if (!lock[0]?.locked) {
+      await client.query('ROLLBACK');
+      log('partition maintenance skipped: another instance is running it', 'debug');
+      return;
+    }
     // Partition bounds are computed from timestamptz values; created_at holds UTC wall-clock time.
     await client.query(`SET LOCAL TimeZone = 'UTC'`);
+    const { rows: stranded } = await client.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ONLY public.dispute_events_default) AS found`,
+    );
+    if (stranded[0]?.found) {
+      let moved = 0;
+      for (;;) {
+        const { rows } = await client.query<{ rows: string }>(
+          `SELECT ${ident}.partition_data_time(p_parent_table => $1, p_batch_count => 100) AS rows`,
+          [DISPUTE_EVENTS],
+        );
+        if (Number(rows[0]?.rows ?? 0) <= 0) break;
+        moved += Number(rows[0]?.rows);
+      }
+      if (moved > 0) log(`partition maintenance moved ${moved} dispute events out of the default partition`, 'info');
+    }
     if (retention !== undefined) {
       // The cast rejects a malformed retention here rather than inside every later maintenance run.
       await client.query(
@@ -105,6 +129,9 @@ export async function runPartitionMaintenance(pool: pg.Pool, opts: PartitionMain
       );
     }
     await client.query(`SELECT ${ident}.run_maintenance(p_parent_table => $1)`, [DISPUTE_EVENTS]);
+    // run_maintenance only extends the set forward from its newest child; days skipped before a rescued one
+    // would otherwise stay without a child for good.
+    await client.query(`SELECT ${ident}.partition_gap_fill(p_parent_table => $1)`, [DISPUTE_EVENTS]);
     await client.query('COMMIT');
     log('partition maintenance done', 'debug');
   } catch (err) {
