@@ -2,7 +2,18 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type pg from 'pg';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
+import {
+  type HealthCheck,
+  healthPlugin,
+  loggerOptions,
+  metricsPlugin,
+  migrationNames,
+  migrationsCheck,
+  postgresCheck,
+  registerPoolMetrics,
+} from '@payment-manager/shared/observability';
 import type { ApiConfig } from './config.ts';
+import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from './db/migrations.ts';
 import { registerHttpConventions } from './http/conventions.ts';
 import type { SilvergateClient } from './provider/silvergate.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -20,6 +31,8 @@ export interface AppDeps {
   provider: SilvergateClient;
   /** fastify logger options; tests pass `false`. */
   logger?: FastifyServerOptions['logger'];
+  /** Readiness checks besides Postgres and migrations, e.g. the Kafka broker in kafka mode. */
+  readinessChecks?: HealthCheck[];
 }
 
 export type App = FastifyInstance;
@@ -27,7 +40,7 @@ export type App = FastifyInstance;
 /** Builds the API without listening, so tests drive it with `inject` or a real port. */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
-    logger: deps.logger ?? { level: deps.config.logLevel },
+    logger: deps.logger ?? loggerOptions({ level: deps.config.logLevel, service: 'payment-manager-api' }),
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -35,7 +48,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerHttpConventions(app);
   await registerOpenApi(app);
 
+  await app.register(metricsPlugin);
   await app.register(healthRoutes);
+  await app.register(healthPlugin, {
+    service: 'api',
+    checks: [
+      postgresCheck(deps.pool),
+      migrationsCheck(deps.pool, () => migrationNames(MIGRATIONS_DIR), MIGRATIONS_TABLE),
+      ...(deps.readinessChecks ?? []),
+    ],
+  });
+  const unregisterPools = [registerPoolMetrics(deps.pool, 'primary')];
+  if (deps.readPool && deps.readPool !== deps.pool) unregisterPools.push(registerPoolMetrics(deps.readPool, 'replica'));
+  app.addHook('onClose', async () => {
+    for (const unregister of unregisterPools) unregister();
+  });
   const pools = { pool: deps.pool, readPool: deps.readPool ?? deps.pool };
   await app.register(orderRoutes, { ...pools, provider: deps.provider });
   await app.register(disputeRoutes, { ...pools, provider: deps.provider });

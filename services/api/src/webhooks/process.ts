@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
+import { withSpan } from '@payment-manager/shared/observability';
 import { lockOrder, withTransaction } from '../db/pool.ts';
 import { DISPUTE_EVENT_KIND_BY_WEBHOOK_STATUS, decideChargeback } from '../domain/disputes.ts';
 import { decideOrderWebhook } from '../domain/orders.ts';
@@ -25,7 +26,30 @@ export type WebhookOutcome =
   | 'order_already_exists'
   | 'invalid_transition';
 
+/** The domain span of one webhook (its SQL nests under it): what a user looks for in the trace. */
+function inWebhookSpan(
+  name: string,
+  webhook: NormalisedOrderWebhook | NormalisedChargebackWebhook,
+  apply: () => Promise<WebhookOutcome>,
+): Promise<WebhookOutcome> {
+  const attributes = {
+    order_id: webhook.order_id,
+    user_id: webhook.user_id,
+    provider_event_id: webhook.provider_event_id,
+    status: webhook.status,
+  };
+  return withSpan(name, attributes, async (span) => {
+    const outcome = await apply();
+    span.setAttribute('outcome', outcome);
+    return outcome;
+  });
+}
+
 export async function processOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook): Promise<WebhookOutcome> {
+  return inWebhookSpan('order.webhook.apply', webhook, () => applyOrderWebhook(pool, webhook));
+}
+
+async function applyOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook): Promise<WebhookOutcome> {
   return withTransaction(pool, async (tx) => {
     await lockOrder(tx, webhook.order_id);
     if (await orderEventExists(tx, webhook.order_id, webhook.provider_event_id)) return 'duplicate';
@@ -51,6 +75,10 @@ export async function processOrderWebhook(pool: pg.Pool, webhook: NormalisedOrde
 }
 
 export async function processChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargebackWebhook): Promise<WebhookOutcome> {
+  return inWebhookSpan('chargeback.webhook.apply', webhook, () => applyChargebackWebhook(pool, webhook));
+}
+
+async function applyChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargebackWebhook): Promise<WebhookOutcome> {
   return withTransaction(pool, async (tx) => {
     await lockOrder(tx, webhook.order_id);
     const dispute = await findDisputeByOrder(tx, webhook.order_id);

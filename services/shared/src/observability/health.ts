@@ -80,6 +80,8 @@ export const healthPlugin = fastifyPlugin(
     app.get(
       '/health/live',
       {
+        // Probes arrive every few seconds; their request logs would drown the real traffic.
+        logLevel: 'warn',
         schema: {
           tags: ['health'],
           summary: `Liveness of ${options.service}`,
@@ -93,6 +95,7 @@ export const healthPlugin = fastifyPlugin(
     app.get(
       '/health/ready',
       {
+        logLevel: 'warn',
         schema: {
           tags: ['health'],
           summary: `Readiness of ${options.service}: its dependencies answer`,

@@ -191,7 +191,7 @@ export const metricsPlugin: FastifyPluginAsync = fastifyPlugin(
         seconds,
       );
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
       const body = await metricsRegistry.metrics();
       return reply.header('content-type', metricsRegistry.contentType).send(body);
     });
