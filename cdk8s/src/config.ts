@@ -43,6 +43,11 @@ export interface PlatformConfig {
   strictFiles: boolean;
   kafka: { replicas: number; storage: string };
   citusWorkers: number;
+  /** 'dev' (skaffold -p dev) trims replicas for a laptop-sized node and logs at debug level. */
+  profile: 'default' | 'dev';
+  minReplicas: number;
+  postgresInstances: number;
+  logLevel: 'debug' | 'info';
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -94,11 +99,12 @@ function truthy(raw: string | undefined, fallback: boolean): boolean {
 /**
  * Synth-time settings from the environment (documented in docs/kubernetes.md):
  * PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
- * PM_INGRESS_HOST, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_STRICT_FILES.
+ * PM_INGRESS_HOST, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_STRICT_FILES, PM_PROFILE=dev.
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
   const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
   const providerStub = truthy(env.PM_PROVIDER_STUB, true);
+  const dev = env.PM_PROFILE?.trim() === 'dev';
   return {
     repoRoot,
     namespace: env.PM_NAMESPACE?.trim() || 'payment-manager',
@@ -117,5 +123,10 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     strictFiles: truthy(env.PM_STRICT_FILES, false),
     kafka: { replicas: 1, storage: '2Gi' },
     citusWorkers: 2,
+    profile: dev ? 'dev' : 'default',
+    minReplicas: dev ? 1 : 2,
+    // 1 primary + 2 streaming replicas; dev keeps one replica so that PG_REPLICA_URL still has a target.
+    postgresInstances: dev ? 2 : 3,
+    logLevel: dev ? 'debug' : 'info',
   };
 }

@@ -43,6 +43,7 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
       : new PostgresChart(app, 'postgres', {
           ...ns,
           image: config.images.postgres,
+          instances: config.postgresInstances,
           password: config.devPgPassword,
           clientPodNames: dbClients,
           operatorNamespace: CNPG_OPERATOR_NAMESPACE,

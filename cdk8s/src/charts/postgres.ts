@@ -7,6 +7,7 @@ import { PG_APP_USER, PG_CLUSTER_NAME, PG_CREDENTIALS_SECRET, PG_DATABASE } from
 
 export interface PostgresChartProps extends ChartProps {
   image: string;
+  instances: number;
   password: string;
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
@@ -32,7 +33,7 @@ export class PostgresChart extends Chart {
     credentialsSecret(this, props.password);
 
     const spec: ClusterSpec = {
-      instances: 3,
+      instances: props.instances,
       imageName: props.image,
       // kind loads the locally built image; pulling it would fail.
       imagePullPolicy: 'IfNotPresent',

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { API, INGEST } from '../src/charts/app.ts';
+import { crossReferenceProblems, policyViolations } from './support/checks.ts';
+import { type K8sObject, synthPlatform } from './support/manifests.ts';
+import { validateCore } from './support/schema.ts';
+
+/** The offline checks are only worth something if they fail on broken manifests: break one thing at a time. */
+function mutated(mutate: (objects: K8sObject[]) => void): K8sObject[] {
+  const objects = structuredClone(synthPlatform().objects);
+  mutate(objects);
+  return objects;
+}
+
+function deployment(objects: K8sObject[], name: string): K8sObject {
+  return objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as K8sObject;
+}
+
+describe('the offline checks detect broken manifests', () => {
+  it('the Kubernetes schema rejects a wrong type and a missing required field', async () => {
+    const [d] = mutated(() => {}).filter((o) => o.kind === 'Deployment');
+    expect(await validateCore({ ...(d as K8sObject), spec: { ...d?.spec, replicas: 'two' } })).toMatch(/replicas/);
+    const noSelector = structuredClone(d as K8sObject);
+    delete noSelector.spec.selector;
+    expect(await validateCore(noSelector)).toMatch(/selector/);
+  });
+
+  it('policy: missing limits, root user, writable root FS, latest tag, missing probe, missing PDB', () => {
+    const objects = mutated((o) => {
+      const c = deployment(o, API).spec.template.spec.containers[0];
+      delete c.resources.limits;
+      c.securityContext.readOnlyRootFilesystem = false;
+      c.securityContext.runAsUser = 0;
+      c.image = 'payment-manager/api:latest';
+      delete c.readinessProbe;
+      const i = o.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === INGEST);
+      o.splice(i, 1);
+    });
+    const problems = policyViolations(objects).join('\n');
+    for (const expected of [
+      'no resources.limits.cpu',
+      'no resources.limits.memory',
+      'readOnlyRootFilesystem is not true',
+      'runs as UID 0',
+      'uses the latest tag',
+      'no readinessProbe',
+      `Deployment/payment-manager/${INGEST}: no PodDisruptionBudget`,
+    ])
+      expect(problems).toContain(expected);
+  });
+
+  it('cross-references: selector, targetPort, probe port, Secret key, ConfigMap, ingress backend, ServiceAccount', () => {
+    const objects = mutated((o) => {
+      const svc = o.find((x) => x.kind === 'Service' && x.metadata.name === INGEST) as K8sObject;
+      svc.spec.selector = { 'app.kubernetes.io/name': 'nobody' };
+      const apiSvc = o.find((x) => x.kind === 'Service' && x.metadata.name === API) as K8sObject;
+      apiSvc.spec.ports[0].targetPort = 3999;
+      const c = deployment(o, API).spec.template.spec.containers[0];
+      c.livenessProbe.httpGet.port = 4000;
+      c.env.find((e: { name: string }) => e.name === 'DB_PASSWORD').valueFrom.secretKeyRef.key = 'pass';
+      c.envFrom[0].configMapRef.name = 'no-such-config';
+      const ingress = o.find((x) => x.kind === 'Ingress') as K8sObject;
+      ingress.spec.rules[0].http.paths[0].backend.service.port.number = 80;
+      deployment(o, API).spec.template.spec.serviceAccountName = 'ghost';
+    });
+    const problems = crossReferenceProblems(objects).join('\n');
+    for (const expected of [
+      `Service/payment-manager/${INGEST}: selector`,
+      'targetPort 3999 is not a container port',
+      'livenessProbe port 4000 is not a declared container port',
+      'references missing key payments-db-credentials/pass',
+      'envFrom ConfigMap no-such-config is missing',
+      'backend port {"number":80}',
+      'ServiceAccount ghost is missing',
+    ])
+      expect(problems).toContain(expected);
+  });
+});

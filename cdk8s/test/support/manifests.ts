@@ -1,0 +1,81 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { loadPlatformConfig, REPO_ROOT } from '../../src/config.ts';
+import { buildPlatform } from '../../src/platform.ts';
+
+/** A Kubernetes object as plain JSON. */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // biome-ignore lint/suspicious/noExplicitAny: manifests are checked structurally, field by field
+  spec?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: idem
+  [key: string]: any;
+}
+
+export { REPO_ROOT };
+
+/** Synthesizes the cdk8s app in-process (no files written) with PM_* overrides; returns objects and warnings. */
+export function synthPlatform(env: Record<string, string> = {}): { objects: K8sObject[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const config = loadPlatformConfig({ ...env });
+  const app = buildPlatform(config, {
+    warn: (m) => warnings.push(m),
+    outdir: join(REPO_ROOT, 'cdk8s/dist-test-unused'),
+  });
+  const objects = app.charts.flatMap((chart) => chart.toJson() as K8sObject[]);
+  return { objects, warnings };
+}
+
+export function parseYamlStream(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJSON() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object');
+}
+
+/** Every YAML document in every .yaml/.yml file of a directory tree. */
+export function readYamlDir(dir: string): K8sObject[] {
+  if (!existsSync(dir)) return [];
+  const out: K8sObject[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && /\.ya?ml$/.test(entry.name)) {
+      out.push(...parseYamlStream(readFileSync(join(entry.parentPath, entry.name), 'utf8')));
+    }
+  }
+  return out;
+}
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
+
+export interface PodTemplateOf {
+  owner: K8sObject;
+  labels: Record<string, string>;
+  // biome-ignore lint/suspicious/noExplicitAny: pod spec as plain JSON
+  spec: any;
+}
+
+export function podTemplates(objects: K8sObject[]): PodTemplateOf[] {
+  const out: PodTemplateOf[] = [];
+  for (const o of objects) {
+    if (!(WORKLOAD_KINDS as readonly string[]).includes(o.kind)) continue;
+    const template = o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec?.template : o.spec?.template;
+    out.push({ owner: o, labels: template?.metadata?.labels ?? {}, spec: template?.spec ?? {} });
+  }
+  return out;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: container as plain JSON
+export function containersOf(spec: any): any[] {
+  return [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+}
+
+export function id(o: K8sObject): string {
+  return `${o.kind}/${o.metadata?.namespace ?? '-'}/${o.metadata?.name}`;
+}
+
+export function matches(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}

@@ -1,0 +1,11 @@
+# CloudNativePG operand image with pg_partman (spec §1.1: PostgreSQL 17 + pg_partman 5.x).
+# The CNPG images are Debian-based with the PGDG apt repository configured, so pg_partman comes from the
+# distribution packages rather than a source build. Built by skaffold as payment-manager/postgres-cnpg.
+ARG CNPG_IMAGE=ghcr.io/cloudnative-pg/postgresql:17.2-bookworm
+FROM ${CNPG_IMAGE}
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends "postgresql-${PG_MAJOR}-partman" \
+ && rm -rf /var/lib/apt/lists/*
+# CNPG runs the instance as UID 26 (postgres in its images).
+USER 26
