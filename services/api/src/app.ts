@@ -42,7 +42,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? loggerOptions({ level: deps.config.logLevel, service: 'payment-manager-api' }),
     bodyLimit: deps.config.bodyLimitBytes,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Ids may be 255 characters (spec §5.1), up to 12 bytes each once percent-encoded; fastify's default is 100.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 255 * 12 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerHttpConventions(app);
