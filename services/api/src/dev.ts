@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: the API in sync webhook mode with zero setup. Without PG_URL it starts an embedded real
- * PostgreSQL (data kept in .data/), without SILVERGATE_BASE_URL a local provider stub; everything else comes from
- * the environment exactly as in production (spec §2.1).
+ * PostgreSQL (data kept in .data/, or PM_DEV_DATA_DIR), without SILVERGATE_BASE_URL a local provider stub;
+ * everything else comes from the environment exactly as in production (spec §2.1).
  */
 import { fileURLToPath } from 'node:url';
 import closeWithGrace from 'close-with-grace';
@@ -10,7 +10,7 @@ import { startEmbeddedPostgres } from './dev/embedded-postgres.ts';
 import { CAPTURE_PATH, SUBMIT_REPRESENTMENT_PATH, startProviderStub } from './dev/provider-stub.ts';
 import { startApi } from './server.ts';
 
-const DATA_DIR = fileURLToPath(new URL('../../../.data', import.meta.url));
+const DATA_DIR = process.env.PM_DEV_DATA_DIR || fileURLToPath(new URL('../../../.data', import.meta.url));
 
 const say = (message: string) => console.log(`[dev] ${message}`);
 const env: Record<string, string | undefined> = { ...process.env, WEBHOOK_MODE: 'sync' };
@@ -24,11 +24,11 @@ async function stopAll(): Promise<void> {
 
 try {
   if (!env.PG_URL) {
-    say('PG_URL is not set: starting an embedded PostgreSQL (data in .data/postgres)…');
+    say(`PG_URL is not set: starting an embedded PostgreSQL (data in ${DATA_DIR}/postgres)…`);
     const database = await startEmbeddedPostgres(DATA_DIR);
     stops.push(database.stop);
     env.PG_URL = database.url;
-    say(`PostgreSQL ready at ${database.displayUrl} (password in .data/postgres-password)`);
+    say(`PostgreSQL ready at ${database.displayUrl} (password in ${DATA_DIR}/postgres-password)`);
   }
   if (!env.SILVERGATE_BASE_URL) {
     const stub = await startProviderStub();
