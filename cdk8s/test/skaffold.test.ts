@@ -1,0 +1,143 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { MIGRATE_JOB } from '../src/charts/app.ts';
+import { type K8sObject, REPO_ROOT, synthPlatform } from './support/manifests.ts';
+import { type SkaffoldDoc, skaffoldDocs } from './support/skaffold.ts';
+import { SKAFFOLD_V4BETA11_SUBSET_SCHEMA } from './support/skaffold-schema.ts';
+
+function byName(docs: SkaffoldDoc[], name: string): SkaffoldDoc {
+  const doc = docs.find((d) => d.metadata?.name === name);
+  if (!doc) throw new Error(`skaffold config ${name} missing`);
+  return doc;
+}
+
+/** Applies a profile's JSON patches the way skaffold does (replace/add on existing paths only). */
+function applyPatches(doc: SkaffoldDoc, patches: { op?: string; path: string; value?: unknown }[]): SkaffoldDoc {
+  const copy = structuredClone(doc);
+  for (const p of patches) {
+    const parts = p.path.split('/').slice(1);
+    const last = parts.pop() as string;
+    // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
+    let node: any = copy;
+    for (const part of parts) {
+      node = node?.[part];
+      if (node === undefined) throw new Error(`patch path ${p.path} does not exist`);
+    }
+    if ((p.op ?? 'replace') === 'replace' && node[last] === undefined)
+      throw new Error(`patch path ${p.path} does not exist`);
+    node[last] = p.value;
+  }
+  return copy;
+}
+
+describe('skaffold.yaml', () => {
+  let docs: SkaffoldDoc[];
+  let objects: K8sObject[];
+  beforeAll(() => {
+    docs = skaffoldDocs();
+    objects = synthPlatform().objects;
+  });
+
+  it('every document validates against the v4beta11 schema subset (unknown fields rejected)', () => {
+    const validate = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(
+      SKAFFOLD_V4BETA11_SUBSET_SCHEMA,
+    );
+    expect(docs.map((d) => d.metadata?.name)).toEqual(['operators', 'payment-manager']);
+    for (const doc of docs) expect(validate(doc) ? null : validate.errors).toBeNull();
+    expect(validate({ ...docs[1], manifests: { rawYAML: ['x'] } })).toBe(false);
+  });
+
+  it('the app module requires the operators module, which pins every chart version', () => {
+    const app = byName(docs, 'payment-manager');
+    expect(app.requires).toEqual([{ configs: ['operators'] }]);
+    const releases = byName(docs, 'operators').deploy.helm.releases;
+    expect(releases.map((r: { remoteChart: string }) => r.remoteChart).sort()).toEqual([
+      'cloudnative-pg',
+      'ingress-nginx',
+      'strimzi-kafka-operator',
+    ]);
+    for (const r of releases) {
+      expect(r.version).toMatch(/^\d+\.\d+\.\d+$/);
+      for (const file of r.valuesFiles ?? []) expect(existsSync(join(REPO_ROOT, file)), file).toBe(true);
+    }
+  });
+
+  it('builds api and ingest locally from the Dockerfiles without pushing', () => {
+    const build = byName(docs, 'payment-manager').build;
+    expect(build.local.push).toBe(false);
+    const artifacts = Object.fromEntries(build.artifacts.map((a: { image: string }) => [a.image, a]));
+    expect(artifacts['payment-manager/api'].docker.dockerfile).toBe('deploy/api.Dockerfile');
+    expect(artifacts['payment-manager/ingest'].docker.dockerfile).toBe('deploy/ingest.Dockerfile');
+    for (const a of build.artifacts) {
+      const dockerfile = join(REPO_ROOT, a.context ?? '.', a.docker.dockerfile);
+      expect(existsSync(dockerfile), dockerfile).toBe(true);
+    }
+  });
+
+  it('renders the cdk8s output: the hook runs synth, the glob matches its files, image tags are substituted', () => {
+    const manifests = byName(docs, 'payment-manager').manifests;
+    expect(manifests.hooks.before[0].host.command).toEqual(['node', 'cdk8s/main.ts']);
+    expect(existsSync(join(REPO_ROOT, 'cdk8s/main.ts'))).toBe(true);
+    // cdk8s FILE_PER_CHART output names, in dependency order.
+    const files = ['0000-namespace', '0001-postgres', '0002-kafka', '0003-observability', '0004-app'].map(
+      (f) => `cdk8s/dist/${f}.k8s.yaml`,
+    );
+    const glob = new RegExp(`^${manifests.rawYaml[0].replace(/\./g, '\\.').replace('*', '[^/]+')}$`);
+    for (const f of files) expect(f).toMatch(glob);
+    // skaffold substitutes images of the artifacts in pod specs by repository name; the CNPG Cluster's image
+    // lives in a custom field that resourceSelector allows.
+    const allow = byName(docs, 'payment-manager').resourceSelector.allow[0];
+    const cluster = objects.find((o) => o.kind === 'Cluster') as K8sObject;
+    expect(allow.groupKind).toBe(`${cluster.kind}.${cluster.apiVersion.split('/')[0]}`);
+    expect(allow.image).toEqual(['.spec.imageName']);
+    expect(cluster.spec.imageName).toMatch(/^payment-manager\/postgres-cnpg:/);
+  });
+
+  it('deletes the previous migrations Job before each deploy (its pod template is immutable)', () => {
+    const hook = byName(docs, 'payment-manager').deploy.kubectl.hooks.before[0].host.command.join(' ');
+    expect(hook).toContain(`delete job ${MIGRATE_JOB}`);
+    expect(hook).toContain('--ignore-not-found');
+  });
+
+  it('port-forwards the API on 3000 and Grafana, both to Services that exist with that port', () => {
+    const forwards = byName(docs, 'payment-manager').portForward;
+    const names = forwards.map((f: { resourceName: string }) => f.resourceName);
+    expect(names).toEqual(['api', 'grafana']);
+    expect(forwards[0].localPort).toBe(3000);
+    for (const f of forwards) {
+      const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === f.resourceName) as K8sObject;
+      expect(svc.metadata.namespace).toBe(f.namespace);
+      expect(svc.spec.ports.map((p: { port: number }) => p.port)).toContain(f.port);
+    }
+  });
+
+  it('profiles: kind targets the kind context; dev patches the synth hook to PM_PROFILE=dev', () => {
+    for (const doc of docs) {
+      const kind = doc.profiles.find((p: { name: string }) => p.name === 'kind');
+      expect(kind.activation[0].kubeContext).toBe('kind-payment-manager');
+    }
+    const app = byName(docs, 'payment-manager');
+    const dev = app.profiles.find((p: { name: string }) => p.name === 'dev');
+    const patched = applyPatches(app, dev.patches);
+    expect(patched.manifests.hooks.before[0].host.command).toEqual(['env', 'PM_PROFILE=dev', 'node', 'cdk8s/main.ts']);
+    const devObjects = synthPlatform({ PM_PROFILE: 'dev' }).objects;
+    expect(devObjects.find((o) => o.kind === 'HorizontalPodAutoscaler')?.spec.minReplicas).toBe(1);
+  });
+
+  it('the kind cluster maps host ports 80/443 to the ingress node and runs Kubernetes 1.28', () => {
+    const cluster = parse(readFileSync(join(REPO_ROOT, 'deploy/kind/cluster.yaml'), 'utf8'));
+    const kindContext = byName(docs, 'operators').profiles[0].activation[0].kubeContext;
+    expect(kindContext).toBe(`kind-${cluster.name}`);
+    const ingressNode = cluster.nodes.find((n: { kubeadmConfigPatches?: string[] }) =>
+      n.kubeadmConfigPatches?.join('').includes('ingress-ready=true'),
+    );
+    expect(ingressNode.extraPortMappings.map((m: { hostPort: number }) => m.hostPort).sort()).toEqual([443, 80]);
+    for (const n of cluster.nodes) expect(n.image).toMatch(/^kindest\/node:v1\.28\./);
+    const values = parse(readFileSync(join(REPO_ROOT, 'deploy/operators/ingress-nginx-values.yaml'), 'utf8'));
+    expect(values.controller.hostPort.enabled).toBe(true);
+    expect(values.controller.nodeSelector['ingress-ready']).toBe('true');
+  });
+});
