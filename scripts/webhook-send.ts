@@ -2,7 +2,7 @@
  * Sends one valid, signed sample provider webhook — for humans trying the stack and for smoke tests.
  *
  *   npm run webhook:send -- --to http://127.0.0.1:3001 --kind order
- *   npm run webhook:send -- --to http://127.0.0.1:3001 --kind chargeback --order-id ord-1 --status opened
+ *   npm run webhook:send -- --to http://127.0.0.1:3001 --kind chargeback --order-id ord-1 --user-id <uuid>
  *
  * --to is a base URL (the spec §5 path for the kind is appended) or a full URL with a path.
  * The secret comes from --secret or WEBHOOK_SECRET (first entry when several are listed for rotation);
@@ -32,6 +32,7 @@ export const WEBHOOK_PATHS: Record<WebhookKind, string> = {
 export interface SampleOptions {
   status?: string | undefined;
   orderId?: string | undefined;
+  userId?: string | undefined;
   now?: Date;
 }
 
@@ -41,7 +42,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export function buildSampleWebhook(kind: WebhookKind, opts: SampleOptions = {}): OrderWebhook | ChargebackWebhook {
   const now = opts.now ?? new Date();
   const orderId = opts.orderId ?? `ord-${randomUUID().slice(0, 8)}`;
-  const userId = randomUUID();
+  const userId = opts.userId ?? randomUUID();
   if (kind === 'order') {
     const sample = {
       provider_event_id: `pe-${randomUUID()}`,
@@ -135,13 +136,15 @@ export async function sendWebhook(opts: {
   };
 }
 
-const USAGE = `usage: npm run webhook:send -- --to <url> --kind order|chargeback [--secret whsec_…] [--status S] [--order-id ID]
+const USAGE = `usage: npm run webhook:send -- --to <url> --kind order|chargeback [--secret whsec_…] [--status S]
+                             [--order-id ID] [--user-id UUID]
   --to        base URL of ingest (or of the API in sync/http mode), e.g. http://127.0.0.1:3001, or a full URL
   --kind      order | chargeback
   --secret    Standard Webhooks secret; default: first entry of WEBHOOK_SECRET; none = send unsigned
   --status    order: ${ORDER_WEBHOOK_STATUSES.join('|')} (default created)
               chargeback: ${CHARGEBACK_WEBHOOK_STATUSES.join('|')} (default opened)
-  --order-id  order id to use (default: a fresh ord-…); reuse it to move one order or dispute along`;
+  --order-id  order id to use (default: a fresh ord-…); reuse it to move one order or dispute along
+  --user-id   customer UUID (default: a fresh one); reuse it to keep one customer's events on one partition`;
 
 interface Io {
   out(line: string): void;
@@ -150,7 +153,15 @@ interface Io {
 
 /** The CLI; returns the process exit code (0 = 2xx answer, 1 = other answer or network error, 2 = usage). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  let values: { to?: string; kind?: string; secret?: string; status?: string; 'order-id'?: string; help?: boolean };
+  let values: {
+    to?: string;
+    kind?: string;
+    secret?: string;
+    status?: string;
+    'order-id'?: string;
+    'user-id'?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -160,6 +171,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io): Prom
         secret: { type: 'string' },
         status: { type: 'string' },
         'order-id': { type: 'string' },
+        'user-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -182,7 +194,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io): Prom
 
   let payload: OrderWebhook | ChargebackWebhook;
   try {
-    payload = buildSampleWebhook(kind, { status: values.status, orderId: values['order-id'] });
+    payload = buildSampleWebhook(kind, {
+      status: values.status,
+      orderId: values['order-id'],
+      userId: values['user-id'],
+    });
   } catch (err) {
     io.err((err as Error).message);
     return 2;
@@ -202,7 +218,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io): Prom
   io.out(`order_id:          ${sent.order_id}`);
   io.out(`user_id:           ${sent.user_id ?? ''}`);
   io.out(`status:            ${sent.status}`);
-  io.out(`response:          ${result.status} ${result.body}`);
+  io.out(`response:          ${result.status} ${result.body || '(empty body)'}`);
   return result.status >= 200 && result.status < 300 ? 0 : 1;
 }
 

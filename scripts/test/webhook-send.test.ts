@@ -136,12 +136,11 @@ describe('webhook:send', () => {
     expect(printed(result.stdout, 'response')).toBe('202 {"status":"accepted"}');
   });
 
-  it('signs a chargeback with the first WEBHOOK_SECRET entry and honours --status and --order-id', async () => {
+  it('signs a chargeback with the first WEBHOOK_SECRET entry and honours --status, --order-id and --user-id', async () => {
+    const userId = '0b7d3c52-6f0e-4e59-9a0c-2f4f8f5e1a10';
     const result = await send(
-      ['--to', baseUrl, '--kind', 'chargeback', '--status', 'closed', '--order-id', 'ord-cli-1'],
-      {
-        WEBHOOK_SECRET: `${SECRET}, ${OTHER_SECRET}`,
-      },
+      ['--to', baseUrl, '--kind', 'chargeback', '--status', 'closed', '--order-id', 'ord-cli-1', '--user-id', userId],
+      { WEBHOOK_SECRET: `${SECRET}, ${OTHER_SECRET}` },
     );
     expect(result.code).toBe(0);
     const [request] = received as [Received];
@@ -150,6 +149,7 @@ describe('webhook:send', () => {
     const parsed = parseChargebackWebhook(JSON.parse(request.body));
     expect(parsed.ok && parsed.value).toMatchObject({
       order_id: 'ord-cli-1',
+      user_id: userId,
       status: 'closed',
       meta: { resolution: 'won' },
     });
