@@ -4,12 +4,12 @@
  *   node services/api/src/migrate.ts              apply every pending migration
  *   node services/api/src/migrate.ts --down [N]   revert the last N applied migrations (default 1; "all" = every one)
  *
- * Connects with PG_URL (postgres:// URL or libpq key=value string). Exit codes: 0 done, 1 migration failed,
- * 2 bad usage or configuration.
+ * Connects with PG_URL (postgres:// URL or libpq key=value string), waiting for PostgreSQL like the API does.
+ * Exit codes: 0 done, 1 migration failed or PostgreSQL unreachable, 2 bad usage or configuration.
  */
 import { parseArgs } from 'node:util';
 import { runMigrations } from './db/migrations.ts';
-import { parsePgUrl } from './db/pool.ts';
+import { createPool, parsePgUrl, waitForDatabase } from './db/pool.ts';
 
 const USAGE = 'usage: migrate [--down [N|all]]   (PG_URL must be set)';
 
@@ -65,6 +65,13 @@ async function main(): Promise<number> {
       : `reverting ${command.count === Number.POSITIVE_INFINITY ? 'all' : command.count} migration(s)`;
   console.log(`migrate: ${what} on ${target}`);
   try {
+    // As a Job or compose one-shot it may start before PostgreSQL accepts connections (spec §2.3 retries).
+    const probe = createPool({ pgUrl, max: 1, applicationName: 'payment-manager-migrations' });
+    try {
+      await waitForDatabase(probe);
+    } finally {
+      await probe.end();
+    }
     await runMigrations({
       databaseUrl: pgUrl,
       direction: command.direction,

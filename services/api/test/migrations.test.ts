@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -80,6 +83,21 @@ async function insertEvent(pool: pg.Pool, disputeId: string, id: string, created
     [id, disputeId, createdAt],
   );
   return rows[0]?.partition as string;
+}
+
+const MIGRATE_COMMAND = fileURLToPath(new URL('../src/migrate.ts', import.meta.url));
+
+/** Runs `node services/api/src/migrate.ts` as the Job does; resolves with its exit code and output. */
+async function migrateCommand(args: string[], pgUrl: string | undefined) {
+  const env = { ...process.env, PG_URL: pgUrl };
+  if (pgUrl === undefined) delete env.PG_URL;
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MIGRATE_COMMAND, ...args], { env });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, output: failed.stdout + failed.stderr };
+  }
 }
 
 function connect(url: string): pg.Pool {
@@ -241,6 +259,29 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
     await Promise.all([runMigrations({ databaseUrl: url }), runMigrations({ databaseUrl: url })]);
     const pool = open(url);
     expect(await appliedMigrations(pool)).toHaveLength(ALL_MIGRATIONS);
+  });
+
+  it('migrate command: key=value PG_URL, up, --down all, exit codes, no password in the output', async () => {
+    const url = new URL(await databases.create('cli'));
+    const password = 'not-to-be-printed-7f3a';
+    const keyValue = `host=${url.hostname} port=${url.port || 5432} user=${decodeURIComponent(url.username)} password='${password}' dbname=${url.pathname.slice(1)}`;
+
+    const up = await migrateCommand([], keyValue);
+    expect(up.code).toBe(0);
+    expect(up.output).toContain('20250830122235_partition-dispute-events');
+    expect(up.output).toContain('migrate: done');
+    expect(up.output).not.toContain(password);
+    const pool = open(url.toString());
+    expect(await appliedMigrations(pool)).toHaveLength(ALL_MIGRATIONS);
+
+    const down = await migrateCommand(['--down', 'all'], keyValue);
+    expect(down.code).toBe(0);
+    expect(await appliedMigrations(pool)).toEqual([]);
+
+    expect((await migrateCommand(['--down', 'x'], keyValue)).code).toBe(2);
+    const unset = await migrateCommand([], undefined);
+    expect(unset.code).toBe(2);
+    expect(unset.output).toContain('PG_URL is not set');
   });
 
   describe('partition maintenance', () => {
