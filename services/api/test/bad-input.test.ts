@@ -44,9 +44,9 @@ describeWith(['postgres'], 'bad input', () => {
 
   describe('order webhook schema (§5.1)', () => {
     const base = orderWebhook() as Body;
-    it.each([
+    it.each<[string, unknown, string]>([
       ...['provider_event_id', 'order_id', 'user_id', 'status', 'created_at', 'updated_at'].map(
-        (field) => [`missing ${field}`, without(base, field), field] as const,
+        (field): [string, unknown, string] => [`missing ${field}`, without(base, field), field],
       ),
       ['empty order_id', { ...base, order_id: '' }, 'order_id'],
       ['order_id of 256 characters', { ...base, order_id: 'o'.repeat(256) }, 'order_id'],
@@ -68,8 +68,12 @@ describeWith(['postgres'], 'bad input', () => {
 
   describe('chargeback webhook schema (§5.2)', () => {
     const base = chargebackWebhook('ord-bad-input') as Body;
-    it.each([
-      ...['provider_event_id', 'order_id', 'status', 'occurred_at'].map((field) => [`missing ${field}`, without(base, field), field] as const),
+    it.each<[string, unknown, string]>([
+      ...['provider_event_id', 'order_id', 'status', 'occurred_at'].map((field): [string, unknown, string] => [
+        `missing ${field}`,
+        without(base, field),
+        field,
+      ]),
       ['opened without amount', without(base, 'amount'), 'amount'],
       ['opened without currency', without(base, 'currency'), 'currency'],
       ['amount as a string', { ...base, amount: '10' }, 'amount'],
@@ -117,10 +121,13 @@ describeWith(['postgres'], 'bad input', () => {
       expect(answer.json).toEqual({ error, details: expect.any(String), message: expect.any(String) });
     });
 
-    it.each(['/orders/x/hold', '/orders/x/capture'])('%s with an empty body → 400 in the request-body shape', async (path) => {
-      const answer = await rejected(path, undefined, { raw: '' });
-      expect(answer.json.error).toBe('Invalid request body');
-    });
+    it.each(['/orders/x/hold', '/orders/x/capture'])(
+      '%s with an empty body → 400 in the request-body shape',
+      async (path) => {
+        const answer = await rejected(path, undefined, { raw: '' });
+        expect(answer.json.error).toBe('Invalid request body');
+      },
+    );
 
     it('evidence with malformed JSON → 400 {"message"}', async () => {
       const answer = await rejected('/disputes/x/evidence', undefined, { raw: '{"fields":' });
@@ -143,7 +150,11 @@ describeWith(['postgres'], 'bad input', () => {
 
     it('a JSON body without any Content-Type header is processed', async () => {
       const webhook = orderWebhook();
-      const response = await api.app.inject({ method: 'POST', url: ORDERS, payload: Buffer.from(JSON.stringify(webhook)) });
+      const response = await api.app.inject({
+        method: 'POST',
+        url: ORDERS,
+        payload: Buffer.from(JSON.stringify(webhook)),
+      });
       expect(response.statusCode).toBe(202);
     });
   });

@@ -2,7 +2,7 @@
 import { describeWith } from '@payment-manager/testkit/services';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApi } from './support/app.ts';
-import { call, query } from './support/http.ts';
+import { call } from './support/http.ts';
 import { uniqueId } from './support/webhooks.ts';
 
 describeWith(['postgres'], 'disputes', () => {
@@ -84,7 +84,9 @@ describeWith(['postgres'], 'disputes', () => {
     });
 
     it('filters by order_id and a status list (closed is a valid status, R-26), with limit and offset', async () => {
-      expect((await get(`/disputes?order_id=${orderId}`)).json.map((d: { dispute_id: string }) => d.dispute_id)).toEqual([ids.b]);
+      expect(
+        (await get(`/disputes?order_id=${orderId}`)).json.map((d: { dispute_id: string }) => d.dispute_id),
+      ).toEqual([ids.b]);
       expect(mine((await get('/disputes?status=closed,won')).json)).toEqual([ids.c, ids.a]);
       expect(mine((await get('/disputes?status=under_review')).json)).toEqual([ids.d]);
       expect((await get(`/disputes?order_id=${uniqueId('none')}`)).json).toEqual([]);
@@ -168,14 +170,17 @@ describeWith(['postgres'], 'disputes', () => {
       expect(await disputeEventKinds(disputeId)).toEqual(['evidence_added']);
     });
 
-    it.each(['won', 'lost', 'canceled'])('is refused in %s → 409 "dispute cannot be edited in status: …" (R-8)', async (status) => {
-      const { disputeId } = await insertDispute(status);
-      const answer = await put(disputeId, { fields: { x: 'y' } });
-      expect(answer.status).toBe(409);
-      expect(answer.json).toEqual({ message: `dispute cannot be edited in status: ${status}` });
-      expect((await get(`/disputes/${disputeId}/evidence`)).status).toBe(404);
-      expect(await disputeEventKinds(disputeId)).toEqual([]);
-    });
+    it.each(['won', 'lost', 'canceled'])(
+      'is refused in %s → 409 "dispute cannot be edited in status: …" (R-8)',
+      async (status) => {
+        const { disputeId } = await insertDispute(status);
+        const answer = await put(disputeId, { fields: { x: 'y' } });
+        expect(answer.status).toBe(409);
+        expect(answer.json).toEqual({ message: `dispute cannot be edited in status: ${status}` });
+        expect((await get(`/disputes/${disputeId}/evidence`)).status).toBe(404);
+        expect(await disputeEventKinds(disputeId)).toEqual([]);
+      },
+    );
 
     it('unknown dispute → 404 {"message":"Dispute not found"}', async () => {
       const answer = await put(uniqueId('nope'), { fields: {} });

@@ -105,21 +105,26 @@ describeWith(['postgres'], 'event pages', () => {
         [4, false],
         [7, false],
         [10, true],
-      ])('limit %i, ascending %s: every row exactly once, in (created_at, id) order, across tied timestamps', async (limit, asc) => {
-        const ids = [aggregates.main, aggregates.other];
-        const pages = await walk(log.path, { [log.idsParam]: ids, limit, sort_asc: String(asc) });
-        const seen = pages.flatMap((p) => p.items.map((i) => i.event_id));
-        expect(seen).toEqual(await expectedOrder(log, ids, asc));
-        expect(new Set(seen).size).toBe(TIMES.length * 2);
-        expect(pages.every((p, i) => p.items.length === (i < pages.length - 1 ? limit : p.items.length))).toBe(true);
-      });
+      ])(
+        'limit %i, ascending %s: every row exactly once, in (created_at, id) order, across tied timestamps',
+        async (limit, asc) => {
+          const ids = [aggregates.main, aggregates.other];
+          const pages = await walk(log.path, { [log.idsParam]: ids, limit, sort_asc: String(asc) });
+          const seen = pages.flatMap((p) => p.items.map((i) => i.event_id));
+          expect(seen).toEqual(await expectedOrder(log, ids, asc));
+          expect(new Set(seen).size).toBe(TIMES.length * 2);
+          expect(pages.every((p, i) => p.items.length === (i < pages.length - 1 ? limit : p.items.length))).toBe(true);
+        },
+      );
 
       it('cursors carry the stored microseconds (base64 JSON with event_id and created_at)', async () => {
         const first = await page(log.path, { [log.idsParam]: aggregates.main, limit: 5, sort_asc: 'true' });
         const decoded = JSON.parse(Buffer.from(first.next_cursor, 'base64').toString('utf8'));
         const last = first.items[4] as Item;
         expect(decoded).toEqual({ event_id: last.event_id, created_at: last.created_at });
-        const times = (await page(log.path, { [log.idsParam]: aggregates.main, limit: 100 })).items.map((i) => i.created_at);
+        const times = (await page(log.path, { [log.idsParam]: aggregates.main, limit: 100 })).items.map(
+          (i) => i.created_at,
+        );
         expect(times).toContain('2025-05-01T10:00:00.123456Z');
         expect(times).toContain('2025-05-01T10:00:00.123457Z');
         expect(times).toContain('2025-05-01T10:00:01Z');
@@ -149,10 +154,20 @@ describeWith(['postgres'], 'event pages', () => {
         expect(split).toEqual(repeated);
         expect(mixed).toEqual(repeated);
 
-        const kinds = await page(log.path, { [log.idsParam]: aggregates.main, kinds: ['kind_a', 'kind_b'], limit: 1000 });
-        const kindsSplit = await page(log.path, { [log.idsParam]: aggregates.main, kinds: 'kind_a,kind_b', limit: 1000 });
+        const kinds = await page(log.path, {
+          [log.idsParam]: aggregates.main,
+          kinds: ['kind_a', 'kind_b'],
+          limit: 1000,
+        });
+        const kindsSplit = await page(log.path, {
+          [log.idsParam]: aggregates.main,
+          kinds: 'kind_a,kind_b',
+          limit: 1000,
+        });
         expect(kinds).toEqual(kindsSplit);
-        expect(kinds.items.map((i) => i.event_id)).toEqual(await expectedOrder(log, [aggregates.main], false, "AND kind IN ('kind_a','kind_b')"));
+        expect(kinds.items.map((i) => i.event_id)).toEqual(
+          await expectedOrder(log, [aggregates.main], false, "AND kind IN ('kind_a','kind_b')"),
+        );
         const unknown = await page(log.path, { [log.idsParam]: aggregates.main, kinds: 'nope' });
         expect(unknown).toEqual({ items: [], next_cursor: '', has_more: false });
       });
@@ -160,11 +175,9 @@ describeWith(['postgres'], 'event pages', () => {
       it('time_from is inclusive, time_to exclusive, any UTC offset, microsecond precision', async () => {
         const ids = { [log.idsParam]: aggregates.main, limit: 1000 };
         const fromTie = await page(log.path, { ...ids, time_from: '2025-05-01T10:00:00.123457Z' });
-        expect(fromTie.items.map((i) => i.created_at).sort()).toEqual([
-          ...Array(9).fill('2025-05-01T10:00:00.123457Z'),
-          '2025-05-01T10:00:01Z',
-          '2025-05-02T00:00:00Z',
-        ].sort());
+        expect(fromTie.items.map((i) => i.created_at).sort()).toEqual(
+          [...Array(9).fill('2025-05-01T10:00:00.123457Z'), '2025-05-01T10:00:01Z', '2025-05-02T00:00:00Z'].sort(),
+        );
         const toTie = await page(log.path, { ...ids, time_to: '2025-05-01T12:00:00.123457+02:00' });
         expect(toTie.items).toHaveLength(12 + 2);
         const window = await page(log.path, {
@@ -173,7 +186,12 @@ describeWith(['postgres'], 'event pages', () => {
           time_to: '2025-05-01T10:00:01Z',
         });
         expect(window.items).toHaveLength(21);
-        const paged = await walk(log.path, { ...ids, limit: 4, time_from: '2025-05-01T10:00:00Z', time_to: '2025-05-02T00:00:00Z' });
+        const paged = await walk(log.path, {
+          ...ids,
+          limit: 4,
+          time_from: '2025-05-01T10:00:00Z',
+          time_to: '2025-05-02T00:00:00Z',
+        });
         expect(paged.flatMap((p) => p.items)).toHaveLength(22);
       });
 
@@ -216,7 +234,11 @@ describeWith(['postgres'], 'event pages', () => {
       });
 
       it('unknown ids → an empty page, never 404 (R-15)', async () => {
-        expect(await page(log.path, { [log.idsParam]: uniqueId('none') })).toEqual({ items: [], next_cursor: '', has_more: false });
+        expect(await page(log.path, { [log.idsParam]: uniqueId('none') })).toEqual({
+          items: [],
+          next_cursor: '',
+          has_more: false,
+        });
       });
     });
   }

@@ -41,7 +41,10 @@ describeWith(['postgres'], 'HTTP conventions', () => {
         'POST /webhooks/payments/chargebacks',
       ]),
     );
-    const capture = paths['/orders/{order_id}/capture']?.post as { requestBody?: unknown; responses?: Record<string, unknown> };
+    const capture = paths['/orders/{order_id}/capture']?.post as {
+      requestBody?: unknown;
+      responses?: Record<string, unknown>;
+    };
     expect(capture.requestBody).toBeDefined();
     expect(Object.keys(capture.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '404', '409', '502']));
   });

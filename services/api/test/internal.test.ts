@@ -21,7 +21,9 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
       const again = await send(ORDERS, webhook);
       expect(again.status).toBe(200);
       expect(again.json).toEqual({ success: true, duplicate: true, message: 'event already processed' });
-      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM order_events WHERE order_id = $1', [webhook.order_id]);
+      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM order_events WHERE order_id = $1', [
+        webhook.order_id,
+      ]);
       expect(rows[0].n).toBe(1);
     });
 
@@ -92,7 +94,10 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
       const { amount: _a, currency: _c, ...bare } = chargebackWebhook(order.order_id);
       const invalid = await send(DISPUTES, bare);
       expect(invalid.status).toBe(400);
-      expect(invalid.json).toMatchObject({ success: false, message: expect.stringMatching(/^invalid request body: .*amount/) });
+      expect(invalid.json).toMatchObject({
+        success: false,
+        message: expect.stringMatching(/^invalid request body: .*amount/),
+      });
       expect((await send(DISPUTES, chargebackWebhook(order.order_id))).status).toBe(200);
       expect((await send(DISPUTES, { ...bare, provider_event_id: uniqueId('cb'), status: 'updated' })).json).toEqual({
         success: true,

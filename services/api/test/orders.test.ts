@@ -60,7 +60,13 @@ describeWith(['postgres'], 'orders', () => {
       expect(await listed({})).toEqual([id('e'), id('d'), id('b'), id('c'), id('a')]);
       expect(await listed({ sort_order: 'asc' })).toEqual([id('a'), id('b'), id('c'), id('d'), id('e')]);
       expect(await listed({ sort_by: 'updated_at' })).toEqual([id('a'), id('c'), id('e'), id('d'), id('b')]);
-      expect(await listed({ sort_by: 'updated_at', sort_order: 'asc' })).toEqual([id('b'), id('d'), id('c'), id('e'), id('a')]);
+      expect(await listed({ sort_by: 'updated_at', sort_order: 'asc' })).toEqual([
+        id('b'),
+        id('d'),
+        id('c'),
+        id('e'),
+        id('a'),
+      ]);
     });
 
     it('filters by a comma-separated status list and by user_id in any case', async () => {
@@ -187,7 +193,12 @@ describeWith(['postgres'], 'orders', () => {
 
       const held = await createOrder();
       await hold(held.order_id, { action: 'set', reason: 'risk' });
-      const answer = await call(api.app, 'POST', '/webhooks/payments/orders', nextOrderWebhook(held, { status: 'success' }));
+      const answer = await call(
+        api.app,
+        'POST',
+        '/webhooks/payments/orders',
+        nextOrderWebhook(held, { status: 'success' }),
+      );
       expect(answer.status).toBe(202);
       expect((await get(`/orders/${held.order_id}`)).json).toMatchObject({ status: 'success', on_hold: true });
     });
@@ -197,7 +208,9 @@ describeWith(['postgres'], 'orders', () => {
       const answer = await hold(orderId, { action: 'set', reason: 'risk' });
       expect(answer.status).toBe(404);
       expect(answer.json).toEqual({ error: 'order not found', message: 'order not found' });
-      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM order_events WHERE order_id = $1', [orderId]);
+      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM order_events WHERE order_id = $1', [
+        orderId,
+      ]);
       expect(rows[0].n).toBe(0);
     });
 
@@ -220,7 +233,11 @@ describeWith(['postgres'], 'orders', () => {
       const webhook = await createOrder();
       const answer = await hold(webhook.order_id, body);
       expect(answer.status).toBe(400);
-      expect(answer.json).toEqual({ error: 'Invalid request body', details: expect.any(String), message: expect.any(String) });
+      expect(answer.json).toEqual({
+        error: 'Invalid request body',
+        details: expect.any(String),
+        message: expect.any(String),
+      });
       expect(await eventKinds(webhook.order_id)).toEqual(['webhook_received']);
       expect((await get(`/orders/${webhook.order_id}`)).json.on_hold).toBe(false);
     });
@@ -242,7 +259,11 @@ describeWith(['postgres'], 'orders', () => {
     ])('%s → 400 {"error":"Invalid request body","details","message"}', async (_name, body) => {
       const answer = await capture(uniqueId('nope'), body);
       expect(answer.status).toBe(400);
-      expect(answer.json).toEqual({ error: 'Invalid request body', details: expect.any(String), message: expect.any(String) });
+      expect(answer.json).toEqual({
+        error: 'Invalid request body',
+        details: expect.any(String),
+        message: expect.any(String),
+      });
     });
 
     it('unknown order → 404 {"error","message"}', async () => {

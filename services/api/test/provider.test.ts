@@ -2,6 +2,8 @@
  * Capture and representment against the run's real WireMock (spec §6.5, §6.11, §9). WireMock is shared with other
  * test files, so temporary stubs and journal queries are scoped by the order id in the request body.
  */
+
+import { describeWith } from '@payment-manager/testkit/services';
 import {
   addStub,
   bodyWithOrderId,
@@ -11,7 +13,6 @@ import {
   type StubMapping,
   withStub,
 } from '@payment-manager/testkit/wiremock';
-import { describeWith } from '@payment-manager/testkit/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { CAPTURE_PATH, createTestApp, REPRESENTMENT_PATH, useTestApi } from './support/app.ts';
@@ -28,7 +29,12 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
   }
 
   async function orderEvents(orderId: string) {
-    const { rows } = await api.pool.query<{ kind: string; provider_event_id: string; data: unknown; created_text: string }>(
+    const { rows } = await api.pool.query<{
+      kind: string;
+      provider_event_id: string;
+      data: unknown;
+      created_text: string;
+    }>(
       `SELECT kind, provider_event_id, data, to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US') AS created_text
        FROM order_events WHERE order_id = $1 ORDER BY created_at, id`,
       [orderId],
@@ -36,7 +42,11 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
     return rows;
   }
 
-  const captureRequests = (orderId: string) => ({ method: 'POST', url: CAPTURE_PATH, bodyPatterns: [bodyWithOrderId(orderId)] });
+  const captureRequests = (orderId: string) => ({
+    method: 'POST',
+    url: CAPTURE_PATH,
+    bodyPatterns: [bodyWithOrderId(orderId)],
+  });
   const representmentRequests = (orderId: string) => ({
     method: 'POST',
     url: REPRESENTMENT_PATH,
@@ -56,7 +66,11 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
     it('success: 200 with the provider answer, two events with strictly increasing created_at, order unchanged', async () => {
       const order = await createOrder();
       const before = (await call(api.app, 'GET', `/orders/${order.order_id}`)).json;
-      const answer = await capture(api.app, order.order_id, { amount: 100.5, currency: 'USD', idempotency_key: 'key-1' });
+      const answer = await capture(api.app, order.order_id, {
+        amount: 100.5,
+        currency: 'USD',
+        idempotency_key: 'key-1',
+      });
       expect(answer.status).toBe(200);
       expect(answer.json).toEqual({
         order_id: order.order_id,
@@ -104,7 +118,10 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
     it('a 2xx with another status → 200 status failed and a capture_failed event', async () => {
       const order = await createOrder();
       await withStub(
-        captureStub(order.order_id, { status: 200, jsonBody: { transaction_id: 'txn-declined-1', status: 'declined' } }),
+        captureStub(order.order_id, {
+          status: 200,
+          jsonBody: { transaction_id: 'txn-declined-1', status: 'declined' },
+        }),
         async () => {
           const answer = await capture(api.app, order.order_id, { amount: 3, currency: 'USD', idempotency_key: 'k-f' });
           expect(answer.status).toBe(200);
@@ -190,7 +207,9 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
 
     async function disputeWithEvidence(files: Array<ReturnType<typeof file>>, orderId = uniqueId('ord')) {
       await createOrder(orderId);
-      expect((await call(api.app, 'POST', '/webhooks/payments/chargebacks', chargebackWebhook(orderId))).status).toBe(202);
+      expect((await call(api.app, 'POST', '/webhooks/payments/chargebacks', chargebackWebhook(orderId))).status).toBe(
+        202,
+      );
       const [dispute] = (await call(api.app, 'GET', `/disputes?order_id=${orderId}`)).json;
       const evidence = await call(api.app, 'POST', `/disputes/${dispute.dispute_id}/evidence`, { files });
       expect(evidence.status).toBe(200);
@@ -198,9 +217,10 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
     }
 
     async function disputeEventKinds(disputeId: string) {
-      const { rows } = await api.pool.query('SELECT kind FROM dispute_events WHERE dispute_id = $1 ORDER BY created_at, id', [
-        disputeId,
-      ]);
+      const { rows } = await api.pool.query(
+        'SELECT kind FROM dispute_events WHERE dispute_id = $1 ORDER BY created_at, id',
+        [disputeId],
+      );
       return rows.map((r) => r.kind);
     }
 
@@ -218,7 +238,11 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       expect(JSON.parse(request?.body ?? '')).toEqual({ order_id: orderId, evidences_file_id: ['f-2', 'f-1'] });
       expect(request?.headers['Content-Type']).toBe('application/json');
       const dispute = (await call(api.app, 'GET', `/disputes/${disputeId}`)).json;
-      expect(dispute).toMatchObject({ status: 'submitted', submitting_id: 'sg-subm-1', submitted_at: answer.json.submitted_at });
+      expect(dispute).toMatchObject({
+        status: 'submitted',
+        submitting_id: 'sg-subm-1',
+        submitted_at: answer.json.submitted_at,
+      });
       expect(await disputeEventKinds(disputeId)).toEqual(['webhook_opened', 'evidence_added', 'evidence_submitted']);
 
       const again = await submit(disputeId);
@@ -231,7 +255,9 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       const { disputeId, orderId } = await disputeWithEvidence([]);
       const answer = await submit(disputeId);
       expect(answer.status).toBe(502);
-      expect(answer.json).toEqual({ message: expect.stringMatching(/^provider submit: .*400.*at least one file is required/) });
+      expect(answer.json).toEqual({
+        message: expect.stringMatching(/^provider submit: .*400.*at least one file is required/),
+      });
       const [request] = await findRequests(representmentRequests(orderId));
       expect(request?.body).toContain('"evidences_file_id":[]');
       const dispute = (await call(api.app, 'GET', `/disputes/${disputeId}`)).json;
@@ -298,7 +324,11 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
   it('capture on an order whose status webhook arrives meanwhile keeps the webhook result', async () => {
     const order = await createOrder();
     const [captured, webhook] = await Promise.all([
-      call(api.app, 'POST', `/orders/${order.order_id}/capture`, { amount: 1, currency: 'USD', idempotency_key: 'k-c' }),
+      call(api.app, 'POST', `/orders/${order.order_id}/capture`, {
+        amount: 1,
+        currency: 'USD',
+        idempotency_key: 'k-c',
+      }),
       call(api.app, 'POST', '/webhooks/payments/orders', nextOrderWebhook(order, { status: 'updated' })),
     ]);
     expect(captured.status).toBe(200);

@@ -13,9 +13,10 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
   const send = (path: string, body: unknown) => call(api.app, 'POST', path, body);
 
   async function orderEventCount(orderId: string): Promise<number> {
-    const { rows } = await api.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM order_events WHERE order_id = $1', [
-      orderId,
-    ]);
+    const { rows } = await api.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM order_events WHERE order_id = $1',
+      [orderId],
+    );
     return rows[0]?.n ?? -1;
   }
 
@@ -40,7 +41,10 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
 
   describe('order webhook outcomes (§5.5)', () => {
     it('processed → 202 with an empty body; the order and its webhook_received event are stored', async () => {
-      const webhook = orderWebhook({ user_id: '0B7D3C52-6F0E-4E59-9A0C-2F4F8F5E1A10', created_at: '2025-03-04T11:00:00+02:00' });
+      const webhook = orderWebhook({
+        user_id: '0B7D3C52-6F0E-4E59-9A0C-2F4F8F5E1A10',
+        created_at: '2025-03-04T11:00:00+02:00',
+      });
       const answer = await send(ORDERS, { ...webhook, transaction_id: 'ignored-unknown-field' });
       expect(answer.status).toBe(202);
       expect(answer.text).toBe('');
@@ -74,7 +78,9 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     it('stores meta as null in the event when absent', async () => {
       const { meta: _meta, ...withoutMeta } = orderWebhook();
       expect((await send(ORDERS, withoutMeta)).status).toBe(202);
-      const { rows } = await api.pool.query('SELECT data FROM order_events WHERE order_id = $1', [withoutMeta.order_id]);
+      const { rows } = await api.pool.query('SELECT data FROM order_events WHERE order_id = $1', [
+        withoutMeta.order_id,
+      ]);
       expect(rows[0].data.meta).toBeNull();
     });
 
@@ -110,17 +116,15 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     });
 
     it('every allowed transition applies; final statuses are sticky (422)', async () => {
-      const paths: string[][] = [
-        ['updated', 'updated', 'success'],
-        ['updated', 'failed'],
-        ['success'],
-        ['failed'],
-      ];
+      const paths: string[][] = [['updated', 'updated', 'success'], ['updated', 'failed'], ['success'], ['failed']];
       for (const path of paths) {
         const created = orderWebhook();
         await send(ORDERS, created);
         for (const [i, status] of path.entries()) {
-          const answer = await send(ORDERS, nextOrderWebhook(created, { status, updated_at: `2025-03-04T1${i}:00:00Z` }));
+          const answer = await send(
+            ORDERS,
+            nextOrderWebhook(created, { status, updated_at: `2025-03-04T1${i}:00:00Z` }),
+          );
           expect(answer.status, `${path.join('→')} at ${status}`).toBe(202);
         }
         const final = path[path.length - 1] as string;
@@ -177,7 +181,10 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       const created = orderWebhook();
       await send(ORDERS, created);
       await send(ORDERS, nextOrderWebhook(created, { status: 'success', updated_at: '2025-03-04T11:00:00Z' }));
-      const late = await send(ORDERS, nextOrderWebhook(created, { status: 'updated', updated_at: '2025-03-04T10:00:00Z' }));
+      const late = await send(
+        ORDERS,
+        nextOrderWebhook(created, { status: 'updated', updated_at: '2025-03-04T10:00:00Z' }),
+      );
       expect(late.status).toBe(422);
       expect(late.json).toEqual({ message: 'invalid status transition' });
       const order = await storedOrder(created.order_id);
@@ -252,18 +259,31 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       await send(CHARGEBACKS, chargebackWebhook(order.order_id, { evidence_due_at: '2025-03-19T00:00:00Z' }));
       await send(
         CHARGEBACKS,
-        chargebackWebhook(order.order_id, { status: 'updated', amount: 1, currency: 'GBP', reason: 'other', evidence_due_at: null }),
+        chargebackWebhook(order.order_id, {
+          status: 'updated',
+          amount: 1,
+          currency: 'GBP',
+          reason: 'other',
+          evidence_due_at: null,
+        }),
       );
       let dispute = await storedDispute(order.order_id);
       expect(dispute).toMatchObject({ status: 'open', amount: 100.5, currency: 'USD', reason: 'fraud' });
       expect(dispute.evidence_due_at).toBe('2025-03-19T00:00:00Z');
 
-      await send(CHARGEBACKS, chargebackWebhook(order.order_id, { status: 'updated', evidence_due_at: '2025-03-25T00:00:00Z' }));
+      await send(
+        CHARGEBACKS,
+        chargebackWebhook(order.order_id, { status: 'updated', evidence_due_at: '2025-03-25T00:00:00Z' }),
+      );
       expect((await storedDispute(order.order_id)).evidence_due_at).toBe('2025-03-25T00:00:00Z');
 
       await send(
         CHARGEBACKS,
-        chargebackWebhook(order.order_id, { status: 'closed', occurred_at: '2025-04-01T00:00:00Z', meta: { resolution: 'LoSt' } }),
+        chargebackWebhook(order.order_id, {
+          status: 'closed',
+          occurred_at: '2025-04-01T00:00:00Z',
+          meta: { resolution: 'LoSt' },
+        }),
       );
       dispute = await storedDispute(order.order_id);
       expect(dispute.status).toBe('lost');
@@ -335,7 +355,9 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       const answers = await Promise.all(Array.from({ length: 6 }, () => send(CHARGEBACKS, opened)));
       expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
       expect(answers.filter((a) => a.status === 200)).toHaveLength(5);
-      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM disputes WHERE order_id = $1', [order.order_id]);
+      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM disputes WHERE order_id = $1', [
+        order.order_id,
+      ]);
       expect(rows[0].n).toBe(1);
       expect(await disputeEventsOfOrder(order.order_id)).toHaveLength(1);
     });
@@ -348,9 +370,14 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
         send(CHARGEBACKS, chargebackWebhook(order.order_id)),
       ]);
       expect(answers.map((a) => a.status)).toEqual([202, 202]);
-      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM disputes WHERE order_id = $1', [order.order_id]);
+      const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM disputes WHERE order_id = $1', [
+        order.order_id,
+      ]);
       expect(rows[0].n).toBe(1);
-      expect((await disputeEventsOfOrder(order.order_id)).map((e) => e.kind)).toEqual(['webhook_opened', 'webhook_opened']);
+      expect((await disputeEventsOfOrder(order.order_id)).map((e) => e.kind)).toEqual([
+        'webhook_opened',
+        'webhook_opened',
+      ]);
     });
 
     it('two different webhooks for one order concurrently both apply with a consistent result', async () => {

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { expect } from 'vitest';
-import type { HttpResult } from '../support/http.ts';
+import type { HttpResult, Json } from '../support/http.ts';
 import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '../support/webhooks.ts';
 import { type FixtureIds, loadDisputeEventsFixture } from './dispute-events-fixture.ts';
 
@@ -46,7 +46,7 @@ async function accepted(result: Promise<HttpResult>): Promise<HttpResult> {
   return answer;
 }
 
-async function ok(driver: ScenarioDriver, method: string, url: string, body?: unknown, status = 200): Promise<any> {
+async function ok(driver: ScenarioDriver, method: string, url: string, body?: unknown, status = 200): Promise<Json> {
   const answer = await driver.request(method, url, body);
   expect(answer.status, `${method} ${url} answered ${answer.status} ${answer.text}`).toBe(status);
   return answer.json;
@@ -55,7 +55,7 @@ async function ok(driver: ScenarioDriver, method: string, url: string, body?: un
 const enc = encodeURIComponent;
 
 /** Waits until the order exists (and, when given, has `status`). */
-export function orderSettled(driver: ScenarioDriver, orderId: string, status?: string): Promise<any> {
+export function orderSettled(driver: ScenarioDriver, orderId: string, status?: string): Promise<Json> {
   return driver.settle(async () => {
     const order = await ok(driver, 'GET', `/orders/${enc(orderId)}`);
     if (status) expect(order.status).toBe(status);
@@ -64,9 +64,9 @@ export function orderSettled(driver: ScenarioDriver, orderId: string, status?: s
 }
 
 /** Finds the dispute of an order the way the Go suite did: scanning `GET /disputes`. */
-export function disputeSettled(driver: ScenarioDriver, orderId: string, status?: string): Promise<any> {
+export function disputeSettled(driver: ScenarioDriver, orderId: string, status?: string): Promise<Json> {
   return driver.settle(async () => {
-    const disputes: any[] = await ok(driver, 'GET', '/disputes');
+    const disputes: Json[] = await ok(driver, 'GET', '/disputes');
     const dispute = disputes.find((d) => d.order_id === orderId);
     expect(dispute, `no dispute for ${orderId} yet`).toBeDefined();
     if (status) expect(dispute.status).toBe(status);
@@ -81,16 +81,20 @@ export async function createOrder(driver: ScenarioDriver, overrides: Parameters<
   return webhook;
 }
 
-export async function openDispute(driver: ScenarioDriver, orderId: string, overrides: Parameters<typeof chargebackWebhook>[1] = {}) {
+export async function openDispute(
+  driver: ScenarioDriver,
+  orderId: string,
+  overrides: Parameters<typeof chargebackWebhook>[1] = {},
+) {
   await accepted(driver.sendChargebackWebhook(chargebackWebhook(orderId, overrides)));
   return disputeSettled(driver, orderId, 'open');
 }
 
-async function orderEvents(driver: ScenarioDriver, params: string): Promise<any> {
+async function orderEvents(driver: ScenarioDriver, params: string): Promise<Json> {
   return ok(driver, 'GET', `/orders/events?${params}`);
 }
 
-async function disputeEvents(driver: ScenarioDriver, params: string): Promise<any> {
+async function disputeEvents(driver: ScenarioDriver, params: string): Promise<Json> {
   return ok(driver, 'GET', `/disputes/events?${params}`);
 }
 
@@ -105,8 +109,8 @@ function expectMonotonic(items: Array<{ created_at: string }>, ascending: boolea
 }
 
 /** Follows next_cursor until has_more is false; returns the pages. */
-async function allPages(read: (cursor: string | null) => Promise<any>, maxPages = 50): Promise<any[]> {
-  const pages: any[] = [];
+async function allPages(read: (cursor: string | null) => Promise<Json>, maxPages = 50): Promise<Json[]> {
+  const pages: Json[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < maxPages; i++) {
     const page = await read(cursor);
@@ -141,7 +145,7 @@ export const scenarios: readonly Scenario[] = [
       expect(pages[0].next_cursor).not.toBe(pages[1].next_cursor);
       expect(pages[2].next_cursor).toBe('');
       const items = pages.flatMap((p) => p.items);
-      expect(new Set(items.map((i: any) => i.event_id)).size).toBe(50);
+      expect(new Set(items.map((i: Json) => i.event_id)).size).toBe(50);
       expectMonotonic(items, true);
 
       // ordering: dispute_001 both directions
@@ -150,13 +154,13 @@ export const scenarios: readonly Scenario[] = [
       const desc = await disputeEvents(driver, `${one}&sort_asc=false&limit=20`);
       expectMonotonic(asc.items, true);
       expectMonotonic(desc.items, false);
-      expect(desc.items.map((i: any) => i.event_id)).toEqual([...asc.items.map((i: any) => i.event_id)].reverse());
+      expect(desc.items.map((i: Json) => i.event_id)).toEqual([...asc.items.map((i: Json) => i.event_id)].reverse());
 
       // single page
       expect(asc.items).toHaveLength(7);
       expect(asc.has_more).toBe(false);
       expect(asc.next_cursor).toBe('');
-      expect(asc.items.every((i: any) => i.dispute_id === ids.dispute(1))).toBe(true);
+      expect(asc.items.every((i: Json) => i.dispute_id === ids.dispute(1))).toBe(true);
 
       // small limit: 001+002, limit 5 → exactly 3 pages, 14 events
       const two = disputeIdsParam(ids, [1, 2]);
@@ -166,7 +170,7 @@ export const scenarios: readonly Scenario[] = [
       expect(smallPages).toHaveLength(3);
       const smallItems = smallPages.flatMap((p) => p.items);
       expect(smallItems).toHaveLength(14);
-      expect(new Set(smallItems.map((i: any) => i.event_id)).size).toBe(14);
+      expect(new Set(smallItems.map((i: Json) => i.event_id)).size).toBe(14);
       expectMonotonic(smallItems, false);
 
       // empty
@@ -177,7 +181,7 @@ export const scenarios: readonly Scenario[] = [
       const kinds = await disputeEvents(driver, `${disputeIdsParam(ids, range(11, 15))}&kinds=evidence_added&limit=20`);
       expect(kinds.items).toHaveLength(14);
       expect(kinds.has_more).toBe(false);
-      expect(kinds.items.every((i: any) => i.kind === 'evidence_added')).toBe(true);
+      expect(kinds.items.every((i: Json) => i.kind === 'evidence_added')).toBe(true);
     },
   },
   {
@@ -185,7 +189,12 @@ export const scenarios: readonly Scenario[] = [
     name: 'chargeback flow: opened → open dispute, closed with resolution won → won',
     async run(driver) {
       const order = await createOrder(driver, { user_id: '44444444-4444-4444-4444-444444444444' });
-      const dispute = await openDispute(driver, order.order_id, { reason: 'fraud', amount: 100.5, currency: 'USD', meta: {} });
+      const dispute = await openDispute(driver, order.order_id, {
+        reason: 'fraud',
+        amount: 100.5,
+        currency: 'USD',
+        meta: {},
+      });
       expect(dispute).toMatchObject({ order_id: order.order_id, reason: 'fraud', amount: 100.5, currency: 'USD' });
       expect(dispute.closed_at).toBeUndefined();
 
@@ -213,7 +222,7 @@ export const scenarios: readonly Scenario[] = [
       await accepted(driver.sendOrderWebhook(first));
       await accepted(driver.sendOrderWebhook(second));
       await driver.settle(async () => {
-        const orders: any[] = await ok(driver, 'GET', '/orders');
+        const orders: Json[] = await ok(driver, 'GET', '/orders');
         expect(orders.length).toBeGreaterThanOrEqual(2);
         const mine = orders.filter((o) => o.order_id === first.order_id || o.order_id === second.order_id);
         expect(mine).toHaveLength(2);
@@ -223,17 +232,24 @@ export const scenarios: readonly Scenario[] = [
         `order_ids=${enc(first.order_id)},${enc(second.order_id)}&kinds=webhook_received`,
       );
       expect(events.items).toHaveLength(2);
-      expect(events.items.map((e: any) => e.data.meta.amount).sort()).toEqual(['10.00', '20.00']);
+      expect(events.items.map((e: Json) => e.data.meta.amount).sort()).toEqual(['10.00', '20.00']);
     },
   },
   {
     id: 4,
     name: 'update order: created then updated (created_at an hour earlier) → updated',
     async run(driver) {
-      const created = await createOrder(driver, { created_at: '2025-03-04T10:00:00Z', updated_at: '2025-03-04T10:00:00Z' });
+      const created = await createOrder(driver, {
+        created_at: '2025-03-04T10:00:00Z',
+        updated_at: '2025-03-04T10:00:00Z',
+      });
       await accepted(
         driver.sendOrderWebhook(
-          nextOrderWebhook(created, { status: 'updated', created_at: '2025-03-04T09:00:00Z', updated_at: '2025-03-04T10:30:00Z' }),
+          nextOrderWebhook(created, {
+            status: 'updated',
+            created_at: '2025-03-04T09:00:00Z',
+            updated_at: '2025-03-04T10:30:00Z',
+          }),
         ),
       );
       const order = await orderSettled(driver, created.order_id, 'updated');
@@ -246,7 +262,11 @@ export const scenarios: readonly Scenario[] = [
     name: 'evidence addition: open dispute → evidence → under_review, evidence readable, event stored',
     async run(driver) {
       const order = await createOrder(driver);
-      const dispute = await openDispute(driver, order.order_id, { reason: 'unauthorized', amount: 250.75, currency: 'USD' });
+      const dispute = await openDispute(driver, order.order_id, {
+        reason: 'unauthorized',
+        amount: 250.75,
+        currency: 'USD',
+      });
       const evidence = {
         fields: { delivery_note: 'left at reception', invoice_ref: 'INV-7781', tracking: 'TRK-1' },
         files: [
@@ -282,7 +302,11 @@ export const scenarios: readonly Scenario[] = [
       expect((await ok(driver, 'GET', path)).status).toBe('under_review');
 
       const accepted202 = await ok(driver, 'POST', `${path}/submit`, undefined, 202);
-      expect(accepted202).toMatchObject({ dispute_id: dispute.dispute_id, submission_id: 'sg-subm-1', status: 'submitted' });
+      expect(accepted202).toMatchObject({
+        dispute_id: dispute.dispute_id,
+        submission_id: 'sg-subm-1',
+        status: 'submitted',
+      });
 
       const submitted = await ok(driver, 'GET', path);
       expect(submitted.status).toBe('submitted');
@@ -318,7 +342,12 @@ export const scenarios: readonly Scenario[] = [
       expect(await ok(driver, 'GET', path)).toMatchObject({ on_hold: true, hold_reason: 'risk' });
 
       const events = await orderEvents(driver, `order_ids=${enc(webhook.order_id)}&sort_asc=true`);
-      expect(events.items.map((e: any) => e.kind)).toEqual(['webhook_received', 'hold_set', 'hold_cleared', 'hold_set']);
+      expect(events.items.map((e: Json) => e.kind)).toEqual([
+        'webhook_received',
+        'hold_set',
+        'hold_cleared',
+        'hold_set',
+      ]);
     },
   },
   {
@@ -341,7 +370,11 @@ export const scenarios: readonly Scenario[] = [
       });
       expect(Date.parse(captured.captured_at)).toBeGreaterThan(0);
       const events = await orderEvents(driver, `order_ids=${enc(webhook.order_id)}&sort_asc=true`);
-      expect(events.items.map((e: any) => e.kind)).toEqual(['webhook_received', 'capture_requested', 'capture_completed']);
+      expect(events.items.map((e: Json) => e.kind)).toEqual([
+        'webhook_received',
+        'capture_requested',
+        'capture_completed',
+      ]);
 
       const held = await createOrder(driver);
       await ok(driver, 'POST', `/orders/${enc(held.order_id)}/hold`, { action: 'set', reason: 'risk' });
@@ -369,7 +402,7 @@ export const scenarios: readonly Scenario[] = [
       const ids = `order_ids=${orders.map(enc).join(',')}`;
       const holdSets = await orderEvents(driver, `${ids}&kinds=hold_set`);
       expect(holdSets.items).toHaveLength(3);
-      expect(holdSets.items.every((e: any) => e.kind === 'hold_set')).toBe(true);
+      expect(holdSets.items.every((e: Json) => e.kind === 'hold_set')).toBe(true);
 
       const first = await orderEvents(driver, `${ids}&limit=5`);
       expect(first.items).toHaveLength(5);
@@ -379,7 +412,7 @@ export const scenarios: readonly Scenario[] = [
       expect(second.items).toHaveLength(4);
       expect(second.has_more).toBe(false);
       expect(second.next_cursor).toBe('');
-      const all = [...first.items, ...second.items].map((e: any) => e.event_id);
+      const all = [...first.items, ...second.items].map((e: Json) => e.event_id);
       expect(new Set(all).size).toBe(9);
 
       // (b) one order with created / set / clear, listed both ways
@@ -392,7 +425,7 @@ export const scenarios: readonly Scenario[] = [
       expect(ascending.items).toHaveLength(3);
       expectMonotonic(ascending.items, true);
       expectMonotonic(descending.items, false);
-      expect(ascending.items.map((e: any) => e.kind)).toEqual(['webhook_received', 'hold_set', 'hold_cleared']);
+      expect(ascending.items.map((e: Json) => e.kind)).toEqual(['webhook_received', 'hold_set', 'hold_cleared']);
     },
   },
 ];

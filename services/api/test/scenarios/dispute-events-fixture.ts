@@ -53,7 +53,12 @@ function eventKinds(index: number, count: number, evidence: number, status: stri
       : [];
   const updates = count - 1 - evidence - closing.length;
   if (updates < 0) throw new Error(`fixture dispute ${index + 1}: ${count} events cannot hold its kinds`);
-  return ['webhook_opened', ...Array(evidence).fill('evidence_added'), ...Array(updates).fill('webhook_updated'), ...closing];
+  return [
+    'webhook_opened',
+    ...Array(evidence).fill('evidence_added'),
+    ...Array(updates).fill('webhook_updated'),
+    ...closing,
+  ];
 }
 
 /** UTC wall clock with microseconds, the way TIMESTAMP columns store it. */

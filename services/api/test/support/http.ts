@@ -1,9 +1,13 @@
 import type { App } from '../../src/app.ts';
 
+/** Response bodies are checked by assertions at run time, not by types. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON of any shape, narrowed by expect()
+export type Json = any;
+
 export interface HttpResult {
   status: number;
   /** Parsed JSON body, or undefined when the body is empty or not JSON. */
-  json: any;
+  json: Json;
   text: string;
   headers: Record<string, unknown>;
 }
@@ -24,7 +28,13 @@ function parseJson(text: string): unknown {
 }
 
 /** One request through fastify's inject (no socket), answering status and decoded body. */
-export async function call(app: App, method: string, url: string, body?: unknown, options: InjectOptions = {}): Promise<HttpResult> {
+export async function call(
+  app: App,
+  method: string,
+  url: string,
+  body?: unknown,
+  options: InjectOptions = {},
+): Promise<HttpResult> {
   const hasPayload = options.raw !== undefined || body !== undefined;
   const response = await app.inject({
     method: method as 'GET',
@@ -32,7 +42,12 @@ export async function call(app: App, method: string, url: string, body?: unknown
     headers: { ...(hasPayload ? { 'content-type': 'application/json' } : {}), ...options.headers },
     ...(hasPayload ? { payload: options.raw ?? JSON.stringify(body) } : {}),
   });
-  return { status: response.statusCode, json: parseJson(response.body), text: response.body, headers: response.headers };
+  return {
+    status: response.statusCode,
+    json: parseJson(response.body),
+    text: response.body,
+    headers: response.headers,
+  };
 }
 
 /** Query string builder that keeps repeated keys (`?ids=a&ids=b`). */

@@ -50,7 +50,10 @@ export function nextOrderWebhook(previous: OrderWebhookBody, overrides: Partial<
   return { ...previous, provider_event_id: uniqueId('pe'), ...overrides };
 }
 
-export function chargebackWebhook(orderId: string, overrides: Partial<ChargebackWebhookBody> = {}): ChargebackWebhookBody {
+export function chargebackWebhook(
+  orderId: string,
+  overrides: Partial<ChargebackWebhookBody> = {},
+): ChargebackWebhookBody {
   return {
     provider_event_id: uniqueId('cb'),
     order_id: orderId,

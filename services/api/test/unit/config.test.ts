@@ -59,12 +59,18 @@ describe('loadApiConfig', () => {
   });
 
   it.each(['10', 'ten seconds', '5 s', '-1s', '0', '1d'])('HTTP_SILVERGATE_CLIENT_TIMEOUT=%s is refused', (value) => {
-    expect(() => loadApiConfig({ ...REQUIRED, HTTP_SILVERGATE_CLIENT_TIMEOUT: value })).toThrow(/HTTP_SILVERGATE_CLIENT_TIMEOUT/);
+    expect(() => loadApiConfig({ ...REQUIRED, HTTP_SILVERGATE_CLIENT_TIMEOUT: value })).toThrow(
+      /HTTP_SILVERGATE_CLIENT_TIMEOUT/,
+    );
   });
 
   it('PARTITION_MAINTENANCE_INTERVAL is a Go duration too', () => {
-    expect(loadApiConfig({ ...REQUIRED, PARTITION_MAINTENANCE_INTERVAL: '15m' }).partitionMaintenanceIntervalMs).toBe(900_000);
-    expect(() => loadApiConfig({ ...REQUIRED, PARTITION_MAINTENANCE_INTERVAL: 'hourly' })).toThrow(/PARTITION_MAINTENANCE_INTERVAL/);
+    expect(loadApiConfig({ ...REQUIRED, PARTITION_MAINTENANCE_INTERVAL: '15m' }).partitionMaintenanceIntervalMs).toBe(
+      900_000,
+    );
+    expect(() => loadApiConfig({ ...REQUIRED, PARTITION_MAINTENANCE_INTERVAL: 'hourly' })).toThrow(
+      /PARTITION_MAINTENANCE_INTERVAL/,
+    );
   });
 
   it('WEBHOOK_MODE accepts sync/http/kafka; kafka needs KAFKA_BROKERS; anything else fails', () => {
@@ -82,7 +88,9 @@ describe('loadApiConfig', () => {
     expect(() => loadApiConfig({ ...REQUIRED, PG_POOL_MAX: '0' })).toThrow(/PG_POOL_MAX/);
     expect(() => loadApiConfig({ ...REQUIRED, LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/);
     expect(() => loadApiConfig({ ...REQUIRED, SILVERGATE_BASE_URL: 'wiremock 8080' })).toThrow(/SILVERGATE_BASE_URL/);
-    expect(loadApiConfig({ ...REQUIRED, SILVERGATE_BASE_URL: 'http://wiremock:8080/' }).silvergate.baseUrl).toBe('http://wiremock:8080');
+    expect(loadApiConfig({ ...REQUIRED, SILVERGATE_BASE_URL: 'http://wiremock:8080/' }).silvergate.baseUrl).toBe(
+      'http://wiremock:8080',
+    );
   });
 
   it('accepts the libpq key/value PG_URL used by the compose file', () => {

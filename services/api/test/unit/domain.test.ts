@@ -11,16 +11,22 @@ import {
 import {
   buildEventPageSql,
   decodeCursor,
-  encodeCursor,
-  EventQueryError,
   type EventPageRequest,
+  EventQueryError,
+  encodeCursor,
   parseEventLimit,
   parseEventPageRequest,
   parseSortAsc,
   splitList,
   toEventPage,
 } from '../../src/domain/event-page.ts';
-import { canTransition, captureRefusal, captureStatus, decideOrderWebhook, type OrderStatus } from '../../src/domain/orders.ts';
+import {
+  canTransition,
+  captureRefusal,
+  captureStatus,
+  decideOrderWebhook,
+  type OrderStatus,
+} from '../../src/domain/orders.ts';
 
 const orderWebhook = (status: NormalisedOrderWebhook['status']): NormalisedOrderWebhook => ({
   provider_event_id: 'pe-1',
@@ -132,9 +138,18 @@ describe('dispute rules (§4.2, §5.4)', () => {
   const current = { status: 'under_review', evidence_due_at: '2025-03-19T00:00:00Z', closed_at: null };
 
   it('without a dispute: only opened creates, and only for an existing order', () => {
-    expect(decideChargeback(null, true, chargeback('updated'))).toEqual({ kind: 'reject', outcome: 'dispute_not_found' });
-    expect(decideChargeback(null, true, chargeback('closed'))).toEqual({ kind: 'reject', outcome: 'dispute_not_found' });
-    expect(decideChargeback(null, false, chargeback('closed'))).toEqual({ kind: 'reject', outcome: 'dispute_not_found' });
+    expect(decideChargeback(null, true, chargeback('updated'))).toEqual({
+      kind: 'reject',
+      outcome: 'dispute_not_found',
+    });
+    expect(decideChargeback(null, true, chargeback('closed'))).toEqual({
+      kind: 'reject',
+      outcome: 'dispute_not_found',
+    });
+    expect(decideChargeback(null, false, chargeback('closed'))).toEqual({
+      kind: 'reject',
+      outcome: 'dispute_not_found',
+    });
     expect(decideChargeback(null, false, chargeback('opened'))).toEqual({ kind: 'reject', outcome: 'order_not_found' });
     expect(decideChargeback(null, true, chargeback('opened', { evidence_due_at: '2025-03-19T00:00:00Z' }))).toEqual({
       kind: 'create',
@@ -154,15 +169,21 @@ describe('dispute rules (§4.2, §5.4)', () => {
       kind: 'apply',
       change: { status: 'open', evidenceDueAt: '2025-03-19T00:00:00Z', closedAt: null },
     });
-    expect(decideChargeback(current, true, chargeback('updated', { evidence_due_at: '2025-04-01T00:00:00Z' }))).toEqual({
-      kind: 'apply',
-      change: { status: 'under_review', evidenceDueAt: '2025-04-01T00:00:00Z', closedAt: null },
-    });
+    expect(decideChargeback(current, true, chargeback('updated', { evidence_due_at: '2025-04-01T00:00:00Z' }))).toEqual(
+      {
+        kind: 'apply',
+        change: { status: 'under_review', evidenceDueAt: '2025-04-01T00:00:00Z', closedAt: null },
+      },
+    );
   });
 
   it('closed resolves case-insensitively and sets closed_at; unknown resolution → closed; applied in any status', () => {
     const closed = (meta: Record<string, string> | null) =>
-      decideChargeback({ ...current, status: 'won' }, true, chargeback('closed', { meta, occurred_at: '2025-04-02T00:00:00Z' }));
+      decideChargeback(
+        { ...current, status: 'won' },
+        true,
+        chargeback('closed', { meta, occurred_at: '2025-04-02T00:00:00Z' }),
+      );
     expect(closed({ resolution: 'LoSt' })).toEqual({
       kind: 'apply',
       change: { status: 'lost', evidenceDueAt: '2025-03-19T00:00:00Z', closedAt: '2025-04-02T00:00:00Z' },
@@ -240,7 +261,15 @@ describe('event pages (§6.3, §13.3)', () => {
         "AND created_at < ($4::timestamptz AT TIME ZONE 'UTC') AND (created_at, id) > (($5::timestamptz AT TIME ZONE 'UTC'), $6) " +
         'ORDER BY created_at ASC, id ASC LIMIT $7',
     );
-    expect(built.params).toEqual([['o1'], ['hold_set'], '2025-01-01T00:00:00Z', '2025-02-01T00:00:00+01:00', cursor.created_at, 'ev-9', 6]);
+    expect(built.params).toEqual([
+      ['o1'],
+      ['hold_set'],
+      '2025-01-01T00:00:00Z',
+      '2025-02-01T00:00:00+01:00',
+      cursor.created_at,
+      'ev-9',
+      6,
+    ]);
   });
 
   it('cursor: standard base64 of {"event_id","created_at"}, round trip keeps microseconds', () => {
@@ -249,13 +278,15 @@ describe('event pages (§6.3, §13.3)', () => {
     expect(decodeCursor(encoded)).toEqual(cursor);
   });
 
-  it.each(['', '!!!', Buffer.from('[]').toString('base64'), Buffer.from('{"event_id":1,"created_at":"x"}').toString('base64')])(
-    'undecodable cursor %j → EventQueryError "decode cursor"',
-    (raw) => {
-      expect(() => decodeCursor(raw)).toThrow(EventQueryError);
-      expect(() => decodeCursor(raw)).toThrow(/decode cursor/);
-    },
-  );
+  it.each([
+    '',
+    '!!!',
+    Buffer.from('[]').toString('base64'),
+    Buffer.from('{"event_id":1,"created_at":"x"}').toString('base64'),
+  ])('undecodable cursor %j → EventQueryError "decode cursor"', (raw) => {
+    expect(() => decodeCursor(raw)).toThrow(EventQueryError);
+    expect(() => decodeCursor(raw)).toThrow(/decode cursor/);
+  });
 
   it('limit: absent/0/negative → 10, capped at 1000, non-integer → error', () => {
     expect(parseEventLimit(undefined)).toBe(10);
@@ -280,7 +311,12 @@ describe('event pages (§6.3, §13.3)', () => {
   });
 
   it('parseEventPageRequest validates times and reads the ids parameter of its log', () => {
-    expect(parseEventPageRequest({ dispute_ids: 'd1,d2', order_ids: 'o1', time_from: '2025-01-01T00:00:00.5+02:00' }, 'dispute_ids')).toMatchObject({
+    expect(
+      parseEventPageRequest(
+        { dispute_ids: 'd1,d2', order_ids: 'o1', time_from: '2025-01-01T00:00:00.5+02:00' },
+        'dispute_ids',
+      ),
+    ).toMatchObject({
       aggregateIds: ['d1', 'd2'],
       timeFrom: '2025-01-01T00:00:00.5+02:00',
       limit: 10,
