@@ -363,6 +363,21 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
     });
   });
 
+  it('maintenance skips, without failing, a dispute_events that pg_partman does not manage', async () => {
+    const url = await databases.create('unmanaged');
+    await runMigrations({ databaseUrl: url });
+    const pool = open(url);
+    // As after a fallback migration (no pg_partman then) on a server that got pg_partman later.
+    await pool.query(`DELETE FROM partman.part_config WHERE parent_table = 'public.dispute_events'`);
+    const disputeId = await seedDispute(pool);
+    await insertEvent(pool, disputeId, 'in_default', '2000-01-01 00:00:00');
+    const logged: Array<[string, string | undefined]> = [];
+    await runPartitionMaintenance(pool, { log: (message, level) => logged.push([message, level]) });
+    expect(logged).toEqual([
+      ['partition maintenance skipped: pg_partman does not manage public.dispute_events', 'debug'],
+    ]);
+  });
+
   describe('existing rows and retention', () => {
     let pool: pg.Pool;
     let today: Date;

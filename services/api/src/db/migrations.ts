@@ -103,6 +103,15 @@ export async function runPartitionMaintenance(pool: pg.Pool, opts: PartitionMain
       log('partition maintenance skipped: another instance is running it', 'debug');
       return;
     }
+    const { rows: managed } = await client.query(`SELECT 1 FROM ${ident}.part_config WHERE parent_table = $1`, [
+      DISPUTE_EVENTS,
+    ]);
+    if (managed.length === 0) {
+      // pg_partman was installed after the migration fell back to a default-only table.
+      await client.query('ROLLBACK');
+      log('partition maintenance skipped: pg_partman does not manage public.dispute_events', 'debug');
+      return;
+    }
     // Partition bounds are computed from timestamptz values; created_at holds UTC wall-clock time.
     await client.query(`SET LOCAL TimeZone = 'UTC'`);
     const { rows: stranded } = await client.query<{ found: boolean }>(
