@@ -1,3 +1,4 @@
+import { shutdownTelemetry } from '@payment-manager/shared/observability';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
 import { startApi } from './server.ts';
@@ -18,4 +19,5 @@ closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
   if (err) api.app.log.error({ err }, 'shutting down after an error');
   else api.app.log.info({ signal }, 'shutting down');
   await api.close();
+  await shutdownTelemetry();
 });

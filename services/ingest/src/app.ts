@@ -2,7 +2,6 @@
  * Ingest (spec §7.2–§7.4): validates provider webhooks with the same shared schemas as the API, then
  * publishes them to Kafka (kafka mode) or forwards them to the API (http mode). No database, no domain logic.
  */
-import { context, propagation } from '@opentelemetry/api';
 import {
   disputeEnvelope,
   orderEnvelope,
@@ -12,6 +11,14 @@ import {
 } from '@payment-manager/shared';
 import { applyWebhookSignatureGuard, type SignatureVerifier } from '@payment-manager/shared/signatures';
 import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
+import {
+  type HealthCheck,
+  healthPlugin,
+  loggerOptions,
+  metricsPlugin,
+  webhookOutcomes,
+  withProducerSpan,
+} from '@payment-manager/shared/observability';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { IngestConfig } from './config.ts';
 import type { ApiForwarder, WebhookRoute } from './http/api-forwarder.ts';
@@ -34,6 +41,8 @@ export interface IngestDeps {
   logger?: FastifyServerOptions['logger'];
   /** An existing pino logger (main.ts), used instead of `logger`. */
   loggerInstance?: FastifyBaseLogger;
+  /** Readiness checks for GET /health/ready, e.g. the Kafka broker in kafka mode. */
+  readinessChecks?: HealthCheck[];
 }
 
 type WebhookKind = 'order' | 'chargeback';
@@ -50,7 +59,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
   if (config.webhookMode === 'http' && !deps.forwarder) throw new Error('http mode needs a forwarder');
 
   const app = Fastify({
-    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? { level: config.logLevel } }),
+    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }) }),
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
   });
@@ -66,25 +75,30 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
   });
 
   app.get('/health', async () => ({ service: 'ingest', status: 'ok' }));
+  await app.register(metricsPlugin);
+  await app.register(healthPlugin, { service: 'ingest', checks: deps.readinessChecks ?? [] });
 
   async function publish(kind: WebhookKind, envelope: WebhookEnvelope, request: FastifyRequest, reply: FastifyReply) {
-    const headers: Record<string, string> = {};
-    // W3C traceparent/tracestate of the incoming request travel with the message to the API consumer.
-    propagation.inject(context.active(), headers);
     const topic = kind === 'order' ? config.kafka.ordersTopic : config.kafka.disputesTopic;
     try {
-      await deps.publisher?.publish({ topic, key: envelope.key, value: JSON.stringify(envelope), headers });
+      // The message carries the W3C context of its own producer span: the API consumer continues this trace.
+      await withProducerSpan(topic, { 'messaging.kafka.message.key': envelope.key }, async (headers) => {
+        await deps.publisher?.publish({ topic, key: envelope.key, value: JSON.stringify(envelope), headers });
+      });
     } catch (err) {
       if (isPermanentKafkaError(err)) {
+        webhookOutcomes.inc({ source: 'ingest', kind, outcome: 'failed' });
         request.log.error({ err, topic }, 'publishing webhook failed permanently');
         return reply.status(500).send({ message: `publishing webhook failed: ${(err as Error).message}` });
       }
       request.log.warn({ err, topic }, 'broker unavailable, webhook not accepted');
+      webhookOutcomes.inc({ source: 'ingest', kind, outcome: 'unavailable' });
       return reply
         .status(503)
         .header('retry-after', String(BROKER_RETRY_AFTER_SECONDS))
         .send({ message: `message broker unavailable, webhook not accepted; retry later (${(err as Error).message})` });
     }
+    webhookOutcomes.inc({ source: 'ingest', kind, outcome: 'accepted' });
     return reply.status(202).send();
   }
 
@@ -95,6 +109,8 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
     });
     try {
       const answer = await (deps.forwarder as ApiForwarder).forward(route, request.rawBody ?? '', abort.signal);
+      const outcome = answer.status < 300 ? 'accepted' : answer.status < 500 ? 'rejected' : 'unavailable';
+      webhookOutcomes.inc({ source: 'ingest', kind: route === 'orders' ? 'order' : 'chargeback', outcome });
       return answer.body === undefined ? reply.status(answer.status).send() : reply.status(answer.status).send(answer.body);
     } catch (err) {
       if (abort.signal.aborted) {
@@ -108,13 +124,19 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
   applyRoutes(app, deps.signatureVerifier, async (scope) => {
     scope.post('/webhooks/payments/orders', async (request, reply) => {
       const parsed = parseOrderWebhook(request.body);
-      if (!parsed.ok) return reply.status(400).send({ message: parsed.message });
+      if (!parsed.ok) {
+        webhookOutcomes.inc({ source: 'ingest', kind: 'order', outcome: 'invalid' });
+        return reply.status(400).send({ message: parsed.message });
+      }
       if (config.webhookMode === 'kafka') return publish('order', orderEnvelope(parsed.value), request, reply);
       return forward('orders', request, reply);
     });
     scope.post('/webhooks/payments/chargebacks', async (request, reply) => {
       const parsed = parseChargebackWebhook(request.body);
-      if (!parsed.ok) return reply.status(400).send({ message: parsed.message });
+      if (!parsed.ok) {
+        webhookOutcomes.inc({ source: 'ingest', kind: 'chargeback', outcome: 'invalid' });
+        return reply.status(400).send({ message: parsed.message });
+      }
       if (config.webhookMode === 'kafka') return publish('chargeback', disputeEnvelope(parsed.value), request, reply);
       return forward('disputes', request, reply);
     });

@@ -1,5 +1,6 @@
 /** Ingest process: config from env (spec §2.2), kafka or http hand-over, 5 s drain on SIGINT/SIGTERM (spec §2.3). */
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
+import { kafkaCheck, loggerOptions, shutdownTelemetry } from '@payment-manager/shared/observability';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
@@ -21,15 +22,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'ingest' } });
+  const logger = pino(loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }));
   const signatureVerifier = signatureVerifierFromEnv(config.webhookSecret, { warn: (m) => logger.warn(m) });
 
-  const publisher =
+  const kafka =
     config.webhookMode === 'kafka'
-      ? createKafkaPublisher(createKafkaClient({ clientId: 'payment-manager-ingest', brokers: config.kafka.brokers, logger }), {
-          idempotent: config.kafka.idempotentProducer,
-        })
+      ? createKafkaClient({ clientId: 'payment-manager-ingest', brokers: config.kafka.brokers, logger })
       : undefined;
+  const publisher = kafka ? createKafkaPublisher(kafka, { idempotent: config.kafka.idempotentProducer }) : undefined;
+  const admin = kafka?.admin();
   if (publisher) {
     // Start-up does not wait for the broker: until it answers, webhooks get 503 + Retry-After.
     publisher.connect().catch((err: Error) => logger.warn({ err }, 'broker not reachable yet; will retry on the next webhook'));
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     forwarder: config.webhookMode === 'http' ? createApiForwarder(config.api) : undefined,
     signatureVerifier,
     loggerInstance: logger,
+    readinessChecks: admin ? [kafkaCheck(admin)] : [],
   });
 
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
     // Stop accepting and let in-flight requests finish, then flush the last batches to the broker.
     await app.close();
     await publisher?.close();
+    await admin?.disconnect();
+    await shutdownTelemetry();
   });
 
   await app.listen({ port: config.port, host: config.host });

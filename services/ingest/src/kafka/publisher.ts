@@ -4,6 +4,7 @@
  * next one fills up, so throughput scales with concurrency instead of paying one broker round trip per
  * webhook, and an idle service adds no linger latency.
  */
+import { withoutTracing } from '@payment-manager/shared/observability';
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 
 export interface OutgoingMessage {
@@ -86,11 +87,15 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
         messages.push({ key: message.key, value: message.value, headers: message.headers });
         byTopic.set(message.topic, messages);
       }
-      await producer.sendBatch({
-        acks: -1,
-        timeout: publishTimeoutMs,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      // Each message already carries the trace context of the request that queued it (withProducerSpan);
+      // traced here, kafkajs would parent the whole batch to one request and overwrite those headers.
+      await withoutTracing(() =>
+        producer.sendBatch({
+          acks: -1,
+          timeout: publishTimeoutMs,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        }),
+      );
       for (const p of batch) p.resolve();
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

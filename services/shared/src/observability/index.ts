@@ -37,6 +37,8 @@ export {
   type SpanAttributes,
   setActiveSpanAttributes,
   withExtractedContext,
+  withoutTracing,
+  withProducerSpan,
   withSpan,
 } from './spans.ts';
 export { shutdownTelemetry, startTelemetry, type TelemetryOptions } from './telemetry.ts';

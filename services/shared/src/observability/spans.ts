@@ -1,4 +1,5 @@
-import { type Attributes, context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 
 const tracer = trace.getTracer('@payment-manager/domain');
 
@@ -68,4 +69,46 @@ export function withExtractedContext<T>(carrier: Record<string, unknown>, fn: ()
     },
   };
   return context.with(propagation.extract(context.active(), carrier, getter), fn);
+}
+
+/**
+ * Publishes one message in a PRODUCER span `send <topic>` (child of the active span, e.g. the ingest
+ * request) and hands `send` the headers carrying that span's W3C context. For producers that batch messages
+ * of many requests into one kafkajs call: that call must run inside `withoutTracing`, otherwise the kafkajs
+ * instrumentation parents every message of the batch to whichever request started it and overwrites the
+ * headers written here.
+ */
+export async function withProducerSpan<T>(
+  topic: string,
+  attributes: SpanAttributes,
+  send: (headers: Record<string, string>) => Promise<T>,
+): Promise<T> {
+  const spanAttributes = definedAttributes({
+    'messaging.system': 'kafka',
+    'messaging.destination.name': topic,
+    'messaging.operation.type': 'send',
+    ...attributes,
+  });
+  return tracer.startActiveSpan(
+    `send ${topic}`,
+    { kind: SpanKind.PRODUCER, attributes: spanAttributes },
+    async (span) => {
+      try {
+        const headers: Record<string, string> = {};
+        propagation.inject(context.active(), headers);
+        return await send(headers);
+      } catch (error) {
+        span.recordException(error instanceof Error ? error : String(error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** Runs `fn` with tracing suppressed: no spans are started and no trace headers injected inside it. */
+export function withoutTracing<T>(fn: () => T): T {
+  return context.with(suppressTracing(context.active()), fn);
 }
