@@ -39,7 +39,7 @@ BEGIN
         CREATE TABLE public.dispute_events_default PARTITION OF public.dispute_events DEFAULT;
         RAISE WARNING 'pg_partman is not installed on this PostgreSQL server: dispute_events is partitioned with '
             'its default partition only, so every event lands in dispute_events_default and queries get no '
-            'partition pruning. Install pg_partman (e.g. postgresql-15-partman) for daily partitions.';
+            'partition pruning. Install pg_partman (e.g. postgresql-15-partman) before migrating to get daily partitions.';
     ELSE
         CREATE SCHEMA IF NOT EXISTS partman;
         CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;

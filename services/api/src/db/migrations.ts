@@ -43,6 +43,8 @@ export async function runMigrations({
     await runner({
       dbClient: client,
       dir: MIGRATIONS_DIR,
+      // Only the .sql files are migrations (the folder also holds its README).
+      ignorePattern: '(?!.*\\.sql$).*',
       migrationsTable: MIGRATIONS_TABLE,
       schema: 'public',
       direction,
