@@ -19,6 +19,8 @@ export interface PlatformImages {
   kubectl: string;
   otelCollector: string;
   tempo: string;
+  loki: string;
+  prometheus: string;
   grafana: string;
   wiremock: string;
 }
@@ -58,14 +60,20 @@ export function defaultImageTag(repoRoot: string = REPO_ROOT): string {
   return pkg.version;
 }
 
-/** Third-party images, pinned so that a redeploy never picks up a different build. */
+/**
+ * Third-party images, pinned so that a redeploy never picks up a different build. The observability and
+ * WireMock versions are those of docker-compose.yml, so both environments run the same configuration files
+ * against the same binaries.
+ */
 export const PINNED_IMAGES = {
   citus: 'citusdata/citus:12.1.6',
   kubectl: 'registry.k8s.io/kubectl:v1.28.15',
-  otelCollector: 'otel/opentelemetry-collector-contrib:0.116.1',
-  tempo: 'grafana/tempo:2.6.1',
-  grafana: 'grafana/grafana:11.4.0',
-  wiremock: 'wiremock/wiremock:3.10.0',
+  otelCollector: 'otel/opentelemetry-collector-contrib:0.137.0',
+  tempo: 'grafana/tempo:2.9.0',
+  loki: 'grafana/loki:3.5.3',
+  prometheus: 'prom/prometheus:v3.5.0',
+  grafana: 'grafana/grafana:12.2.0',
+  wiremock: 'wiremock/wiremock:3.13.2',
 } as const;
 
 type Env = Record<string, string | undefined>;

@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadApiConfig } from '@payment-manager/api/config';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
 import { API, INGEST, MIGRATE, MIGRATE_JOB } from '../src/charts/app.ts';
+import { dashboardsPath } from '../src/charts/observability.ts';
 import { KAFKA_TOPICS } from '../src/topics.ts';
 import { crossReferenceProblems, policyViolations, resolveEnv } from './support/checks.ts';
 import {
@@ -42,7 +44,8 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
 
   it('synthesizes with warnings only about observability files that are not written yet', () => {
     expect(objects.length).toBeGreaterThan(20);
-    for (const w of warnings) expect(w).toMatch(/deploy\/(otel-collector|tempo|grafana)\/.* is missing/);
+    for (const w of warnings)
+      expect(w).toMatch(/deploy\/(otel-collector|tempo|loki|prometheus|grafana)\/.* is missing/);
   });
 
   it('every core object validates against the Kubernetes schema', async () => {
@@ -245,23 +248,76 @@ describe('observability files mounted from the repo', () => {
   const files = [
     'deploy/otel-collector/config.yaml',
     'deploy/tempo/tempo.yaml',
+    'deploy/loki/loki.yaml',
+    'deploy/prometheus/prometheus.yml',
     'deploy/grafana/provisioning',
     'deploy/grafana/dashboards',
   ];
+  const absent = files.filter((f) => !existsSync(join(REPO_ROOT, f)));
 
   it('each file becomes a non-empty ConfigMap mounted by its component', (ctx) => {
-    const absent = files.filter((f) => !existsSync(join(REPO_ROOT, f)));
     if (absent.length > 0) ctx.skip(`not written yet by the observability work: ${absent.join(', ')}`);
     const { objects, warnings } = synthPlatform({ PM_STRICT_FILES: 'true' });
     expect(warnings).toEqual([]);
-    const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && /otel|tempo|grafana/.test(o.metadata.name));
+    const configMaps = objects.filter(
+      (o) => o.kind === 'ConfigMap' && /otel|tempo|loki|prometheus|grafana/.test(o.metadata.name),
+    );
+    expect(configMaps.map((c) => c.metadata.name).sort()).toEqual([
+      'grafana-dashboards',
+      'grafana-provisioning-dashboards',
+      'grafana-provisioning-datasources',
+      'loki-config',
+      'otel-collector-config',
+      'prometheus-config',
+      'tempo-config',
+    ]);
     for (const cm of configMaps) expect(Object.keys(cm.data ?? {}).length, cm.metadata.name).toBeGreaterThan(0);
-    const datasources = configMaps.find((c) => c.metadata.name === 'grafana-provisioning-datasources');
-    expect(Object.values(datasources?.data ?? {}).join('\n')).toMatch(/tempo:3200/);
+    const mounts = podTemplates(objects).flatMap((p) =>
+      (p.spec.volumes ?? []).map((v: { configMap?: { name: string } }) => v.configMap?.name),
+    );
+    for (const cm of configMaps) expect(mounts).toContain(cm.metadata.name);
+  });
+
+  it('every host:port the configs point at (exporters, datasources, scrape targets, remote write) is a Service port', (ctx) => {
+    if (absent.length > 0) ctx.skip(`not written yet by the observability work: ${absent.join(', ')}`);
+    const { objects } = synthPlatform({ PM_STRICT_FILES: 'true' });
+    const texts = objects
+      .filter((o) => o.kind === 'ConfigMap' && /otel|tempo|loki|prometheus|grafana-provisioning/.test(o.metadata.name))
+      .flatMap((o) => Object.values(o.data ?? {}) as string[])
+      // ${env:NAME:-default} in the collector config: Kubernetes sets no override, so the default applies.
+      .map((t) => t.replace(/\$\{env:[A-Z_]+:-([^}]+)\}/g, '$1'));
+    const targets = new Set<string>();
+    for (const text of texts)
+      for (const m of text.matchAll(/(?:https?:\/\/|["'\s[])([a-z][a-z0-9-]*):(\d{2,5})\b/g))
+        if (!['localhost'].includes(m[1] as string)) targets.add(`${m[1]}:${m[2]}`);
+    expect([...targets]).toEqual(
+      expect.arrayContaining(['tempo:4317', 'loki:3100', 'prometheus:9090', 'tempo:3200', 'api:3000', 'ingest:3001']),
+    );
+    const unresolved = [...targets].filter((t) => {
+      const [host, port] = t.split(':');
+      const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === host);
+      return !svc?.spec.ports.some((p: { port: number }) => p.port === Number(port));
+    });
+    expect(unresolved).toEqual([]);
+  });
+
+  it('the collector exposes the health_check extension its probes use; Grafana finds the dashboards', (ctx) => {
+    if (absent.length > 0) ctx.skip(`not written yet by the observability work: ${absent.join(', ')}`);
+    const { objects } = synthPlatform({ PM_STRICT_FILES: 'true' });
+    const collector = parse(find(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
+    expect(collector.service.extensions).toContain('health_check');
+    expect(collector.extensions.health_check.endpoint).toMatch(/:13133$/);
+    const probe = find(objects, 'Deployment', 'otel-collector').spec.template.spec.containers[0].readinessProbe;
+    expect(probe.httpGet.port).toBe(13133);
+    const grafana = find(objects, 'Deployment', 'grafana').spec.template.spec.containers[0];
+    const dashboardsMount = grafana.volumeMounts.find((m: { name: string }) => m.name === 'grafana-dashboards');
+    expect(dashboardsMount.mountPath).toBe(
+      dashboardsPath(find(objects, 'ConfigMap', 'grafana-provisioning-dashboards').data),
+    );
   });
 
   it('strict mode refuses to synthesize without the files (CI guard)', (ctx) => {
-    if (files.every((f) => existsSync(join(REPO_ROOT, f)))) ctx.skip('all files present: nothing to refuse');
+    if (absent.length === 0) ctx.skip('all observability files present: nothing to refuse');
     expect(() => synthPlatform({ PM_STRICT_FILES: 'true' })).toThrow(/is missing/);
   });
 });

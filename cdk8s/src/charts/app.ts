@@ -246,7 +246,7 @@ export class AppChart extends Chart {
 
   private networkPolicies(): void {
     const peer = (name: string) => ({ podSelector: { matchLabels: selectorLabels(name) } });
-    // Webhooks reach ingest only through the ingress controller.
+    // Webhooks reach ingest only through the ingress controller; Prometheus scrapes its /metrics.
     new k8s.KubeNetworkPolicy(this, 'netpol-ingest', {
       metadata: { name: INGEST, labels: appLabels(INGEST, 'network') },
       spec: {
@@ -254,7 +254,10 @@ export class AppChart extends Chart {
         policyTypes: ['Ingress'],
         ingress: [
           {
-            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': INGRESS_NAMESPACE } } }],
+            from: [
+              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': INGRESS_NAMESPACE } } },
+              peer('prometheus'),
+            ],
             ports: [{ port: k8s.IntOrString.fromNumber(3001), protocol: 'TCP' }],
           },
         ],

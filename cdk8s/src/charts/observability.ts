@@ -7,7 +7,7 @@ import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import { type RepoFileOptions, readRepoDir, readRepoFile, repoSubdirs } from '../repo-files.ts';
 
 export interface ObservabilityChartProps extends ChartProps {
-  images: { otelCollector: string; tempo: string; grafana: string };
+  images: { otelCollector: string; tempo: string; loki: string; prometheus: string; grafana: string };
   files: RepoFileOptions;
 }
 
@@ -33,8 +33,10 @@ export function dashboardsPath(providerFiles: Record<string, string>): string {
 }
 
 /**
- * Tracing stack: OTel Collector (OTLP in, to Tempo), Tempo, Grafana. Configuration comes from the repo
- * files the docker-compose stack uses, so both environments run the same collector pipeline and dashboards.
+ * Observability stack: OTel Collector (OTLP in; traces to Tempo, logs to Loki), Tempo, Loki, Prometheus
+ * (scrapes /metrics, receives Tempo's span metrics) and Grafana. Configuration comes from the repo files the
+ * docker-compose stack uses, and the Service names equal the compose host names those files refer to, so
+ * both environments run the same pipeline and dashboards.
  */
 export class ObservabilityChart extends Chart {
   constructor(scope: Construct, id: string, props: ObservabilityChartProps) {
@@ -79,6 +81,42 @@ export class ObservabilityChart extends Chart {
       scratch: ['/var/tempo', '/tmp'],
     });
 
+    this.component({
+      name: 'loki',
+      image: props.images.loki,
+      uid: 10001,
+      args: ['-config.file=/etc/loki/loki.yaml'],
+      ports: [{ name: 'http', port: 3100 }],
+      probe: httpProbe('/ready', 3100),
+      mounts: [
+        { configMap: 'loki-config', data: readRepoFile('deploy/loki/loki.yaml', files), mountPath: '/etc/loki' },
+      ],
+      scratch: ['/loki', '/tmp'],
+    });
+
+    this.component({
+      name: 'prometheus',
+      image: props.images.prometheus,
+      uid: 65534,
+      args: [
+        '--config.file=/etc/prometheus/prometheus.yml',
+        '--storage.tsdb.path=/prometheus',
+        '--storage.tsdb.retention.time=7d',
+        // Tempo's metrics generator writes span metrics here (deploy/tempo/tempo.yaml).
+        '--web.enable-remote-write-receiver',
+      ],
+      ports: [{ name: 'http', port: 9090 }],
+      probe: httpProbe('/-/ready', 9090),
+      mounts: [
+        {
+          configMap: 'prometheus-config',
+          data: readRepoFile('deploy/prometheus/prometheus.yml', files),
+          mountPath: '/etc/prometheus',
+        },
+      ],
+      scratch: ['/prometheus', '/tmp'],
+    });
+
     const provisioning: Mount[] = repoSubdirs('deploy/grafana/provisioning', files).map((dir) => {
       const kind = dir.split('/').pop() as string;
       return {
@@ -99,6 +137,8 @@ export class ObservabilityChart extends Chart {
         { name: 'GF_AUTH_ANONYMOUS_ORG_ROLE', value: 'Admin' },
         { name: 'GF_AUTH_DISABLE_LOGIN_FORM', value: 'true' },
         { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
+        { name: 'GF_ANALYTICS_REPORTING_ENABLED', value: 'false' },
+        { name: 'GF_ANALYTICS_CHECK_FOR_UPDATES', value: 'false' },
       ],
       ports: [{ name: 'http', port: 3000 }],
       probe: httpProbe('/api/health', 3000),
