@@ -91,6 +91,77 @@ describeWith(['postgres'], 'bad input', () => {
     });
   });
 
+  describe('values PostgreSQL cannot store or compare → 400, not 500', () => {
+    const order = orderWebhook();
+    beforeAll(async () => {
+      expect((await call(api.app, 'POST', ORDERS, order)).status).toBe(202);
+    });
+
+    it.each<[string, string, () => unknown]>([
+      ['a NUL character in order_id', ORDERS, () => orderWebhook({ order_id: 'a\u0000b' })],
+      ['a NUL character in provider_event_id', ORDERS, () => orderWebhook({ provider_event_id: 'a\u0000b' })],
+      ['a NUL character in a meta value', ORDERS, () => orderWebhook({ meta: { note: 'x\u0000' } })],
+      ['year 0', ORDERS, () => orderWebhook({ created_at: '0000-01-01T00:00:00Z' })],
+      ['a NUL character in reason', CHARGEBACKS, () => chargebackWebhook(order.order_id, { reason: 'x\u0000' })],
+      [
+        'an amount that rounds past DECIMAL(10,2)',
+        CHARGEBACKS,
+        () => chargebackWebhook(order.order_id, { amount: 99999999.999 }),
+      ],
+      ['a NUL character (internal endpoint)', '/internal/updates/orders', () => orderWebhook({ order_id: 'a\u0000b' })],
+    ])('webhook with %s', async (_name, path, body) => {
+      const answer = await rejected(path, body());
+      expect(answer.json.message).toMatch(/invalid request/);
+    });
+
+    it.each([
+      '/orders/a%00b',
+      '/orders/events?order_ids=a%00b',
+      '/orders/events?time_from=0000-01-01T00:00:00Z',
+      '/disputes?order_id=a%00b',
+      '/disputes/a%00b',
+      '/disputes/events?dispute_ids=a%00b',
+    ])('GET %s', async (url) => {
+      const answer = await call(api.app, 'GET', url);
+      expect(answer.status).toBe(400);
+      expect(answer.json).toEqual({ message: expect.any(String) });
+    });
+
+    it('hold on an order id with a NUL character', async () => {
+      const answer = await rejected('/orders/a%00b/hold', { action: 'set', reason: 'risk' });
+      expect(answer.json).toEqual({
+        error: 'Invalid request body',
+        details: expect.any(String),
+        message: expect.any(String),
+      });
+    });
+
+    it('capture with a NUL character is refused before the provider is called', async () => {
+      const answer = await rejected(`/orders/${order.order_id}/capture`, {
+        amount: 1,
+        currency: 'US\u0000',
+        idempotency_key: 'k',
+      });
+      expect(answer.json.error).toBe('Invalid request body');
+      const key = await rejected(`/orders/${order.order_id}/capture`, {
+        amount: 1,
+        currency: 'USD',
+        idempotency_key: 'k\u0000',
+      });
+      expect(key.json.error).toBe('Invalid request body');
+    });
+
+    it('evidence with a NUL character in a field value', async () => {
+      await api.pool.query(
+        `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
+         VALUES ($1, $2, 'open', 'fraud', 1, 'USD', now())`,
+        [`d-${order.order_id}`, order.order_id],
+      );
+      await rejected(`/disputes/d-${order.order_id}/evidence`, { fields: { note: 'x\u0000' } });
+      expect((await call(api.app, 'GET', `/disputes/d-${order.order_id}`)).json.status).toBe('open');
+    });
+  });
+
   describe('bodies that are not a JSON object', () => {
     const cases: Array<[string, string]> = [
       ['malformed JSON', '{"order_id": "a",'],

@@ -165,6 +165,29 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     });
   });
 
+  it('timestamps do not depend on the process time zone (§10.6)', async () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'Pacific/Kiritimati';
+    try {
+      const webhook = orderWebhook({
+        created_at: '2025-03-04T09:00:00.123456Z',
+        updated_at: '2025-03-04T23:30:00-05:00',
+      });
+      expect((await send(ORDERS, webhook)).status).toBe(202);
+      const order = (await call(api.app, 'GET', `/orders/${webhook.order_id}`)).json;
+      expect(order.created_at).toBe('2025-03-04T09:00:00.123456Z');
+      expect(order.updated_at).toBe('2025-03-05T04:30:00Z');
+      const held = await call(api.app, 'POST', `/orders/${webhook.order_id}/hold`, { action: 'set', reason: 'risk' });
+      expect(Math.abs(Date.parse(held.json.updated_at) - Date.now())).toBeLessThan(60_000);
+      const events = (await call(api.app, 'GET', `/orders/events?order_ids=${webhook.order_id}`)).json;
+      for (const event of events.items)
+        expect(Math.abs(Date.parse(event.created_at) - Date.now())).toBeLessThan(60_000);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   describe('out-of-order delivery and replays (§5.6)', () => {
     it('updated before created → 404; after created arrives, the replay of the same payload succeeds', async () => {
       const created = orderWebhook();
@@ -329,6 +352,14 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
   });
 
   describe('concurrency (§8)', () => {
+    it('two different created webhooks for one order concurrently: one 202, one 409, one event', async () => {
+      const first = orderWebhook();
+      const second = nextOrderWebhook(first, { user_id: crypto.randomUUID() });
+      const answers = await Promise.all([send(ORDERS, first), send(ORDERS, second)]);
+      expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+      expect(await orderEventCount(first.order_id)).toBe(1);
+    });
+
     it('identical order webhooks sent concurrently store exactly one event and one order', async () => {
       const webhook = orderWebhook();
       const answers = await Promise.all(Array.from({ length: 8 }, () => send(ORDERS, webhook)));

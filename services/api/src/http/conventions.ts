@@ -1,6 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
 import { describeErrors, queryAjv, strictAjv } from '@payment-manager/shared';
 import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { errorBody, HttpError } from './errors.ts';
 
 /**
@@ -14,10 +14,12 @@ export function registerHttpConventions(app: FastifyInstance): void {
     // Schemas may carry an $id; ajv refuses to compile the same id twice, and routes share schemas.
     const { $id: _id, ...anonymous } = schema as { $id?: string };
     const validate = (httpPart === 'body' ? strictAjv : queryAjv).compile(anonymous);
-    return (data: unknown) => (validate(data) ? { value: data } : { error: validationError(validate.errors, httpPart) });
+    return (data: unknown) =>
+      validate(data) ? { value: data } : { error: validationError(validate.errors, httpPart) };
   });
 
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError | HttpError, request, reply) => {
+    const error = dataExceptionAsBadRequest(thrown);
     const style = request.routeOptions.config.errorStyle ?? 'message';
     const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (statusCode >= 500) {
@@ -31,6 +33,16 @@ export function registerHttpConventions(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ message: `route ${request.method} ${request.url.split('?')[0]} not found` });
   });
+}
+
+/**
+ * PostgreSQL class 22 (data exception) means a value the client sent cannot be stored or compared — a NUL
+ * character in a string, year 0, an amount that overflows DECIMAL(10,2) once rounded — so it is a 400, not a 500.
+ */
+function dataExceptionAsBadRequest(error: FastifyError | HttpError): FastifyError | HttpError {
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof HttpError || typeof code !== 'string' || !/^22[0-9A-Z]{3}$/.test(code)) return error;
+  return new HttpError(400, `invalid request: ${error.message}`, error.message);
 }
 
 function validationError(errors: Parameters<typeof describeErrors>[0], httpPart: string | undefined): HttpError {

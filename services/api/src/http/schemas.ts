@@ -77,11 +77,15 @@ export const HoldResult = Type.Object({
   updated_at: Timestamp,
 });
 
+/** PostgreSQL text and jsonb cannot hold U+0000. */
+const NO_NUL = '^[^\\u0000]*$';
+
 export const CaptureInput = Type.Object(
   {
     amount: Type.Number({ minimum: 1, description: 'Major units, e.g. 100.5' }),
-    currency: Type.String({ minLength: 3, maxLength: 3 }),
-    idempotency_key: Type.String({ minLength: 1, maxLength: 255 }),
+    // Checked before the provider is called: a NUL character would only fail when the events are stored.
+    currency: Type.String({ minLength: 3, maxLength: 3, pattern: NO_NUL }),
+    idempotency_key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
   },
   { additionalProperties: true },
 );
