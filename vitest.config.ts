@@ -13,6 +13,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    reporters: ['default', './services/testkit/src/skipped-reporter.ts'],
     // Slow-test marking, not a speed assertion: benchmarks measure speed (npm run bench:*).
     slowTestThreshold: 2_000,
   },
