@@ -5,7 +5,8 @@ import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { buildIngestApp } from './app.ts';
-import { IngestConfigError, loadIngestConfig } from './config.ts';
+import { ConfigError } from '@payment-manager/shared';
+import { loadIngestConfig } from './config.ts';
 import { createApiForwarder } from './http/api-forwarder.ts';
 import { createKafkaPublisher } from './kafka/publisher.ts';
 
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   try {
     config = loadIngestConfig(process.env);
   } catch (err) {
-    if (err instanceof IngestConfigError) {
+    if (err instanceof ConfigError) {
       process.stderr.write(`ingest: invalid configuration: ${err.message}\n`);
       process.exit(1);
     }

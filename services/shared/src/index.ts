@@ -1,3 +1,4 @@
+export * from './env.ts';
 export * from './duration.ts';
 export * from './envelope.ts';
 export * from './validation.ts';
