@@ -1,8 +1,10 @@
 /** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (spec §3, issue 2 item 6). */
-import { describeWith } from '@payment-manager/testkit/services';
+import { createPool } from '@payment-manager/api/db/pool';
+import { describeWith, requirePostgres } from '@payment-manager/testkit/services';
 import { expect, it } from 'vitest';
-import { useTestApi } from './support/app.ts';
+import { createTestApp, useTestApi } from './support/app.ts';
 import { call } from './support/http.ts';
+import { orderWebhook } from './support/webhooks.ts';
 
 describeWith(['postgres'], 'HTTP conventions', () => {
   const api = useTestApi();
@@ -63,6 +65,28 @@ describeWith(['postgres'], 'HTTP conventions', () => {
       const answer = await call(api.app, method, url);
       expect(answer.status).toBe(404);
       expect(answer.json).toEqual({ message: expect.any(String) });
+    }
+  });
+
+  it('a database failure → 500 with a generic message in each route family (§5.5 "anything else", §7.1 "other")', async () => {
+    const url = new URL(requirePostgres().adminUrl);
+    url.pathname = '/pm_test_database_that_does_not_exist';
+    const pool = createPool({ pgUrl: url.toString(), max: 1 });
+    const app = await createTestApp(pool);
+    try {
+      const webhook = await call(app, 'POST', '/webhooks/payments/orders', orderWebhook());
+      expect(webhook.status).toBe(500);
+      expect(webhook.json).toEqual({ message: 'internal server error' });
+      const internal = await call(app, 'POST', '/internal/updates/orders', orderWebhook());
+      expect(internal.status).toBe(500);
+      expect(internal.json).toEqual({ success: false, message: 'internal server error' });
+      const list = await call(app, 'GET', '/orders');
+      expect(list.status).toBe(500);
+      expect(list.json).toEqual({ error: 'internal server error', message: 'internal server error' });
+      expect(list.text).not.toMatch(/does_not_exist|stack/);
+    } finally {
+      await app.close();
+      await pool.end();
     }
   });
 });
