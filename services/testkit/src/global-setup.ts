@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { runMigrations } from '@payment-manager/api/db/migrations';
 import type { TestProject } from 'vitest/node';
 import { type Discovery, discover, isKafkaMockCluster, redact } from './discovery.ts';
-import { createTemplateDatabase, dropDatabasesWithPrefix } from './pg-admin.ts';
+import {
+  createTemplateDatabase,
+  dropDatabasesWithPrefix,
+  dropStaleRunDatabases,
+  runDatabasePrefix,
+} from './pg-admin.ts';
 import type { ServiceName, TestServices } from './services.ts';
 
 const log = (message: string) => console.log(`[testkit] ${message}`);
@@ -61,7 +66,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if ('found' in postgres) {
     const adminUrl = postgres.found.value;
     // Unique per run so parallel runs on one server (two checkouts, CI and a developer) never collide.
-    const databasePrefix = `pm_test_${process.pid}_${randomBytes(3).toString('hex')}_`;
+    const databasePrefix = runDatabasePrefix(randomBytes(3).toString('hex'));
+    const stale = await dropStaleRunDatabases(adminUrl);
+    if (stale > 0) log(`dropped ${stale} database(s) left behind by interrupted runs`);
     const templateDatabase = `${databasePrefix}template`;
     cleanupDatabases = () => dropDatabasesWithPrefix(adminUrl, databasePrefix);
     try {

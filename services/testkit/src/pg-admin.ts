@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import pg from 'pg';
 
 /** Maintenance statements on the admin connection; free of vitest so the global setup can use it too. */
@@ -67,4 +69,43 @@ export async function dropDatabasesWithPrefix(adminUrl: string, prefix: string):
     client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [prefix]),
   );
   for (const { datname } of rows) await dropDatabase(adminUrl, datname);
+}
+
+const RUN_PREFIX = 'pm_test_';
+/** Distinguishes machines sharing one server, so a run only ever cleans up after runs of its own host. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 6);
+
+/** `pm_test_<host>_<pid>_<random>_`: unique per run, and tells which process on which host owns a database. */
+export function runDatabasePrefix(random: string): string {
+  return `${RUN_PREFIX}${HOST_TAG}_${process.pid}_${random}_`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Drops databases left behind by runs of this host whose process is gone (killed before its teardown), so an
+ * interrupted run never accumulates clones on the developer's server. Returns how many were dropped.
+ */
+export async function dropStaleRunDatabases(adminUrl: string): Promise<number> {
+  const { rows } = await withAdminClient(adminUrl, (client) =>
+    client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [
+      `${RUN_PREFIX}${HOST_TAG}_`,
+    ]),
+  );
+  let dropped = 0;
+  for (const { datname } of rows) {
+    const pid = Number(datname.slice(RUN_PREFIX.length + HOST_TAG.length + 1).split('_')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) {
+      await dropDatabase(adminUrl, datname);
+      dropped += 1;
+    }
+  }
+  return dropped;
 }
