@@ -343,7 +343,7 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
       try {
         await eventually(async () => (await children(pool)).includes(dropped.at(-1) as string));
       } finally {
-        schedule.stop();
+        await schedule.stop();
       }
 
       const failures: string[] = [];
@@ -357,7 +357,7 @@ describe.skipIf(unavailable !== null)('migrations (real PostgreSQL with pg_partm
       try {
         await eventually(async () => failures.length >= 2);
       } finally {
-        failing.stop();
+        await failing.stop();
       }
       expect(failures[0]).toMatch(/partition maintenance failed: .*interval/);
     });

@@ -161,26 +161,28 @@ export interface PartitionMaintenanceSchedule {
 
 /**
  * Runs partition maintenance now and then every `intervalMs`. Failures are logged and retried on the next
- * tick; the timer never keeps the process alive.
+ * tick; the timer never keeps the process alive. `stop()` resolves once a run in progress has finished, so the
+ * pool can be closed right after it.
  */
 export function startPartitionMaintenance(
   pool: pg.Pool,
   { intervalMs, retention, log = () => {} }: PartitionMaintenanceSchedule,
-): { stop(): void } {
-  let running = false;
-  const tick = async () => {
-    if (running) return;
-    running = true;
-    try {
-      await runPartitionMaintenance(pool, { retention, log });
-    } catch (err) {
-      log(`partition maintenance failed: ${(err as Error).message}`, 'error');
-    } finally {
-      running = false;
-    }
+): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    running ??= runPartitionMaintenance(pool, { retention, log })
+      .catch((err: Error) => log(`partition maintenance failed: ${err.message}`, 'error'))
+      .finally(() => {
+        running = null;
+      });
   };
-  void tick();
-  const timer = setInterval(() => void tick(), intervalMs);
+  tick();
+  const timer = setInterval(tick, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
