@@ -99,6 +99,13 @@ function flavour(raw: string | undefined): PostgresFlavour {
   return value as PostgresFlavour;
 }
 
+/** The password is spliced into PG_URL by $(VAR) expansion, where URL-reserved characters would break it. */
+function urlSafe(name: string, value: string): string {
+  if (!/^[A-Za-z0-9._~-]+$/.test(value))
+    throw new Error(`${name} may contain only A-Z a-z 0-9 . _ ~ - (it becomes part of PG_URL)`);
+  return value;
+}
+
 function truthy(raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw.trim() === '') return fallback;
   return ['1', 'true', 'yes'].includes(raw.trim().toLowerCase());
@@ -126,7 +133,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     providerStub,
     silvergateBaseUrl: env.PM_SILVERGATE_BASE_URL?.trim() || 'http://silvergate-stub:8080',
     ingressHost: env.PM_INGRESS_HOST?.trim() ?? '',
-    devPgPassword: env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only',
+    devPgPassword: urlSafe('PM_DEV_PG_PASSWORD', env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only'),
     webhookSecret: env.PM_WEBHOOK_SECRET?.trim() ?? devWebhookSecret(repoRoot),
     strictFiles: truthy(env.PM_STRICT_FILES, false),
     kafka: { replicas: 1, storage: '2Gi' },

@@ -145,10 +145,13 @@ export class AppChart extends Chart {
           image: config.images.kubectl,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           command: ['kubectl', 'wait', '--for=condition=complete', `job/${MIGRATE_JOB}`, '--timeout=600s'],
+          // kubectl keeps its discovery cache under $HOME; the root file system is read-only.
+          envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
+          // Same UID as the API container: the projected token is then owned by it (mode 0600) and readable.
           securityContext: {
             ensureNonRoot: true,
-            user: 65532,
-            group: 65532,
+            user: APP_UID,
+            group: APP_UID,
             readOnlyRootFilesystem: true,
             allowPrivilegeEscalation: false,
           },

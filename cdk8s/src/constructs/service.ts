@@ -76,7 +76,11 @@ export class PaymentService extends Construct {
       serviceAccount: props.serviceAccount,
       automountServiceAccountToken: props.serviceAccount !== undefined,
       securityContext: { ensureNonRoot: true, user: APP_UID, group: APP_UID, fsGroup: APP_UID },
-      initContainers: props.initContainers,
+      // Init containers share the service's writable /tmp.
+      initContainers: props.initContainers?.map((c) => ({
+        ...c,
+        volumeMounts: [...(c.volumeMounts ?? []), { path: '/tmp', volume: tmp }],
+      })),
       containers: [
         {
           name: props.name,

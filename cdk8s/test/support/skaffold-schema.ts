@@ -57,7 +57,8 @@ const deploy = {
   properties: {
     kubeContext: { type: 'string' },
     statusCheck: { type: 'boolean' },
-    statusCheckDeadlineSeconds: { type: 'integer' },
+    statusCheckDeadlineSeconds: { type: 'integer', minimum: 1 },
+    tolerateFailuresUntilDeadline: { type: 'boolean' },
     helm: {
       type: 'object',
       additionalProperties: false,
