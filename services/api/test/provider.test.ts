@@ -244,6 +244,11 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
         submitted_at: answer.json.submitted_at,
       });
       expect(await disputeEventKinds(disputeId)).toEqual(['webhook_opened', 'evidence_added', 'evidence_submitted']);
+      const { rows } = await api.pool.query(
+        `SELECT provider_event_id, data FROM dispute_events WHERE dispute_id = $1 AND kind = 'evidence_submitted'`,
+        [disputeId],
+      );
+      expect(rows).toEqual([{ provider_event_id: 'sg-subm-1', data: { provider_submission_id: 'sg-subm-1' } }]);
 
       const again = await submit(disputeId);
       expect(again.status).toBe(409);

@@ -342,6 +342,37 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       expect((await storedDispute(order.order_id)).status).toBe(expected);
     });
 
+    it('dispute events carry the normalised webhook: absent optionals null, reason "", unknown fields dropped', async () => {
+      const order = orderWebhook();
+      await send(ORDERS, order);
+      await send(CHARGEBACKS, chargebackWebhook(order.order_id, { user_id: order.user_id }));
+      const updated = {
+        provider_event_id: uniqueId('cb'),
+        order_id: order.order_id,
+        status: 'updated',
+        occurred_at: '2025-03-06T08:00:00+01:00',
+        transaction_id: 'dropped',
+      };
+      expect((await send(CHARGEBACKS, updated)).status).toBe(202);
+      const { rows } = await api.pool.query(
+        `SELECT e.data FROM dispute_events e JOIN disputes d ON d.id = e.dispute_id
+         WHERE d.order_id = $1 AND e.provider_event_id = $2`,
+        [order.order_id, updated.provider_event_id],
+      );
+      expect(rows[0].data).toEqual({
+        provider_event_id: updated.provider_event_id,
+        order_id: order.order_id,
+        user_id: null,
+        status: 'updated',
+        reason: '',
+        amount: null,
+        currency: null,
+        occurred_at: '2025-03-06T08:00:00+01:00',
+        evidence_due_at: null,
+        meta: null,
+      });
+    });
+
     it('chargeback without user_id is accepted (R-28)', async () => {
       const order = orderWebhook();
       await send(ORDERS, order);
