@@ -52,6 +52,7 @@ export const ChargebackWebhookSchema = {
   ...ChargebackWebhookObject,
   $id: 'ChargebackWebhook',
   if: { properties: { status: { const: 'opened' } }, required: ['status'] },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword; the schema object is never awaited
   then: { required: ['amount', 'currency'] },
 } as unknown as typeof ChargebackWebhookObject;
 
