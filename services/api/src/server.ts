@@ -29,11 +29,14 @@ export async function startApi(config: ApiConfig, opts: { logger?: FastifyServer
   const stops: Array<() => Promise<void> | void> = [];
   try {
     await waitForDatabase(pool);
-    await runMigrations({ databaseUrl: config.pgUrl, log: (message) => log.info(message) });
+    await runMigrations({
+      databaseUrl: config.pgUrl,
+      log: (message) => (message.startsWith('WARNING:') ? log.warn(message) : log.info(message)),
+    });
     const maintenance = startPartitionMaintenance(pool, {
       intervalMs: config.partitionMaintenanceIntervalMs,
       retention: config.disputeEventsRetention,
-      log: (message: string) => log.info(message),
+      log: (message, level = 'info') => log[level](message),
     });
     stops.push(() => maintenance.stop());
     const url = await app.listen({ port: config.port, host: config.host });
