@@ -297,6 +297,34 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       }
     });
 
+    it.each([
+      ['a 5xx', { status: 500, body: 'boom' }, /500/],
+      ['a timeout', { status: 200, jsonBody: { id: 'sg-late' }, fixedDelayMilliseconds: 2_000 }, /timed out/],
+    ])('provider %s → 502, the row lock is released and a later submit succeeds', async (_name, response, mentions) => {
+      const app = await createTestApp(api.pool, { providerTimeoutMs: 300 });
+      const orderId = uniqueId('ord');
+      const stubId = await addStub({
+        priority: 1,
+        request: { method: 'POST', url: REPRESENTMENT_PATH, bodyPatterns: [bodyWithOrderId(orderId)] },
+        response,
+      });
+      try {
+        const { disputeId } = await disputeWithEvidence([file('f-1')], orderId);
+        const failed = await call(app, 'POST', `/disputes/${disputeId}/submit`);
+        expect(failed.status).toBe(502);
+        expect(failed.json).toEqual({ message: expect.stringMatching(mentions) });
+        expect(failed.json.message).toMatch(/^provider submit: /);
+        expect((await call(app, 'GET', `/disputes/${disputeId}`)).json.status).toBe('under_review');
+        await removeStub(stubId);
+        const retried = await call(app, 'POST', `/disputes/${disputeId}/submit`);
+        expect(retried.status).toBe(202);
+        expect(retried.json.submission_id).toBe('sg-subm-1');
+      } finally {
+        await removeStub(stubId).catch(() => {});
+        await app.close();
+      }
+    });
+
     describe('concurrent submits', () => {
       const orderId = uniqueId('ord-conc');
       let stubId = '';
