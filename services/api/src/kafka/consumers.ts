@@ -5,6 +5,13 @@
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
+import {
+  dlqPublishes,
+  kafkaMessageProcessingDuration,
+  kafkaMessagesProcessed,
+  registerConsumerLagMetrics,
+  webhookOutcomes,
+} from '@payment-manager/shared/observability';
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { ApiConfig } from '../config.ts';
@@ -30,7 +37,11 @@ export interface WebhookConsumers {
   stop(): Promise<void>;
 }
 
-type Step = { kind: 'done'; outcome: WebhookOutcome } | { kind: 'dead'; error: string };
+/** Why a message went to the DLQ, as the `reason` label of dpm_kafka_dlq_messages_total. */
+type DeadReason = 'invalid' | 'permanent' | 'retries_exhausted';
+type Step =
+  | { kind: 'done'; outcome: WebhookOutcome }
+  | { kind: 'dead'; error: string; reason: DeadReason; outcome?: WebhookOutcome };
 
 /** Outcomes that will not change on redelivery (spec §11.3 table); they go to the DLQ without retries. */
 const PERMANENT_FAILURES: Partial<Record<WebhookOutcome, string>> = {
@@ -108,7 +119,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
 
   async function decideStep(pipeline: Pipeline, value: Buffer | null, where: object): Promise<Step> {
     const decoded = decodeEnvelope(pipeline.type, value);
-    if (!decoded.ok) return { kind: 'dead', error: decoded.message };
+    if (!decoded.ok) return { kind: 'dead', error: decoded.message, reason: 'invalid' };
     try {
       const outcome = await withRetry(
         () =>
@@ -120,11 +131,11 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
         (err, attempt) => logger.warn({ ...where, err, attempt: attempt + 1 }, 'webhook processing failed; retrying'),
       );
       const permanent = PERMANENT_FAILURES[outcome];
-      return permanent ? { kind: 'dead', error: permanent } : { kind: 'done', outcome };
+      return permanent ? { kind: 'dead', error: permanent, reason: 'permanent', outcome } : { kind: 'done', outcome };
     } catch (err) {
       // Shutdown interrupted the retries: leave the offset uncommitted so another member picks it up.
       if (stopping.signal.aborted) throw err;
-      return { kind: 'dead', error: `max retries exceeded: ${(err as Error).message}` };
+      return { kind: 'dead', error: `max retries exceeded: ${(err as Error).message}`, reason: 'retries_exhausted' };
     }
   }
 
@@ -150,7 +161,10 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
   async function handle(pipeline: Pipeline, consumer: Consumer, payload: EachMessagePayload): Promise<void> {
     const { topic, partition, message } = payload;
     const where = { topic, partition, offset: message.offset };
+    const endTimer = kafkaMessageProcessingDuration.startTimer({ topic });
     const step = await decideStep(pipeline, message.value, where);
+    const outcome = step.outcome;
+    if (outcome) webhookOutcomes.inc({ source: 'kafka', kind: pipeline.name === 'orders' ? 'order' : 'chargeback', outcome });
     if (step.kind === 'dead') {
       try {
         await sendToDlq(pipeline, payload, step.error);
@@ -159,6 +173,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
         logger.error({ ...where, err, failure: step.error, value: message.value?.toString('utf8') }, 'DLQ publish failed; offset not committed');
         throw err;
       }
+      dlqPublishes.inc({ topic: pipeline.dlqTopic, reason: step.reason });
       logger.warn({ ...where, dlqTopic: pipeline.dlqTopic, failure: step.error }, 'webhook sent to DLQ');
     } else if (step.outcome !== 'processed') {
       logger.info({ ...where, outcome: step.outcome }, 'webhook skipped');
@@ -173,11 +188,20 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
       // The effect is already stored; a redelivery is absorbed as a duplicate (spec §11.3).
       logger.warn({ ...where, err }, 'offset commit failed; the message may be redelivered');
     }
+    kafkaMessagesProcessed.inc({ topic, outcome: step.kind === 'dead' ? 'dlq' : step.outcome });
+    endTimer();
   }
 
   function traced(pipeline: Pipeline, consumer: Consumer) {
     return async (payload: EachMessagePayload) => {
       const parent = propagation.extract(context.active(), payload.message.headers ?? {}, headerGetter);
+      // Under the OTel --import entry the kafkajs instrumentation already runs this in a consumer span
+      // continuing the producer's trace; a second one would only duplicate it.
+      const active = trace.getActiveSpan()?.spanContext();
+      if (active && active.traceId === trace.getSpanContext(parent)?.traceId) {
+        await handle(pipeline, consumer, payload);
+        return;
+      }
       await context.with(parent, () =>
         tracer.startActiveSpan(
           `${pipeline.topic} process`,
@@ -216,7 +240,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
       rebalanceTimeout: 5000,
       maxWaitTimeInMs: 500,
-      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => true },
+      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => !stopping.signal.aborted },
     });
     running.set(pipeline, consumer);
     let restarted = false;
@@ -256,6 +280,10 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
   }
 
   for (const pipeline of pipelines) void run(pipeline, 0);
+  const lagAdmin = kafka.admin();
+  const unregisterLag = pipelines.map((pipeline) =>
+    registerConsumerLagMetrics({ groupId: pipeline.groupId, topics: [pipeline.topic], admin: lagAdmin }),
+  );
 
   return {
     async stop() {
@@ -264,6 +292,8 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
       // disconnect() stops fetching, waits for the message in hand (which commits itself), then leaves the group.
       await Promise.all([...running.values()].map((consumer) => consumer.disconnect().catch(() => {})));
       await dlqProducer.disconnect().catch(() => {});
+      for (const unregister of unregisterLag) unregister();
+      await lagAdmin.disconnect().catch(() => {});
     },
   };
 }
