@@ -105,6 +105,16 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
     });
   });
 
+  it('http mode serves both the internal and the public webhook routes', async () => {
+    const app = await createTestApp(api.pool, { webhookMode: 'http' });
+    try {
+      expect((await call(app, 'POST', ORDERS, orderWebhook())).status).toBe(200);
+      expect((await call(app, 'POST', '/webhooks/payments/orders', orderWebhook())).status).toBe(202);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('are registered in kafka mode too, where the public webhook routes are not', async () => {
     const app = await createTestApp(api.pool, { webhookMode: 'kafka' });
     try {

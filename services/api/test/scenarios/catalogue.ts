@@ -1,6 +1,11 @@
 /**
  * The end-to-end scenarios of spec §13.1, written once against a small driver so the same scenarios run in
- * `sync` mode (the API alone, see sync-driver.ts) and in `http`/`kafka` mode through ingest (pipeline suites).
+ * `sync` mode (the API alone, see sync-driver.ts) and in `http`/`kafka` mode through ingest (pipeline suites):
+ *
+ *   const driver = createFetchDriver({ webhooksBaseUrl: ingestUrl, apiBaseUrl: apiUrl, database: pool });
+ *   for (const scenario of scenarios) it(scenario.name, () => scenario.run(driver));
+ *
+ * Scenarios flagged `provider` call WireMock (capture, representment) through the API's provider client.
  *
  * Rules that keep them mode-independent:
  *  - webhooks are accepted with any of 200/201/202 (sync answers 202 at once, ingest after publishing);
