@@ -127,17 +127,24 @@ describe.skipIf(!bin)(`Helm chart ${CHART} (${reason})`, () => {
     );
   });
 
-  it('refuses to render without required values, with a latest tag, or for Kubernetes < 1.28', () => {
+  it('refuses to render without required values, with a latest tag, for Kubernetes < 1.28, or with invalid values', () => {
     expect(helmError(helmBin, ['template', 'pm', CHART])).toMatch(/database\.url is required/);
     expect(helmError(helmBin, ['template', 'pm', CHART, '-f', TEST_VALUES, '--set', 'kafka.brokers='])).toMatch(
       /kafka\.brokers is required/,
     );
+    // values.schema.json refuses a latest tag; the template's own guard (pm.image) backs it up.
     expect(helmError(helmBin, ['template', 'pm', CHART, '-f', TEST_VALUES, '--set', 'image.api.tag=latest'])).toMatch(
-      /must not be "latest"/,
+      /image\.api\.tag/,
     );
     expect(helmError(helmBin, ['template', 'pm', CHART, '-f', TEST_VALUES, '--kube-version', '1.27.0'])).toMatch(
       /kubeVersion/,
     );
+    // Typos and wrong types are refused by values.schema.json before any template runs.
+    const invalid = (set: string) => helmError(helmBin, ['template', 'pm', CHART, '-f', TEST_VALUES, '--set', set]);
+    expect(invalid('api.replicas=two')).toMatch(/api\.replicas/);
+    expect(invalid('kafka.broker=x:9092')).toMatch(/Additional property broker is not allowed/);
+    expect(invalid('logLevel=verbose')).toMatch(/logLevel/);
+    expect(invalid('silvergate.timeout=20 seconds')).toMatch(/silvergate\.timeout/);
   });
 });
 

