@@ -61,7 +61,12 @@ const order = {
   updated_at: '2025-03-04T09:00:00Z',
   unknown_field: 'kept in the forwarded bytes',
 };
-const chargeback = { provider_event_id: 'cb-1', order_id: 'ord-1', status: 'updated', occurred_at: '2025-03-04T09:00:00Z' };
+const chargeback = {
+  provider_event_id: 'cb-1',
+  order_id: 'ord-1',
+  status: 'updated',
+  occurred_at: '2025-03-04T09:00:00Z',
+};
 
 describe('ingest http mode: forwarding to the API', () => {
   const api = new FakeApi();
@@ -84,7 +89,9 @@ describe('ingest http mode: forwarding to the API', () => {
   it('forwards the exact received bytes to /internal/updates/orders and /disputes as application/json', async () => {
     api.answers = [api.json(200, { success: true })];
     const raw = JSON.stringify(order, null, 2);
-    expect((await post(`${ingest.url}/webhooks/payments/orders`, raw, { 'content-type': 'text/plain' })).status).toBe(202);
+    expect((await post(`${ingest.url}/webhooks/payments/orders`, raw, { 'content-type': 'text/plain' })).status).toBe(
+      202,
+    );
     expect((await post(`${ingest.url}/webhooks/payments/chargebacks`, chargeback)).status).toBe(202);
     expect(api.seen.map((s) => [s.method, s.path, s.contentType])).toEqual([
       ['POST', '/internal/updates/orders', 'application/json'],

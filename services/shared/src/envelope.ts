@@ -8,9 +8,21 @@ export type WebhookEnvelope =
   | { event_id: string; key: string; type: 'dispute.webhook'; payload: NormalisedChargebackWebhook; timestamp: string };
 
 export function orderEnvelope(payload: NormalisedOrderWebhook, now = new Date()): WebhookEnvelope {
-  return { event_id: randomUUID(), key: partitionKey(payload), type: 'order.webhook', payload, timestamp: now.toISOString() };
+  return {
+    event_id: randomUUID(),
+    key: partitionKey(payload),
+    type: 'order.webhook',
+    payload,
+    timestamp: now.toISOString(),
+  };
 }
 
 export function disputeEnvelope(payload: NormalisedChargebackWebhook, now = new Date()): WebhookEnvelope {
-  return { event_id: randomUUID(), key: partitionKey(payload), type: 'dispute.webhook', payload, timestamp: now.toISOString() };
+  return {
+    event_id: randomUUID(),
+    key: partitionKey(payload),
+    type: 'dispute.webhook',
+    payload,
+    timestamp: now.toISOString(),
+  };
 }

@@ -2,7 +2,7 @@
  * One way to build kafkajs clients for ingest, the API consumers and the CLIs: murmur2 (Java-compatible)
  * partitioning everywhere (spec §11.2 asks for one consistent partitioner) and kafkajs logs routed to ours.
  */
-import { Kafka, type KafkaConfig, logLevel, type logCreator } from 'kafkajs';
+import { Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
 
 export interface KafkaLogSink {
   debug?(obj: object, message: string): void;

@@ -33,14 +33,19 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function createSignatureVerifier(secrets: readonly string[], opts: { maxRememberedIds?: number } = {}): SignatureVerifier {
+export function createSignatureVerifier(
+  secrets: readonly string[],
+  opts: { maxRememberedIds?: number } = {},
+): SignatureVerifier {
   if (secrets.length === 0) throw new Error('createSignatureVerifier needs at least one secret');
   const webhooks = secrets.map((secret, index) => {
     try {
       return new Webhook(secret);
     } catch (err) {
       // Never echo the secret itself.
-      throw new Error(`WEBHOOK_SECRET entry #${index + 1} is not a valid Standard Webhooks secret (whsec_<base64>): ${(err as Error).message}`);
+      throw new Error(
+        `WEBHOOK_SECRET entry #${index + 1} is not a valid Standard Webhooks secret (whsec_<base64>): ${(err as Error).message}`,
+      );
     }
   });
   const seen = new LRUCache<string, true>({
@@ -93,7 +98,10 @@ export function applyWebhookSignatureGuard(app: FastifyInstance, verifier: Signa
   const pending = new Set<string>();
 
   app.addHook('preHandler', async (request: GuardedRequest, reply: FastifyReply) => {
-    const result = verifier.verify(request.rawBody ?? '', request.headers as Record<string, string | string[] | undefined>);
+    const result = verifier.verify(
+      request.rawBody ?? '',
+      request.headers as Record<string, string | string[] | undefined>,
+    );
     if (!result.ok) return reply.code(401).send({ message: result.message });
     // A concurrent copy of the same delivery counts as a replay as well.
     if (verifier.isReplay(result.webhookId) || pending.has(result.webhookId)) {

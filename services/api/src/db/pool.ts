@@ -39,7 +39,10 @@ export function parsePgUrl(pgUrl: string): pg.ClientConfig {
     user: pairs.get('user'),
     password: pairs.get('password'),
     database: pairs.get('dbname'),
-    ssl: sslmode && !['disable', 'allow', 'prefer'].includes(sslmode) ? { rejectUnauthorized: sslmode === 'verify-full' } : undefined,
+    ssl:
+      sslmode && !['disable', 'allow', 'prefer'].includes(sslmode)
+        ? { rejectUnauthorized: sslmode === 'verify-full' }
+        : undefined,
     application_name: pairs.get('application_name'),
   };
 }
@@ -99,7 +102,8 @@ export async function waitForDatabase(pool: pg.Pool, attempts = 10, delayMs = 10
       await pool.query('SELECT 1');
       return;
     } catch (err) {
-      if (attempt >= attempts) throw new Error(`PostgreSQL unreachable after ${attempts} attempts: ${(err as Error).message}`);
+      if (attempt >= attempts)
+        throw new Error(`PostgreSQL unreachable after ${attempts} attempts: ${(err as Error).message}`);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }

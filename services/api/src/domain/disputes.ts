@@ -73,7 +73,10 @@ export function decideChargeback(
   }
   const evidenceDueAt = webhook.evidence_due_at ?? current.evidence_due_at;
   if (webhook.status === 'closed') {
-    return { kind: 'apply', change: { status: closingStatus(webhook.meta), evidenceDueAt, closedAt: webhook.occurred_at } };
+    return {
+      kind: 'apply',
+      change: { status: closingStatus(webhook.meta), evidenceDueAt, closedAt: webhook.occurred_at },
+    };
   }
   // `opened` re-opens (provider-authoritative, spec §5.6); `updated` never changes the status.
   const status = webhook.status === 'opened' ? 'open' : current.status;

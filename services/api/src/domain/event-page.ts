@@ -25,8 +25,18 @@ export class EventQueryError extends Error {}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const BOOLEAN_TEXT: Record<string, boolean> = {
-  true: true, TRUE: true, True: true, t: true, T: true, '1': true,
-  false: false, FALSE: false, False: false, f: false, F: false, '0': false,
+  true: true,
+  TRUE: true,
+  True: true,
+  t: true,
+  T: true,
+  '1': true,
+  false: false,
+  FALSE: false,
+  False: false,
+  f: false,
+  F: false,
+  '0': false,
 };
 
 /** Repeatable parameters may also carry comma-separated values (`?ids=a,b&ids=c`). */
@@ -144,7 +154,10 @@ export interface EventPage<T> {
   has_more: boolean;
 }
 
-export function toEventPage<T extends { event_id: string; created_at: string }>(rows: T[], limit: number): EventPage<T> {
+export function toEventPage<T extends { event_id: string; created_at: string }>(
+  rows: T[],
+  limit: number,
+): EventPage<T> {
   const hasMore = rows.length > limit;
   const items = hasMore ? rows.slice(0, limit) : rows;
   const last = items[items.length - 1];

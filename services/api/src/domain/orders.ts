@@ -27,12 +27,20 @@ export type OrderWebhookDecision =
   | { kind: 'reject'; outcome: 'order_already_exists' | 'order_not_found' | 'invalid_transition' };
 
 /** What a (non-duplicate) order webhook does to the order currently stored, if any. */
-export function decideOrderWebhook(current: { status: string } | null, webhook: NormalisedOrderWebhook): OrderWebhookDecision {
+export function decideOrderWebhook(
+  current: { status: string } | null,
+  webhook: NormalisedOrderWebhook,
+): OrderWebhookDecision {
   if (webhook.status === 'created') {
     if (current) return { kind: 'reject', outcome: 'order_already_exists' };
     return {
       kind: 'create',
-      order: { id: webhook.order_id, userId: webhook.user_id, createdAt: webhook.created_at, updatedAt: webhook.updated_at },
+      order: {
+        id: webhook.order_id,
+        userId: webhook.user_id,
+        createdAt: webhook.created_at,
+        updatedAt: webhook.updated_at,
+      },
     };
   }
   if (!current) return { kind: 'reject', outcome: 'order_not_found' };

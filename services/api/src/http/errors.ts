@@ -28,7 +28,10 @@ export const conflict = (message: string) => new HttpError(409, message);
 export const badGateway = (message: string) => new HttpError(502, message);
 export const invalidRequest = (details: string) => new HttpError(400, `invalid request: ${details}`, details);
 
-export function errorBody(style: ErrorStyle, error: { statusCode: number; message: string; details?: string | undefined }) {
+export function errorBody(
+  style: ErrorStyle,
+  error: { statusCode: number; message: string; details?: string | undefined },
+) {
   const isBadRequestBody = error.statusCode === 400 && error.details !== undefined;
   switch (style) {
     case 'internal':

@@ -20,7 +20,10 @@ function withoutNulls(payload: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== null));
 }
 
-export function decodeEnvelope(expectedType: 'order.webhook' | 'dispute.webhook', value: Buffer | null): DecodedWebhook {
+export function decodeEnvelope(
+  expectedType: 'order.webhook' | 'dispute.webhook',
+  value: Buffer | null,
+): DecodedWebhook {
   if (!value || value.length === 0) return { ok: false, message: 'invalid envelope: empty message value' };
   let envelope: unknown;
   try {
@@ -28,16 +31,22 @@ export function decodeEnvelope(expectedType: 'order.webhook' | 'dispute.webhook'
   } catch (err) {
     return { ok: false, message: `invalid envelope: not JSON (${(err as Error).message})` };
   }
-  if (envelope === null || typeof envelope !== 'object') return { ok: false, message: 'invalid envelope: not a JSON object' };
+  if (envelope === null || typeof envelope !== 'object')
+    return { ok: false, message: 'invalid envelope: not a JSON object' };
   const { type, payload } = envelope as { type?: unknown; payload?: unknown };
-  if (type !== expectedType) return { ok: false, message: `invalid envelope: type ${JSON.stringify(type)}, expected ${expectedType}` };
+  if (type !== expectedType)
+    return { ok: false, message: `invalid envelope: type ${JSON.stringify(type)}, expected ${expectedType}` };
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     return { ok: false, message: 'invalid envelope: payload is not an object' };
   }
   if (expectedType === 'order.webhook') {
     const parsed = parseOrderWebhook(withoutNulls(payload));
-    return parsed.ok ? { ok: true, type: expectedType, webhook: parsed.value } : { ok: false, message: `invalid payload: ${parsed.message}` };
+    return parsed.ok
+      ? { ok: true, type: expectedType, webhook: parsed.value }
+      : { ok: false, message: `invalid payload: ${parsed.message}` };
   }
   const parsed = parseChargebackWebhook(withoutNulls(payload));
-  return parsed.ok ? { ok: true, type: expectedType, webhook: parsed.value } : { ok: false, message: `invalid payload: ${parsed.message}` };
+  return parsed.ok
+    ? { ok: true, type: expectedType, webhook: parsed.value }
+    : { ok: false, message: `invalid payload: ${parsed.message}` };
 }

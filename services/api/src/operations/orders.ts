@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { lockOrder, withTransaction } from '../db/pool.ts';
 import { captureRefusal, captureStatus, type HoldReason } from '../domain/orders.ts';
 import { badGateway, conflict, notFound } from '../http/errors.ts';
-import { ProviderError, type CaptureRequest, type SilvergateClient } from '../provider/silvergate.ts';
+import { type CaptureRequest, ProviderError, type SilvergateClient } from '../provider/silvergate.ts';
 import { appendOrderEvent, findOrder, setHold } from '../store/orders.ts';
 
 export type HoldCommand = { action: 'set'; reason: HoldReason } | { action: 'clear'; reason?: string };
@@ -14,9 +14,10 @@ export async function changeHold(pool: pg.Pool, orderId: string, command: HoldCo
     await lockOrder(tx, orderId);
     const order = await setHold(tx, orderId, command.action === 'set' ? command.reason : null);
     if (!order) throw notFound('order not found');
-    const data = command.action === 'set'
-      ? { action: 'set', reason: command.reason }
-      : { action: 'clear', ...(command.reason !== undefined ? { reason: command.reason } : {}) };
+    const data =
+      command.action === 'set'
+        ? { action: 'set', reason: command.reason }
+        : { action: 'clear', ...(command.reason !== undefined ? { reason: command.reason } : {}) };
     await appendOrderEvent(tx, orderId, {
       kind: command.action === 'set' ? 'hold_set' : 'hold_cleared',
       providerEventId: randomUUID(),
@@ -61,7 +62,11 @@ export async function captureOrder(pool: pg.Pool, provider: SilvergateClient, re
     await appendOrderEvent(
       tx,
       request.order_id,
-      { kind: status === 'success' ? 'capture_completed' : 'capture_failed', providerEventId: answer.transaction_id, data: answer },
+      {
+        kind: status === 'success' ? 'capture_completed' : 'capture_failed',
+        providerEventId: answer.transaction_id,
+        data: answer,
+      },
       requested?.created_at,
     );
   });

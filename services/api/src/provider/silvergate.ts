@@ -40,7 +40,8 @@ export function createSilvergateClient(options: SilvergateOptions): SilvergateCl
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (err) {
-      const reason = (err as Error).name === 'TimeoutError' ? `timed out after ${options.timeoutMs} ms` : (err as Error).message;
+      const reason =
+        (err as Error).name === 'TimeoutError' ? `timed out after ${options.timeoutMs} ms` : (err as Error).message;
       throw new ProviderError(`request to ${path} failed: ${reason}`);
     }
     let text: string;
@@ -55,7 +56,9 @@ export function createSilvergateClient(options: SilvergateOptions): SilvergateCl
     try {
       return JSON.parse(text);
     } catch {
-      throw new ProviderError(`${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 2048)}`);
+      throw new ProviderError(
+        `${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 2048)}`,
+      );
     }
   }
 

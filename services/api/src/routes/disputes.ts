@@ -1,6 +1,7 @@
 /** Dispute reads, evidence and representment (spec §6.6–§6.11). */
-import type { FastifyPluginAsync } from 'fastify';
+
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Type } from 'typebox';
 import { DISPUTE_STATUSES } from '../domain/disputes.ts';
@@ -12,10 +13,10 @@ import {
   DisputeListQuery,
   Evidence,
   EvidenceInput,
-  MessageBody,
-  SubmissionAccepted,
   eventPage,
   eventPageQuery,
+  MessageBody,
+  SubmissionAccepted,
 } from '../http/schemas.ts';
 import { putEvidence, submitDispute } from '../operations/disputes.ts';
 import type { SilvergateClient } from '../provider/silvergate.ts';
@@ -25,10 +26,11 @@ import { eventPageRequestOrThrow } from './event-pages.ts';
 
 const DisputeIdParams = Type.Object({ dispute_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
-export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Pool; provider: SilvergateClient }> = async (
-  base,
-  { pool, readPool, provider },
-) => {
+export const disputeRoutes: FastifyPluginAsync<{
+  pool: pg.Pool;
+  readPool: pg.Pool;
+  provider: SilvergateClient;
+}> = async (base, { pool, readPool, provider }) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -45,7 +47,10 @@ export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Poo
       const statuses = splitList(request.query.status);
       const unknown = statuses.filter((s) => !(DISPUTE_STATUSES as readonly string[]).includes(s));
       if (unknown.length > 0) {
-        throw new HttpError(400, `status must be a comma-separated list of ${DISPUTE_STATUSES.join(', ')}; got ${unknown.join(', ')}`);
+        throw new HttpError(
+          400,
+          `status must be a comma-separated list of ${DISPUTE_STATUSES.join(', ')}; got ${unknown.join(', ')}`,
+        );
       }
       const rows = await listDisputes(readPool, {
         orderId: request.query.order_id ?? null,
@@ -78,7 +83,12 @@ export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Poo
   app.get(
     '/disputes/:dispute_id',
     {
-      schema: { tags: ['disputes'], summary: 'One dispute', params: DisputeIdParams, response: { 200: Dispute, 404: MessageBody } },
+      schema: {
+        tags: ['disputes'],
+        summary: 'One dispute',
+        params: DisputeIdParams,
+        response: { 200: Dispute, 404: MessageBody },
+      },
     },
     async (request) => {
       const dispute = await findDispute(readPool, request.params.dispute_id);
@@ -104,7 +114,12 @@ export const disputeRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Poo
   app.get(
     '/disputes/:dispute_id/evidence',
     {
-      schema: { tags: ['disputes'], summary: 'The evidence bundle', params: DisputeIdParams, response: { 200: Evidence, 404: MessageBody } },
+      schema: {
+        tags: ['disputes'],
+        summary: 'The evidence bundle',
+        params: DisputeIdParams,
+        response: { 200: Evidence, 404: MessageBody },
+      },
     },
     async (request) => {
       const evidence = await findEvidence(readPool, request.params.dispute_id);

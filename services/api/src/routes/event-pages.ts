@@ -1,4 +1,4 @@
-import { EventQueryError, type EventPageQuery, parseEventPageRequest } from '../domain/event-page.ts';
+import { type EventPageQuery, EventQueryError, parseEventPageRequest } from '../domain/event-page.ts';
 import { HttpError } from '../http/errors.ts';
 
 /** Bad filters or an undecodable cursor are the client's fault: a single 400. */

@@ -1,30 +1,31 @@
 /** Order reads and manual operations (spec §6.1–§6.5). */
-import type { FastifyPluginAsync } from 'fastify';
+
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Type } from 'typebox';
-import { ORDER_STATUSES } from '../domain/orders.ts';
 import type { EventPageQuery } from '../domain/event-page.ts';
+import { splitList } from '../domain/event-page.ts';
+import { ORDER_STATUSES } from '../domain/orders.ts';
 import { HttpError, invalidRequest, notFound } from '../http/errors.ts';
 import { withoutNulls } from '../http/present.ts';
 import {
   CaptureInput,
   CaptureResult,
   ErrorAndMessageBody,
+  eventPage,
+  eventPageQuery,
   HoldInput,
   HoldResult,
   MessageBody,
   Order,
   OrderListQuery,
-  eventPage,
-  eventPageQuery,
 } from '../http/schemas.ts';
 import { captureOrder, changeHold } from '../operations/orders.ts';
 import type { SilvergateClient } from '../provider/silvergate.ts';
 import { readEventPage } from '../store/events.ts';
 import { findOrder, listOrders } from '../store/orders.ts';
 import { eventPageRequestOrThrow } from './event-pages.ts';
-import { splitList } from '../domain/event-page.ts';
 
 const OrderIdParams = Type.Object({ order_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
@@ -49,7 +50,10 @@ export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Pool;
       const statuses = splitList(request.query.status);
       const unknown = statuses.filter((s) => !(ORDER_STATUSES as readonly string[]).includes(s));
       if (unknown.length > 0) {
-        throw new HttpError(400, `status must be a comma-separated list of ${ORDER_STATUSES.join(', ')}; got ${unknown.join(', ')}`);
+        throw new HttpError(
+          400,
+          `status must be a comma-separated list of ${ORDER_STATUSES.join(', ')}; got ${unknown.join(', ')}`,
+        );
       }
       const rows = await listOrders(readPool, {
         statuses,
@@ -128,11 +132,18 @@ export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Pool;
         summary: 'Capture money at the provider',
         params: OrderIdParams,
         body: CaptureInput,
-        response: { 200: CaptureResult, 400: ErrorAndMessageBody, 404: ErrorAndMessageBody, 409: ErrorAndMessageBody, 502: ErrorAndMessageBody },
+        response: {
+          200: CaptureResult,
+          400: ErrorAndMessageBody,
+          404: ErrorAndMessageBody,
+          409: ErrorAndMessageBody,
+          502: ErrorAndMessageBody,
+        },
       },
       config: { errorStyle: 'request-body' },
     },
-    async (request) => captureOrder(pool, provider, { order_id: request.params.order_id, ...pickCapture(request.body) }),
+    async (request) =>
+      captureOrder(pool, provider, { order_id: request.params.order_id, ...pickCapture(request.body) }),
   );
 };
 

@@ -1,6 +1,5 @@
 /** Public provider webhooks on the API in sync/http mode (spec §5, R-1). */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type pg from 'pg';
+
 import {
   ChargebackWebhookSchema,
   OrderWebhookSchema,
@@ -9,9 +8,16 @@ import {
   type ValidationResult,
 } from '@payment-manager/shared';
 import { applyWebhookSignatureGuard, type SignatureVerifier } from '@payment-manager/shared/signatures';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type pg from 'pg';
 import { invalidRequest } from '../http/errors.ts';
 import { MessageBody } from '../http/schemas.ts';
-import { PUBLIC_WEBHOOK_RESPONSES, type WebhookOutcome, processChargebackWebhook, processOrderWebhook } from '../webhooks/process.ts';
+import {
+  PUBLIC_WEBHOOK_RESPONSES,
+  processChargebackWebhook,
+  processOrderWebhook,
+  type WebhookOutcome,
+} from '../webhooks/process.ts';
 
 /** The shared parser validates and normalises; fastify's own validation of the same schema is skipped. */
 export const validatedByHandler = () => (data: unknown) => ({ value: data });
@@ -36,18 +42,24 @@ function sendOutcome(reply: FastifyReply, outcome: WebhookOutcome) {
   return message === undefined ? reply.status(status).send() : reply.status(status).send({ message });
 }
 
-export const publicWebhookRoutes: FastifyPluginAsync<{ pool: pg.Pool; signatureVerifier: SignatureVerifier | null }> = async (
-  app,
-  { pool, signatureVerifier },
-) => {
+export const publicWebhookRoutes: FastifyPluginAsync<{
+  pool: pg.Pool;
+  signatureVerifier: SignatureVerifier | null;
+}> = async (app, { pool, signatureVerifier }) => {
   applyWebhookSignatureGuard(app, signatureVerifier);
   app.post(
     '/webhooks/payments/orders',
     {
-      schema: { tags: ['webhooks'], summary: 'Order webhook from the provider', body: OrderWebhookSchema, response: responses },
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Order webhook from the provider',
+        body: OrderWebhookSchema,
+        response: responses,
+      },
       validatorCompiler: validatedByHandler,
     },
-    async (request, reply) => sendOutcome(reply, await processOrderWebhook(pool, parsedOrThrow(parseOrderWebhook(request.body)))),
+    async (request, reply) =>
+      sendOutcome(reply, await processOrderWebhook(pool, parsedOrThrow(parseOrderWebhook(request.body)))),
   );
   app.post(
     '/webhooks/payments/chargebacks',

@@ -77,7 +77,14 @@ export async function listDisputes(db: Queryable, filter: DisputeListFilter): Pr
 
 export async function insertDispute(
   db: Queryable,
-  dispute: { orderId: string; reason: string; amount: number; currency: string; openedAt: string; evidenceDueAt: string | null },
+  dispute: {
+    orderId: string;
+    reason: string;
+    amount: number;
+    currency: string;
+    openedAt: string;
+    evidenceDueAt: string | null;
+  },
 ): Promise<string> {
   const id = randomUUID();
   await db.query(

@@ -65,7 +65,12 @@ export async function insertOrder(
   );
 }
 
-export async function updateOrderStatus(db: Queryable, orderId: string, status: string, updatedAt: string): Promise<void> {
+export async function updateOrderStatus(
+  db: Queryable,
+  orderId: string,
+  status: string,
+  updatedAt: string,
+): Promise<void> {
   await db.query(`UPDATE orders SET status = $2, updated_at = $3::timestamptz AT TIME ZONE 'UTC' WHERE id = $1`, [
     orderId,
     status,

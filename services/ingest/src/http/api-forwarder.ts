@@ -57,7 +57,8 @@ export function createApiForwarder(api: IngestConfig['api']): ApiForwarder {
           if (response.status >= 500) {
             lastFailure = `api answered ${response.status}`;
           } else if (response.status >= 200 && response.status < 300) {
-            if (response.status === 200 && isDuplicate(text)) return { status: 200, body: { message: 'Duplicate webhook received' } };
+            if (response.status === 200 && isDuplicate(text))
+              return { status: 200, body: { message: 'Duplicate webhook received' } };
             return { status: 202 };
           } else if (PASSED_THROUGH.has(response.status)) {
             return { status: response.status, body: { message: apiMessage(text, response.status) } };
