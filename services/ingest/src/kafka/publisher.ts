@@ -89,7 +89,7 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
       }
       // Each message already carries the trace context of the request that queued it (withProducerSpan);
       // traced here, kafkajs would parent the whole batch to one request and overwrite those headers.
-      await ((f: () => Promise<unknown>) => f())(() =>
+      await withoutTracing(() =>
         producer.sendBatch({
           acks: -1,
           timeout: publishTimeoutMs,
