@@ -1,7 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type pg from 'pg';
-import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import {
   type HealthCheck,
   healthPlugin,
@@ -12,16 +9,19 @@ import {
   postgresCheck,
   registerPoolMetrics,
 } from '@payment-manager/shared/observability';
+import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type pg from 'pg';
 import type { ApiConfig } from './config.ts';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from './db/migrations.ts';
 import { registerHttpConventions } from './http/conventions.ts';
-import type { SilvergateClient } from './provider/silvergate.ts';
-import { healthRoutes } from './routes/health.ts';
-import { orderRoutes } from './routes/orders.ts';
-import { disputeRoutes } from './routes/disputes.ts';
-import { publicWebhookRoutes } from './routes/webhooks.ts';
-import { internalUpdateRoutes } from './routes/internal.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import type { SilvergateClient } from './provider/silvergate.ts';
+import { disputeRoutes } from './routes/disputes.ts';
+import { healthRoutes } from './routes/health.ts';
+import { internalUpdateRoutes } from './routes/internal.ts';
+import { orderRoutes } from './routes/orders.ts';
+import { publicWebhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
   config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & Partial<Pick<ApiConfig, 'webhookSecret'>>;

@@ -1,9 +1,9 @@
 /** Wires configuration, database, provider and (in kafka mode) consumers into a listening API. */
 import type { FastifyServerOptions } from 'fastify';
-import { buildApp, type App } from './app.ts';
+import { type App, buildApp } from './app.ts';
 import type { ApiConfig } from './config.ts';
-import { createPool, waitForDatabase } from './db/pool.ts';
 import { runMigrations, startPartitionMaintenance } from './db/migrations.ts';
+import { createPool, waitForDatabase } from './db/pool.ts';
 import { createSilvergateClient } from './provider/silvergate.ts';
 
 export interface RunningApi {
@@ -12,7 +12,10 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-export async function startApi(config: ApiConfig, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<RunningApi> {
+export async function startApi(
+  config: ApiConfig,
+  opts: { logger?: FastifyServerOptions['logger'] } = {},
+): Promise<RunningApi> {
   const pool = createPool({ pgUrl: config.pgUrl, max: config.pgPoolMax });
   const readPool = config.pgReplicaUrl
     ? createPool({ pgUrl: config.pgReplicaUrl, max: config.pgPoolMax, applicationName: 'payment-manager-api-reads' })

@@ -49,7 +49,9 @@ export function envReader(env: Env) {
       try {
         ms = parseGoDuration(raw);
       } catch (err) {
-        throw new ConfigError(`${name} must be a Go duration such as 100ms, 10s or 1m30s, got "${raw}" (${(err as Error).message})`);
+        throw new ConfigError(
+          `${name} must be a Go duration such as 100ms, 10s or 1m30s, got "${raw}" (${(err as Error).message})`,
+        );
       }
       if (ms <= 0) throw new ConfigError(`${name} must be positive, got "${raw}"`);
       return ms;

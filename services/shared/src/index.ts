@@ -1,5 +1,5 @@
-export * from './env.ts';
 export * from './duration.ts';
+export * from './env.ts';
 export * from './envelope.ts';
 export * from './validation.ts';
 export * from './webhooks.ts';

@@ -2,7 +2,7 @@
  * Provider webhook contracts (spec §5.1, §5.2), written once and used by ingest, the API's public and
  * internal webhook routes and the Kafka consumers, so every entry point rejects exactly the same input.
  */
-import { Type, type Static } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { compileStrict, type ValidationResult } from './validation.ts';
 
 const BoundedId = (description: string) => Type.String({ minLength: 1, maxLength: 255, description });

@@ -3,9 +3,10 @@
  * concurrent deliveries store exactly one event. Shared by the public routes, the internal routes and
  * the Kafka consumers.
  */
-import type pg from 'pg';
+
 import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
 import { withSpan } from '@payment-manager/shared/observability';
+import type pg from 'pg';
 import { lockOrder, withTransaction } from '../db/pool.ts';
 import { DISPUTE_EVENT_KIND_BY_WEBHOOK_STATUS, decideChargeback } from '../domain/disputes.ts';
 import { decideOrderWebhook } from '../domain/orders.ts';
@@ -16,7 +17,14 @@ import {
   findDisputeByOrder,
   insertDispute,
 } from '../store/disputes.ts';
-import { appendOrderEvent, findOrder, insertOrder, orderEventExists, orderExists, updateOrderStatus } from '../store/orders.ts';
+import {
+  appendOrderEvent,
+  findOrder,
+  insertOrder,
+  orderEventExists,
+  orderExists,
+  updateOrderStatus,
+} from '../store/orders.ts';
 
 export type WebhookOutcome =
   | 'processed'
@@ -74,7 +82,10 @@ async function applyOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook)
   });
 }
 
-export async function processChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargebackWebhook): Promise<WebhookOutcome> {
+export async function processChargebackWebhook(
+  pool: pg.Pool,
+  webhook: NormalisedChargebackWebhook,
+): Promise<WebhookOutcome> {
   return inWebhookSpan('chargeback.webhook.apply', webhook, () => applyChargebackWebhook(pool, webhook));
 }
 
