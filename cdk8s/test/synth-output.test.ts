@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseYamlStream, REPO_ROOT, synthPlatform } from './support/manifests.ts';
+import { skaffoldDocs } from './support/skaffold.ts';
+
+/** What skaffold deploys is the YAML that `node cdk8s/main.ts` writes, so check those files, not only objects. */
+describe('npm run synth output (the files skaffold renders)', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'pm-synth-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('writes one file per chart, matched by the rawYaml glob, whose YAML equals the in-process synthesis', () => {
+    const stdout = execFileSync(process.execPath, ['cdk8s/main.ts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      // Defaults only, as synthPlatform() uses: PM_* settings of the caller's shell must not leak in.
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PM_'))),
+        CDK8S_OUTDIR: outdir,
+      },
+    });
+    expect(stdout).toContain(`synthesized to ${outdir}`);
+    const files = readdirSync(outdir).sort();
+    expect(files).toEqual([
+      '0000-namespace.k8s.yaml',
+      '0001-postgres.k8s.yaml',
+      '0002-kafka.k8s.yaml',
+      '0003-observability.k8s.yaml',
+      '0004-app.k8s.yaml',
+    ]);
+    const glob = skaffoldDocs().find((d) => d.metadata.name === 'payment-manager').manifests.rawYaml[0] as string;
+    expect(glob).toBe('cdk8s/dist/*.k8s.yaml');
+    const fromFiles = files.flatMap((f) => parseYamlStream(readFileSync(join(outdir, f), 'utf8')));
+    expect(fromFiles).toEqual(synthPlatform().objects);
+    // The namespace comes first: kubectl applies the stream in order.
+    expect(fromFiles[0]?.kind).toBe('Namespace');
+  });
+});
