@@ -1,7 +1,8 @@
 # CloudNativePG operand image with pg_partman (spec §1.1: PostgreSQL 17 + pg_partman 5.x).
-# The CNPG images are Debian-based with the PGDG apt repository configured, so pg_partman comes from the
-# distribution packages rather than a source build. Built by skaffold as payment-manager/postgres-cnpg.
-ARG CNPG_IMAGE=ghcr.io/cloudnative-pg/postgresql:17.2-bookworm
+# Base: the operand image CloudNativePG 1.25 uses by default. It derives from the official Debian postgres
+# image (PG_MAJOR set, PGDG apt repository configured), so pg_partman comes from the distribution packages
+# rather than a source build. Built by skaffold as payment-manager/postgres-cnpg.
+ARG CNPG_IMAGE=ghcr.io/cloudnative-pg/postgresql:17.2
 FROM ${CNPG_IMAGE}
 USER root
 RUN apt-get update \
