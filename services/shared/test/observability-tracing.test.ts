@@ -32,7 +32,7 @@ function ancestry(span: ReadableSpan, spans: ReadableSpan[]): string[] {
   let current: ReadableSpan | undefined = span;
   while (current) {
     names.push(current.name);
-    const parent = parentId(current);
+    const parent: string | undefined = parentId(current);
     current = parent ? byId.get(parent) : undefined;
   }
   return names;

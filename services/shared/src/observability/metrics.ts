@@ -99,8 +99,9 @@ export function registerPoolMetrics(pool: PoolStats, name = 'primary'): () => vo
 export interface ConsumerLagSource {
   groupId: string;
   topics: string[];
-  /** kafkajs `Admin` (structural so that shared does not pin kafkajs types). */
+  /** kafkajs `Admin` (structural so that shared does not pin kafkajs types); connected on first use. */
   admin: {
+    connect(): Promise<void>;
     fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; high: string }>>;
     fetchOffsets(options: {
       groupId: string;
@@ -112,7 +113,22 @@ export interface ConsumerLagSource {
 const lagSources = new Set<ConsumerLagSource>();
 const LAG_FETCH_BUDGET_MS = 3_000;
 
+const adminConnections = new WeakMap<ConsumerLagSource['admin'], Promise<void>>();
+
+function connectAdmin(admin: ConsumerLagSource['admin']): Promise<void> {
+  let connecting = adminConnections.get(admin);
+  if (!connecting) {
+    connecting = admin.connect().catch((error: unknown) => {
+      adminConnections.delete(admin);
+      throw error;
+    });
+    adminConnections.set(admin, connecting);
+  }
+  return connecting;
+}
+
 async function readLag(source: ConsumerLagSource): Promise<Array<{ topic: string; partition: number; lag: number }>> {
+  await connectAdmin(source.admin);
   const committed = await source.admin.fetchOffsets({ groupId: source.groupId, topics: source.topics });
   const result: Array<{ topic: string; partition: number; lag: number }> = [];
   for (const topic of source.topics) {
