@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { partitionMaintenanceRuns, withSpan } from '@payment-manager/shared/observability';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { parsePgUrl } from './pool.ts';
@@ -170,8 +171,15 @@ export function startPartitionMaintenance(
 ): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
   const tick = () => {
-    running ??= runPartitionMaintenance(pool, { retention, log })
-      .catch((err: Error) => log(`partition maintenance failed: ${err.message}`, 'error'))
+    // A root span of its own, so the maintenance SQL is traced even though no request started it.
+    running ??= withSpan('partition.maintenance', { retention }, () =>
+      runPartitionMaintenance(pool, { retention, log }),
+    )
+      .then(() => partitionMaintenanceRuns.inc({ outcome: 'success' }))
+      .catch((err: Error) => {
+        partitionMaintenanceRuns.inc({ outcome: 'failure' });
+        log(`partition maintenance failed: ${err.message}`, 'error');
+      })
       .finally(() => {
         running = null;
       });
