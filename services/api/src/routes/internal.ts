@@ -6,6 +6,7 @@ import {
   parseChargebackWebhook,
   parseOrderWebhook,
 } from '@payment-manager/shared';
+import { recordWebhookOutcome } from '@payment-manager/shared/observability';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type pg from 'pg';
 import { InternalResult } from '../http/schemas.ts';
@@ -47,7 +48,14 @@ export const internalUpdateRoutes: FastifyPluginAsync<{ pool: pg.Pool }> = async
       config: { errorStyle: 'internal' },
     },
     async (request, reply) =>
-      sendOutcome(reply, await processOrderWebhook(pool, parsedOrThrow(parseOrderWebhook(request.body)))),
+      sendOutcome(
+        reply,
+        recordWebhookOutcome(
+          'internal',
+          'order',
+          await processOrderWebhook(pool, parsedOrThrow(parseOrderWebhook(request.body))),
+        ),
+      ),
   );
   app.post(
     '/internal/updates/disputes',
@@ -62,6 +70,13 @@ export const internalUpdateRoutes: FastifyPluginAsync<{ pool: pg.Pool }> = async
       config: { errorStyle: 'internal' },
     },
     async (request, reply) =>
-      sendOutcome(reply, await processChargebackWebhook(pool, parsedOrThrow(parseChargebackWebhook(request.body)))),
+      sendOutcome(
+        reply,
+        recordWebhookOutcome(
+          'internal',
+          'chargeback',
+          await processChargebackWebhook(pool, parsedOrThrow(parseChargebackWebhook(request.body))),
+        ),
+      ),
   );
 };

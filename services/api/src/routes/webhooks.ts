@@ -7,6 +7,7 @@ import {
   parseOrderWebhook,
   type ValidationResult,
 } from '@payment-manager/shared';
+import { recordWebhookOutcome } from '@payment-manager/shared/observability';
 import { applyWebhookSignatureGuard, type SignatureVerifier } from '@payment-manager/shared/signatures';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type pg from 'pg';
@@ -59,7 +60,14 @@ export const publicWebhookRoutes: FastifyPluginAsync<{
       validatorCompiler: validatedByHandler,
     },
     async (request, reply) =>
-      sendOutcome(reply, await processOrderWebhook(pool, parsedOrThrow(parseOrderWebhook(request.body)))),
+      sendOutcome(
+        reply,
+        recordWebhookOutcome(
+          'api',
+          'order',
+          await processOrderWebhook(pool, parsedOrThrow(parseOrderWebhook(request.body))),
+        ),
+      ),
   );
   app.post(
     '/webhooks/payments/chargebacks',
@@ -73,6 +81,13 @@ export const publicWebhookRoutes: FastifyPluginAsync<{
       validatorCompiler: validatedByHandler,
     },
     async (request, reply) =>
-      sendOutcome(reply, await processChargebackWebhook(pool, parsedOrThrow(parseChargebackWebhook(request.body)))),
+      sendOutcome(
+        reply,
+        recordWebhookOutcome(
+          'api',
+          'chargeback',
+          await processChargebackWebhook(pool, parsedOrThrow(parseChargebackWebhook(request.body))),
+        ),
+      ),
   );
 };

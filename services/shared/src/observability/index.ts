@@ -25,6 +25,7 @@ export {
   type PoolStats,
   partitionMaintenanceRuns,
   pgPoolConnections,
+  recordWebhookOutcome,
   registerConsumerLagMetrics,
   registerPoolMetrics,
   webhookOutcomes,

@@ -31,6 +31,12 @@ export const webhookOutcomes = new Counter({
   registers: [metricsRegistry],
 });
 
+/** Counts `outcome` in dpm_webhook_outcomes_total and returns it, to wrap a call in place. */
+export function recordWebhookOutcome<T extends string>(source: string, kind: 'order' | 'chargeback', outcome: T): T {
+  webhookOutcomes.inc({ source, kind, outcome });
+  return outcome;
+}
+
 /** Kafka messages handled by the consumers; outcome is the WebhookOutcome, `invalid`, `dlq` or `error`. */
 export const kafkaMessagesProcessed = new Counter({
   name: 'dpm_kafka_messages_processed_total',
