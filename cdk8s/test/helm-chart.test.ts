@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
 import { crossReferenceProblems, policyViolations, resolveEnv } from './support/checks.ts';
 import { findHelm, helm, helmError } from './support/helm.ts';
-import { containersOf, id, type K8sObject, parseYamlStream, podTemplates } from './support/manifests.ts';
-import { validateCore } from './support/schema.ts';
+import { containersOf, type K8sObject, parseYamlStream, podTemplates } from './support/manifests.ts';
+import { coreSchemaErrors } from './support/schema.ts';
 import { imageRepository, skaffoldArtifacts } from './support/skaffold.ts';
 
 const CHART = 'charts/payment-manager';
@@ -58,12 +58,7 @@ describe.skipIf(!bin)(`Helm chart ${CHART} (${reason})`, () => {
   });
 
   it('every object validates against the Kubernetes schema', async () => {
-    const errors: string[] = [];
-    for (const o of objects) {
-      const error = await validateCore(o);
-      if (error) errors.push(`${id(o)}: ${error}`);
-    }
-    expect(errors).toEqual([]);
+    expect(await coreSchemaErrors(objects)).toEqual([]);
   });
 
   it('passes the same workload policy and cross-reference checks as the cdk8s output', () => {

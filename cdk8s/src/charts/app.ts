@@ -6,6 +6,7 @@ import type { PlatformConfig } from '../config.ts';
 import { httpProbe, lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
 import { appLabels, PART_OF, selectorLabels } from '../constructs/labels.ts';
 import { APP_UID, PaymentService, type SecretRef } from '../constructs/service.ts';
+import { SupportService } from '../constructs/support-service.ts';
 import { type DatabaseEndpoints, PG_CREDENTIALS_SECRET, pgUrlFromEnv } from '../database.ts';
 import { readRepoDir } from '../repo-files.ts';
 import { KAFKA_BOOTSTRAP } from '../topics.ts';
@@ -56,15 +57,21 @@ export class AppChart extends Chart {
     const { config, database } = props;
     const webhookSecret = config.webhookSecret !== '';
 
+    // Both services must agree on the mode, the broker and the topic names (spec §11.1).
+    const common = {
+      HOST: '0.0.0.0',
+      LOG_LEVEL: config.logLevel,
+      WEBHOOK_MODE: 'kafka',
+      KAFKA_BROKERS: KAFKA_BOOTSTRAP,
+      KAFKA_ORDERS_TOPIC: 'webhooks.orders',
+      KAFKA_DISPUTES_TOPIC: 'webhooks.disputes',
+      BODY_LIMIT_BYTES: '1048576',
+      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+    };
     const apiConfig = new kplus.ConfigMap(this, 'api-config', {
       metadata: { name: 'api-config', labels: appLabels(API, 'config') },
       data: {
-        HOST: '0.0.0.0',
-        LOG_LEVEL: config.logLevel,
-        WEBHOOK_MODE: 'kafka',
-        KAFKA_BROKERS: KAFKA_BOOTSTRAP,
-        KAFKA_ORDERS_TOPIC: 'webhooks.orders',
-        KAFKA_DISPUTES_TOPIC: 'webhooks.disputes',
+        ...common,
         KAFKA_ORDERS_CONSUMER_GROUP: 'payment-app-orders',
         KAFKA_DISPUTES_CONSUMER_GROUP: 'payment-app-disputes',
         KAFKA_ORDERS_DLQ_TOPIC: 'webhooks.orders.dlq',
@@ -75,23 +82,14 @@ export class AppChart extends Chart {
         SILVERGATE_SUBMIT_REPRESENTMENT_PATH: '/api/v1/dispute-representments/create',
         HTTP_SILVERGATE_CLIENT_TIMEOUT: '20s',
         PARTITION_MAINTENANCE_INTERVAL: '1h',
-        BODY_LIMIT_BYTES: '1048576',
-        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
       },
     });
     const ingestConfig = new kplus.ConfigMap(this, 'ingest-config', {
       metadata: { name: 'ingest-config', labels: appLabels(INGEST, 'config') },
       data: {
-        HOST: '0.0.0.0',
-        LOG_LEVEL: config.logLevel,
-        WEBHOOK_MODE: 'kafka',
-        KAFKA_BROKERS: KAFKA_BOOTSTRAP,
-        KAFKA_ORDERS_TOPIC: 'webhooks.orders',
-        KAFKA_DISPUTES_TOPIC: 'webhooks.disputes',
+        ...common,
         KAFKA_IDEMPOTENT_PRODUCER: 'true',
         API_BASE_URL: `http://${API}:3000`,
-        BODY_LIMIT_BYTES: '1048576',
-        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
       },
     });
     const webhookEnv: Record<string, SecretRef> = {};
@@ -147,14 +145,6 @@ export class AppChart extends Chart {
           command: ['kubectl', 'wait', '--for=condition=complete', `job/${MIGRATE_JOB}`, '--timeout=600s'],
           // kubectl keeps its discovery cache under $HOME; the root file system is read-only.
           envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
-          // Same UID as the API container: the projected token is then owned by it (mode 0600) and readable.
-          securityContext: {
-            ensureNonRoot: true,
-            user: APP_UID,
-            group: APP_UID,
-            readOnlyRootFilesystem: true,
-            allowPrivilegeEscalation: false,
-          },
           resources: {
             cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
             memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
@@ -283,66 +273,26 @@ export class AppChart extends Chart {
   }
 
   private silvergateStub(config: PlatformConfig): void {
-    const name = 'silvergate-stub';
-    const labels = appLabels(name, 'provider-stub');
-    const selector = selectorLabels(name);
-    const mappings = readRepoDir('deploy/wiremock/mappings', ['.json'], {
-      repoRoot: config.repoRoot,
-      strict: config.strictFiles,
-    });
-    new k8s.KubeConfigMap(this, 'stub-mappings', { metadata: { name: `${name}-mappings`, labels }, data: mappings });
-    const probe = httpProbe('/__admin/health', 8080);
-    new k8s.KubeDeployment(this, 'stub', {
-      metadata: { name, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            securityContext: lockedDownPod(1000),
-            automountServiceAccountToken: false,
-            containers: [
-              {
-                name: 'wiremock',
-                image: config.images.wiremock,
-                imagePullPolicy: 'IfNotPresent',
-                args: [
-                  '--port',
-                  '8080',
-                  '--root-dir',
-                  '/home/wiremock',
-                  '--global-response-templating',
-                  '--disable-gzip',
-                ],
-                ports: [{ name: 'http', containerPort: 8080 }],
-                resources: resources('50m', '192Mi', '500m', '384Mi'),
-                readinessProbe: probe,
-                livenessProbe: { ...probe, initialDelaySeconds: 20 },
-                securityContext: lockedDownContainer(1000),
-                volumeMounts: [
-                  { name: 'mappings', mountPath: '/home/wiremock/mappings', readOnly: true },
-                  { name: 'files', mountPath: '/home/wiremock/__files' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'mappings', configMap: { name: `${name}-mappings` } },
-              { name: 'files', emptyDir: {} },
-              { name: 'tmp', emptyDir: {} },
-            ],
-          },
+    new SupportService(this, 'silvergate-stub', {
+      name: 'silvergate-stub',
+      component: 'provider-stub',
+      image: config.images.wiremock,
+      uid: 1000,
+      args: ['--port', '8080', '--root-dir', '/home/wiremock', '--global-response-templating', '--disable-gzip'],
+      ports: [{ name: 'http', port: 8080 }],
+      probe: httpProbe('/__admin/health', 8080),
+      mounts: [
+        {
+          configMap: 'silvergate-stub-mappings',
+          data: readRepoDir('deploy/wiremock/mappings', ['.json'], {
+            repoRoot: config.repoRoot,
+            strict: config.strictFiles,
+          }),
+          mountPath: '/home/wiremock/mappings',
         },
-      },
-    });
-    new k8s.KubeService(this, 'stub-service', {
-      metadata: { name, labels },
-      spec: { selector, ports: [{ name: 'http', port: 8080, targetPort: k8s.IntOrString.fromNumber(8080) }] },
-    });
-    new k8s.KubePodDisruptionBudget(this, 'stub-pdb', {
-      metadata: { name, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+      ],
+      scratch: ['/home/wiremock/__files', '/tmp'],
+      memoryLimit: '384Mi',
     });
   }
 }

@@ -1,25 +1,13 @@
 import { Chart, type ChartProps } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { parse } from 'yaml';
-import { httpProbe, lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
-import { appLabels, selectorLabels } from '../constructs/labels.ts';
+import { httpProbe } from '../constructs/hardening.ts';
+import { type ConfigMount, SupportService } from '../constructs/support-service.ts';
 import { type RepoFileOptions, readRepoDir, readRepoFile, repoSubdirs } from '../repo-files.ts';
 
 export interface ObservabilityChartProps extends ChartProps {
   images: { otelCollector: string; tempo: string; loki: string; prometheus: string; grafana: string };
   files: RepoFileOptions;
-}
-
-interface Port {
-  name: string;
-  port: number;
-}
-
-interface Mount {
-  configMap: string;
-  data: Record<string, string>;
-  mountPath: string;
 }
 
 /** Where Grafana's dashboard provider looks for JSON files (read from the provisioning file when present). */
@@ -43,8 +31,9 @@ export class ObservabilityChart extends Chart {
     super(scope, id, props);
     const files = props.files;
 
-    this.component({
+    new SupportService(this, 'otel-collector', {
       name: 'otel-collector',
+      component: 'observability',
       image: props.images.otelCollector,
       uid: 10001,
       args: ['--config=/etc/otelcol/config.yaml'],
@@ -64,8 +53,9 @@ export class ObservabilityChart extends Chart {
       scratch: ['/tmp'],
     });
 
-    this.component({
+    new SupportService(this, 'tempo', {
       name: 'tempo',
+      component: 'observability',
       image: props.images.tempo,
       uid: 10001,
       args: ['-config.file=/etc/tempo/tempo.yaml'],
@@ -81,8 +71,9 @@ export class ObservabilityChart extends Chart {
       scratch: ['/var/tempo', '/tmp'],
     });
 
-    this.component({
+    new SupportService(this, 'loki', {
       name: 'loki',
+      component: 'observability',
       image: props.images.loki,
       uid: 10001,
       args: ['-config.file=/etc/loki/loki.yaml'],
@@ -94,8 +85,9 @@ export class ObservabilityChart extends Chart {
       scratch: ['/loki', '/tmp'],
     });
 
-    this.component({
+    new SupportService(this, 'prometheus', {
       name: 'prometheus',
+      component: 'observability',
       image: props.images.prometheus,
       uid: 65534,
       args: [
@@ -117,7 +109,7 @@ export class ObservabilityChart extends Chart {
       scratch: ['/prometheus', '/tmp'],
     });
 
-    const provisioning: Mount[] = repoSubdirs('deploy/grafana/provisioning', files).map((dir) => {
+    const provisioning: ConfigMount[] = repoSubdirs('deploy/grafana/provisioning', files).map((dir) => {
       const kind = dir.split('/').pop() as string;
       return {
         configMap: `grafana-provisioning-${kind}`,
@@ -126,11 +118,11 @@ export class ObservabilityChart extends Chart {
       };
     });
     const providers = provisioning.find((m) => m.configMap === 'grafana-provisioning-dashboards')?.data ?? {};
-    this.component({
+    new SupportService(this, 'grafana', {
       name: 'grafana',
+      component: 'observability',
       image: props.images.grafana,
       uid: 472,
-      args: [],
       env: [
         // Local development stack: anonymous viewer access so a trace is one click away, no default admin login.
         { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'true' },
@@ -151,75 +143,6 @@ export class ObservabilityChart extends Chart {
         },
       ],
       scratch: ['/var/lib/grafana', '/tmp'],
-    });
-  }
-
-  private component(c: {
-    name: string;
-    image: string;
-    uid: number;
-    args: string[];
-    env?: k8s.EnvVar[];
-    ports: Port[];
-    probe: k8s.Probe;
-    mounts: Mount[];
-    scratch: string[];
-  }): void {
-    const labels = appLabels(c.name, 'observability');
-    const selector = selectorLabels(c.name);
-    for (const mount of c.mounts) {
-      new k8s.KubeConfigMap(this, `cm-${mount.configMap}`, {
-        metadata: { name: mount.configMap, labels },
-        data: mount.data,
-      });
-    }
-    const scratchVolumes = c.scratch.map((path, i) => ({ name: `scratch-${i}`, path }));
-    new k8s.KubeDeployment(this, c.name, {
-      metadata: { name: c.name, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            securityContext: lockedDownPod(c.uid),
-            automountServiceAccountToken: false,
-            containers: [
-              {
-                name: c.name,
-                image: c.image,
-                imagePullPolicy: 'IfNotPresent',
-                args: c.args.length > 0 ? c.args : undefined,
-                env: c.env,
-                ports: c.ports.map((p) => ({ name: p.name, containerPort: p.port })),
-                resources: resources('50m', '128Mi', '500m', '512Mi'),
-                readinessProbe: c.probe,
-                livenessProbe: { ...c.probe, initialDelaySeconds: 10 },
-                securityContext: lockedDownContainer(c.uid),
-                volumeMounts: [
-                  ...c.mounts.map((m) => ({ name: m.configMap, mountPath: m.mountPath, readOnly: true })),
-                  ...scratchVolumes.map((v) => ({ name: v.name, mountPath: v.path })),
-                ],
-              },
-            ],
-            volumes: [
-              ...c.mounts.map((m) => ({ name: m.configMap, configMap: { name: m.configMap } })),
-              ...scratchVolumes.map((v) => ({ name: v.name, emptyDir: {} })),
-            ],
-          },
-        },
-      },
-    });
-    new k8s.KubeService(this, `${c.name}-service`, {
-      metadata: { name: c.name, labels },
-      spec: {
-        selector,
-        ports: c.ports.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name) })),
-      },
-    });
-    new k8s.KubePodDisruptionBudget(this, `${c.name}-pdb`, {
-      metadata: { name: c.name, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
     });
   }
 }

@@ -7,6 +7,15 @@ import { appLabels, selectorLabels } from './labels.ts';
 /** Non-root UID/GID of our images (deploy/api.Dockerfile, deploy/ingest.Dockerfile create user 10001). */
 export const APP_UID = 10001;
 
+const APP_CONTAINER_SECURITY: kplus.ContainerSecurityContextProps = {
+  ensureNonRoot: true,
+  user: APP_UID,
+  group: APP_UID,
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  privileged: false,
+};
+
 export interface SecretRef {
   secretName: string;
   key: string;
@@ -76,9 +85,11 @@ export class PaymentService extends Construct {
       serviceAccount: props.serviceAccount,
       automountServiceAccountToken: props.serviceAccount !== undefined,
       securityContext: { ensureNonRoot: true, user: APP_UID, group: APP_UID, fsGroup: APP_UID },
-      // Init containers share the service's writable /tmp.
+      // Init containers run locked down as the same UID (a projected token is then owned by it, mode 0600)
+      // and share the service's writable /tmp.
       initContainers: props.initContainers?.map((c) => ({
         ...c,
+        securityContext: APP_CONTAINER_SECURITY,
         volumeMounts: [...(c.volumeMounts ?? []), { path: '/tmp', volume: tmp }],
       })),
       containers: [
@@ -124,14 +135,7 @@ export class PaymentService extends Construct {
             periodSeconds: Duration.seconds(5),
             failureThreshold: 2,
           }),
-          securityContext: {
-            ensureNonRoot: true,
-            user: APP_UID,
-            group: APP_UID,
-            readOnlyRootFilesystem: true,
-            allowPrivilegeEscalation: false,
-            privileged: false,
-          },
+          securityContext: APP_CONTAINER_SECURITY,
           volumeMounts: [{ path: '/tmp', volume: tmp }],
         },
       ],

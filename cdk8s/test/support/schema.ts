@@ -28,6 +28,16 @@ export async function validateCore(o: K8sObject): Promise<string | null> {
   }
 }
 
+/** Schema errors of every core object, one line each (empty = all valid). */
+export async function coreSchemaErrors(objects: K8sObject[]): Promise<string[]> {
+  const errors: string[] = [];
+  for (const o of objects.filter((x) => isCoreApi(x.apiVersion))) {
+    const error = await validateCore(o);
+    if (error) errors.push(`${o.kind}/${o.metadata?.name}: ${error}`);
+  }
+  return errors;
+}
+
 export function isCoreApi(apiVersion: string): boolean {
   const group = apiVersion.includes('/') ? (apiVersion.split('/')[0] as string) : '';
   return group === '' || !group.includes('.') || group.endsWith('.k8s.io');
