@@ -4,7 +4,10 @@
  * the network, an unpinned image) is found here. When a compose CLI is installed it also parses the file.
  */
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseEnv, promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -500,6 +503,55 @@ describe('Dockerfiles', () => {
         expect(installed).toContain(`@payment-manager/${workspace}`);
       }
     });
+  });
+
+  it('the node healthcheck commands (images and compose) pass on 200 and fail on 503 or no listener', async () => {
+    let status = 200;
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(status).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const commands: Array<{ where: string; argv: string[] }> = [];
+    for (const file of nodeDockerfiles) {
+      const healthcheck = finalStage(parseDockerfile(path.join(ROOT, file), ROOT)).instructions.find(
+        (i) => i.keyword === 'HEALTHCHECK',
+      );
+      const argv = JSON.parse(/CMD\s+(\[.*\])/.exec(healthcheck?.args ?? '')?.[1] ?? '[]') as string[];
+      commands.push({ where: file, argv });
+    }
+    for (const name of ['api', 'ingest']) {
+      const test = service(name).healthcheck?.test;
+      expect(Array.isArray(test) && test[0] === 'CMD', `${name}: exec-form healthcheck`).toBe(true);
+      commands.push({ where: `compose ${name}`, argv: (test as string[]).slice(1) });
+    }
+    const exitCode = async (argv: string[], target: number) => {
+      const [command, ...args] = argv;
+      expect(command).toBe('node');
+      // Compose healthchecks name the container port; point them at the local stand-in instead.
+      const retargeted = args.map((arg) => arg.replace(/127\.0\.0\.1:300[01]/, `127.0.0.1:${target}`));
+      try {
+        await run(process.execPath, retargeted, { env: { ...process.env, PORT: String(target) }, timeout: 20_000 });
+        return 0;
+      } catch (err) {
+        return (err as { code?: number }).code;
+      }
+    };
+    try {
+      for (const { where, argv } of commands) {
+        status = 200;
+        expect(await exitCode(argv, port), `${where} healthy`).toBe(0);
+        status = 503;
+        expect(await exitCode(argv, port), `${where} unhealthy`).toBe(1);
+        expect(await exitCode(argv, 1), `${where} nothing listening`).toBe(1);
+      }
+    } finally {
+      server.close();
+    }
+    expect(new Set(paths)).toEqual(new Set(['/health/live', '/health/ready']));
   });
 
   it('.dockerignore keeps dependencies, tests, tools, data and git history out of the build context', () => {
