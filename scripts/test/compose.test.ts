@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadApiConfig } from '../../services/api/src/config.ts';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
+import { webhookTopics } from '../../services/ingest/src/kafka/topics.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -344,6 +345,17 @@ describe('docker-compose.yml', () => {
     const ingest = loadIngestConfig(containerEnv(service('ingest')));
     expect(ingest.webhookMode).toBe('kafka');
     expect(ingest.kafka.idempotentProducer).toBe(true);
+  });
+
+  it('kafka-init creates exactly the topics ingest produces to and the API consumes and dead-letters', () => {
+    const api = loadApiConfig(containerEnv(service('api'))).kafka;
+    const ingest = loadIngestConfig(containerEnv(service('ingest'))).kafka;
+    const created = webhookTopics(containerEnv(service('kafka-init')));
+    expect(created.map((t) => t.topic).sort()).toEqual(
+      [api.ordersTopic, api.disputesTopic, api.ordersDlqTopic, api.disputesDlqTopic].sort(),
+    );
+    expect([ingest.ordersTopic, ingest.disputesTopic]).toEqual([api.ordersTopic, api.disputesTopic]);
+    expect(created.find((t) => t.topic === api.ordersTopic)?.numPartitions).toBe(3);
   });
 
   it.each(services.filter(([, s]) => s.env_file))(
