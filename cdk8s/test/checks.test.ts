@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { API, INGEST } from '../src/charts/app.ts';
 import { crossReferenceProblems, policyViolations } from './support/checks.ts';
-import { type K8sObject, synthPlatform } from './support/manifests.ts';
-import { validateCore } from './support/schema.ts';
+import { type K8sObject, parseYamlStream, synthPlatform } from './support/manifests.ts';
+import { crdSchemas, crdValidator, validateCore } from './support/schema.ts';
 
 /** The offline checks are only worth something if they fail on broken manifests: break one thing at a time. */
 function mutated(mutate: (objects: K8sObject[]) => void): K8sObject[] {
@@ -73,5 +73,48 @@ describe('the offline checks detect broken manifests', () => {
       'ServiceAccount ghost is missing',
     ])
       expect(problems).toContain(expected);
+  });
+});
+
+describe('the CRD validator (exercised on a small CRD, since the operators’ CRDs may be absent)', () => {
+  const crd = parseYamlStream(`
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: kafkatopics.kafka.strimzi.io }
+spec:
+  group: kafka.strimzi.io
+  names: { kind: KafkaTopic, plural: kafkatopics }
+  scope: Namespaced
+  versions:
+    - name: v1beta2
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            apiVersion: { type: string }
+            kind: { type: string }
+            metadata: { type: object }
+            spec:
+              type: object
+              properties:
+                topicName: { type: string }
+                partitions: { type: integer, minimum: 1 }
+                replicas: { type: integer, minimum: 1, maximum: 32767 }
+                config: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`);
+  const validate = crdValidator(crdSchemas(crd));
+  const topic = synthPlatform().objects.find((o) => o.kind === 'KafkaTopic') as K8sObject;
+
+  it('accepts our KafkaTopic and ignores resources of other CRDs', () => {
+    expect(validate(topic)).toBeNull();
+    expect(validate({ ...topic, kind: 'Kafka' })).toBeUndefined();
+  });
+
+  it('rejects a wrong type and, like kubectl strict validation, an unknown field', () => {
+    expect(validate({ ...topic, spec: { ...topic.spec, partitions: 'three' } })).toMatch(/partitions/);
+    expect(validate({ ...topic, spec: { ...topic.spec, partition: 3 } })).toMatch(/additional properties/);
+    expect(validate({ ...topic, spec: { ...topic.spec, config: { 'retention.ms': 1000 } } })).toBeNull();
   });
 });

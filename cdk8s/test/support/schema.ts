@@ -76,16 +76,37 @@ export function crdSchemas(docs: K8sObject[]): CrdVersionSchema[] {
     );
 }
 
-/** Validates a custom resource against its CRD's structural schema (x-kubernetes-* keywords are ignored). */
+/**
+ * kubectl applies with strict field validation by default: a field the structural schema does not declare is
+ * an error, unless the schema preserves unknown fields there. JSON Schema allows extra properties, so close
+ * every object schema that lists properties and does not carry x-kubernetes-preserve-unknown-fields.
+ */
+function strictStructural(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strictStructural);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, strictStructural(v)]))
+        : strictStructural(value);
+  }
+  if (out.properties && out['x-kubernetes-preserve-unknown-fields'] !== true && out.additionalProperties === undefined)
+    out.additionalProperties = false;
+  return out;
+}
+
+/** Validates a custom resource against its CRD's structural schema, with kubectl's strict field validation. */
 export function crdValidator(schemas: CrdVersionSchema[]) {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   return (o: K8sObject): string | null | undefined => {
     const [group, version] = o.apiVersion.split('/');
     const found = schemas.find((s) => s.group === group && s.version === version && s.kind === o.kind);
     if (!found) return undefined;
-    const validate = ajv.compile(found.schema);
-    // metadata is validated by the API server's ObjectMeta rules, not the CRD schema.
-    const { metadata: _metadata, ...rest } = o;
-    return validate({ ...rest, metadata: {} }) ? null : ajv.errorsText(validate.errors);
+    const schema = strictStructural(found.schema) as { properties?: Record<string, unknown> };
+    // metadata is checked by the API server's ObjectMeta rules, not by the CRD schema.
+    if (schema.properties) schema.properties.metadata = { type: 'object' };
+    const validate = ajv.compile(schema);
+    return validate(o) ? null : ajv.errorsText(validate.errors);
   };
 }
