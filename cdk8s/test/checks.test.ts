@@ -31,6 +31,8 @@ describe('the offline checks detect broken manifests', () => {
       c.securityContext.readOnlyRootFilesystem = false;
       c.securityContext.runAsUser = 0;
       c.image = 'payment-manager/api:latest';
+      c.command = ['node', 'services/api/src/no-such-main.ts'];
+      c.args = ['services/api/src/no-such-main.ts'];
       delete c.readinessProbe;
       const i = o.findIndex((x) => x.kind === 'PodDisruptionBudget' && x.metadata.name === INGEST);
       o.splice(i, 1);
@@ -42,6 +44,8 @@ describe('the offline checks detect broken manifests', () => {
       'readOnlyRootFilesystem is not true',
       'runs as UID 0',
       'uses the latest tag',
+      'overrides the ENTRYPOINT of payment-manager/api:latest (use args)',
+      'runs services/api/src/no-such-main.ts, which is not in the repository',
       'no readinessProbe',
       `Deployment/payment-manager/${INGEST}: no PodDisruptionBudget`,
     ])

@@ -86,7 +86,7 @@ describe.skipIf(!bin)(`Helm chart ${CHART} (${reason})`, () => {
       Number(job.metadata.annotations?.['helm.sh/hook-weight']),
     );
     expect(job.metadata.annotations?.['helm.sh/hook-delete-policy']).toBe('before-hook-creation');
-    expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'services/api/src/migrate.ts']);
+    expect(job.spec.template.spec.containers[0].args).toEqual(['node', 'services/api/src/migrate.ts']);
   });
 
   it('images are the skaffold artifacts, tagged with the appVersion', () => {

@@ -173,7 +173,7 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     const init = api.spec.template.spec.initContainers?.[0];
     expect(init.command.join(' ')).toContain(`--for=condition=complete job/${MIGRATE_JOB}`);
     const job = find(objects, 'Job', MIGRATE_JOB);
-    expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'services/api/src/migrate.ts']);
+    expect(job.spec.template.spec.containers[0].args).toEqual(['node', 'services/api/src/migrate.ts']);
     const role = objects.find(
       (o) => o.kind === 'Role' && o.rules.some((r: { resources: string[] }) => r.resources.includes('jobs')),
     );

@@ -17,20 +17,20 @@ export const MIGRATE = 'migrate';
 export const MIGRATE_JOB = 'payment-manager-migrate';
 export const WEBHOOK_SECRET_NAME = 'payment-manager-webhook';
 export const INGRESS_NAMESPACE = 'ingress-nginx';
-/** Processes of the fixed interface (COMMON.md); the images' entrypoint is tini. */
-export const API_COMMAND = [
+/** Processes of the fixed interface (COMMON.md). Passed as args: the images' ENTRYPOINT (tini) stays PID 1. */
+export const API_ARGS = [
   'node',
   '--import',
   './services/shared/src/observability/instrumentation.ts',
   'services/api/src/main.ts',
 ];
-export const INGEST_COMMAND = [
+export const INGEST_ARGS = [
   'node',
   '--import',
   './services/shared/src/observability/instrumentation.ts',
   'services/ingest/src/main.ts',
 ];
-export const MIGRATE_COMMAND = ['node', 'services/api/src/migrate.ts'];
+export const MIGRATE_ARGS = ['node', 'services/api/src/migrate.ts'];
 const OTLP_ENDPOINT = 'http://otel-collector:4318';
 
 export interface AppChartProps extends ChartProps {
@@ -128,7 +128,7 @@ export class AppChart extends Chart {
       name: API,
       component: 'api',
       image: config.images.api,
-      command: API_COMMAND,
+      args: API_ARGS,
       port: 3000,
       configMap: apiConfig,
       secretEnv: { ...DB_SECRET_ENV, ...webhookEnv },
@@ -158,7 +158,7 @@ export class AppChart extends Chart {
       name: INGEST,
       component: 'ingest',
       image: config.images.ingest,
-      command: INGEST_COMMAND,
+      args: INGEST_ARGS,
       port: 3001,
       configMap: ingestConfig,
       secretEnv: webhookEnv,
@@ -215,7 +215,7 @@ export class AppChart extends Chart {
                 name: MIGRATE,
                 image: config.images.api,
                 imagePullPolicy: 'IfNotPresent',
-                command: MIGRATE_COMMAND,
+                args: MIGRATE_ARGS,
                 envFrom: [{ configMapRef: { name: apiConfig.name } }],
                 env: [
                   { name: 'DB_USER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },

@@ -34,8 +34,8 @@ export interface PaymentServiceProps {
   component: string;
   image: string;
   port: number;
-  /** Overrides the image's CMD (the images' entrypoint is tini). */
-  command?: string[];
+  /** Overrides the image's CMD; its ENTRYPOINT (tini) stays, so signals reach node and zombies are reaped. */
+  args?: string[];
   /** Non-secret settings; every key becomes an env var through envFrom. */
   configMap: kplus.IConfigMap;
   /** Env vars read from Secrets (never from the ConfigMap). */
@@ -97,7 +97,7 @@ export class PaymentService extends Construct {
           name: props.name,
           image: props.image,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          command: props.command,
+          args: props.args,
           ports: [{ number: props.port, name: 'http' }],
           envFrom: [kplus.Env.fromConfigMap(props.configMap)],
           envVariables: {

@@ -1,4 +1,6 @@
-import { containersOf, id, type K8sObject, matches, podTemplates } from './manifests.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { containersOf, id, type K8sObject, matches, podTemplates, REPO_ROOT } from './manifests.ts';
 
 /**
  * Policy every workload must meet: resources, probes (long-running pods), non-root, read-only root FS,
@@ -23,6 +25,13 @@ export function policyViolations(objects: K8sObject[]): string[] {
       if (ctx.allowPrivilegeEscalation !== false) problems.push(`${at}: allowPrivilegeEscalation is not false`);
       if (ctx.privileged === true) problems.push(`${at}: privileged`);
       const image: string = c.image ?? '';
+      if (image.startsWith('payment-manager/') && !image.startsWith('payment-manager/postgres')) {
+        // The images' ENTRYPOINT is tini; `command` would replace it and leave node as PID 1.
+        if (c.command) problems.push(`${at}: overrides the ENTRYPOINT of ${image} (use args)`);
+        for (const arg of c.args ?? [])
+          if (/^\.?\/?services\/.+\.ts$/.test(arg) && !existsSync(join(REPO_ROOT, arg)))
+            problems.push(`${at}: runs ${arg}, which is not in the repository`);
+      }
       const tag = image.includes('@') ? 'digest' : (image.split('/').pop() ?? '').split(':')[1];
       if (!tag) problems.push(`${at}: image ${image} has no tag (implies latest)`);
       else if (tag === 'latest') problems.push(`${at}: image ${image} uses the latest tag`);

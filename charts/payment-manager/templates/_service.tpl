@@ -39,7 +39,8 @@ spec:
         - name: {{ .component }}
           image: {{ include "pm.image" . }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-          command: ["node", "--import", "./services/shared/src/observability/instrumentation.ts", {{ .entry | quote }}]
+          # args, not command: the image's ENTRYPOINT (tini) stays PID 1.
+          args: ["node", "--import", "./services/shared/src/observability/instrumentation.ts", {{ .entry | quote }}]
           ports:
             - name: http
               containerPort: {{ .port }}
