@@ -9,8 +9,6 @@ import {
   parseOrderWebhook,
   type WebhookEnvelope,
 } from '@payment-manager/shared';
-import { applyWebhookSignatureGuard, type SignatureVerifier } from '@payment-manager/shared/signatures';
-import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
 import {
   type HealthCheck,
   healthPlugin,
@@ -19,7 +17,16 @@ import {
   webhookOutcomes,
   withProducerSpan,
 } from '@payment-manager/shared/observability';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
+import { applyWebhookSignatureGuard, type SignatureVerifier } from '@payment-manager/shared/signatures';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { IngestConfig } from './config.ts';
 import type { ApiForwarder, WebhookRoute } from './http/api-forwarder.ts';
 import type { WebhookPublisher } from './kafka/publisher.ts';
@@ -59,7 +66,9 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
   if (config.webhookMode === 'http' && !deps.forwarder) throw new Error('http mode needs a forwarder');
 
   const app = Fastify({
-    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }) }),
+    ...(deps.loggerInstance
+      ? { loggerInstance: deps.loggerInstance }
+      : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }) }),
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
   });
@@ -111,7 +120,9 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
       const answer = await (deps.forwarder as ApiForwarder).forward(route, request.rawBody ?? '', abort.signal);
       const outcome = answer.status < 300 ? 'accepted' : answer.status < 500 ? 'rejected' : 'unavailable';
       webhookOutcomes.inc({ source: 'ingest', kind: route === 'orders' ? 'order' : 'chargeback', outcome });
-      return answer.body === undefined ? reply.status(answer.status).send() : reply.status(answer.status).send(answer.body);
+      return answer.body === undefined
+        ? reply.status(answer.status).send()
+        : reply.status(answer.status).send(answer.body);
     } catch (err) {
       if (abort.signal.aborted) {
         request.log.info('provider went away; forwarding abandoned');

@@ -1,11 +1,12 @@
 /** Ingest process: config from env (spec §2.2), kafka or http hand-over, 5 s drain on SIGINT/SIGTERM (spec §2.3). */
+
+import { ConfigError } from '@payment-manager/shared';
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
 import { kafkaCheck, loggerOptions, shutdownTelemetry } from '@payment-manager/shared/observability';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { buildIngestApp } from './app.ts';
-import { ConfigError } from '@payment-manager/shared';
 import { loadIngestConfig } from './config.ts';
 import { createApiForwarder } from './http/api-forwarder.ts';
 import { createKafkaPublisher } from './kafka/publisher.ts';
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
   const admin = kafka?.admin();
   if (publisher) {
     // Start-up does not wait for the broker: until it answers, webhooks get 503 + Retry-After.
-    publisher.connect().catch((err: Error) => logger.warn({ err }, 'broker not reachable yet; will retry on the next webhook'));
+    publisher
+      .connect()
+      .catch((err: Error) => logger.warn({ err }, 'broker not reachable yet; will retry on the next webhook'));
   }
 
   const app = await buildIngestApp({

@@ -1,7 +1,6 @@
 /** Ingest in kafka mode against the run's real broker: envelope, key, headers, status codes, signatures. */
 import { randomUUID } from 'node:crypto';
-import { uniqueTopicNames } from '@payment-manager/testkit/kafka';
-import { kafkaBrokers } from '@payment-manager/testkit/kafka';
+import { kafkaBrokers, uniqueTopicNames } from '@payment-manager/testkit/kafka';
 import { describeWith } from '@payment-manager/testkit/services';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -46,7 +45,12 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
 
   it('publishes the §11.2 envelope keyed by user_id and answers 202 after the ack', async () => {
     const order = orderBody();
-    const chargeback = { provider_event_id: 'cb-1', order_id: order.order_id, status: 'updated', occurred_at: '2025-03-05T08:00:00Z' };
+    const chargeback = {
+      provider_event_id: 'cb-1',
+      order_id: order.order_id,
+      status: 'updated',
+      occurred_at: '2025-03-05T08:00:00Z',
+    };
     expect((await post(`${ingest.url}/webhooks/payments/orders`, order)).status).toBe(202);
     expect((await post(`${ingest.url}/webhooks/payments/chargebacks`, chargeback)).status).toBe(202);
 
@@ -68,7 +72,12 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
     const bad = await post(`${ingest.url}/webhooks/payments/orders`, '{"provider_event_id":');
     expect(bad.status).toBe(400);
     expect(bad.json.message).toEqual(expect.any(String));
-    const invalid = await post(`${ingest.url}/webhooks/payments/chargebacks`, { provider_event_id: 'x', order_id: 'y', status: 'opened', occurred_at: '2025-03-05T08:00:00Z' });
+    const invalid = await post(`${ingest.url}/webhooks/payments/chargebacks`, {
+      provider_event_id: 'x',
+      order_id: 'y',
+      status: 'opened',
+      occurred_at: '2025-03-05T08:00:00Z',
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.json.message).toMatch(/amount/);
     const huge = await post(`${ingest.url}/webhooks/payments/orders`, orderBody({ meta: { pad: 'x'.repeat(5000) } }));
@@ -100,8 +109,15 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
 
 describeWith(['kafka'], 'ingest kafka mode: broker unreachable', () => {
   it('answers 503 with Retry-After and a message, never 202', async () => {
-    const deadBroker = testKafka(['127.0.0.1:9'], { connectionTimeout: 300, retry: { retries: 1, initialRetryTime: 50 } });
-    const ingest = await startKafkaIngest({ kafka: deadBroker, topics: uniqueTopicNames('dead'), publishTimeoutMs: 3000 });
+    const deadBroker = testKafka(['127.0.0.1:9'], {
+      connectionTimeout: 300,
+      retry: { retries: 1, initialRetryTime: 50 },
+    });
+    const ingest = await startKafkaIngest({
+      kafka: deadBroker,
+      topics: uniqueTopicNames('dead'),
+      publishTimeoutMs: 3000,
+    });
     try {
       const answer = await post(`${ingest.url}/webhooks/payments/orders`, orderBody());
       expect(answer.status).toBe(503);
@@ -120,7 +136,11 @@ describeWith(['kafka'], 'ingest kafka mode: Standard Webhooks signatures', () =>
 
   beforeAll(async () => {
     // Two secrets at once: the rotation window.
-    ingest = await startKafkaIngest({ kafka: testKafka(kafkaBrokers()), topics, webhookSecret: `${OLD_SECRET}, ${NEW_SECRET}` });
+    ingest = await startKafkaIngest({
+      kafka: testKafka(kafkaBrokers()),
+      topics,
+      webhookSecret: `${OLD_SECRET}, ${NEW_SECRET}`,
+    });
   });
   afterAll(async () => {
     await ingest?.close();

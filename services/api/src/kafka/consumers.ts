@@ -95,11 +95,20 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
   const policy = opts.retryPolicy ?? CONSUMER_RETRY_POLICY;
   const stopping = new AbortController();
   // Kept open for the consumers' whole lifetime (R-18); a dead letter is a redelivery away from being lost.
-  const dlqProducer: Producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 3, initialRetryTime: 100 } });
+  const dlqProducer: Producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    retry: { retries: 3, initialRetryTime: 100 },
+  });
   let dlqConnected: Promise<void> | null = null;
 
   const pipelines: Pipeline[] = [
-    { name: 'orders', topic: k.ordersTopic, groupId: k.ordersConsumerGroup, dlqTopic: k.ordersDlqTopic, type: 'order.webhook' },
+    {
+      name: 'orders',
+      topic: k.ordersTopic,
+      groupId: k.ordersConsumerGroup,
+      dlqTopic: k.ordersDlqTopic,
+      type: 'order.webhook',
+    },
     {
       name: 'disputes',
       topic: k.disputesTopic,
@@ -164,13 +173,17 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     const endTimer = kafkaMessageProcessingDuration.startTimer({ topic });
     const step = await decideStep(pipeline, message.value, where);
     const outcome = step.outcome;
-    if (outcome) webhookOutcomes.inc({ source: 'kafka', kind: pipeline.name === 'orders' ? 'order' : 'chargeback', outcome });
+    if (outcome)
+      webhookOutcomes.inc({ source: 'kafka', kind: pipeline.name === 'orders' ? 'order' : 'chargeback', outcome });
     if (step.kind === 'dead') {
       try {
         await sendToDlq(pipeline, payload, step.error);
       } catch (err) {
         // Not committing keeps the record in the partition; kafkajs redelivers it after a retry/restart.
-        logger.error({ ...where, err, failure: step.error, value: message.value?.toString('utf8') }, 'DLQ publish failed; offset not committed');
+        logger.error(
+          { ...where, err, failure: step.error, value: message.value?.toString('utf8') },
+          'DLQ publish failed; offset not committed',
+        );
         throw err;
       }
       dlqPublishes.inc({ topic: pipeline.dlqTopic, reason: step.reason });
@@ -240,7 +253,12 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
       rebalanceTimeout: 5000,
       maxWaitTimeInMs: 500,
-      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => !stopping.signal.aborted },
+      retry: {
+        retries: 5,
+        initialRetryTime: 300,
+        maxRetryTime: 5000,
+        restartOnFailure: async () => !stopping.signal.aborted,
+      },
     });
     running.set(pipeline, consumer);
     let restarted = false;

@@ -13,7 +13,9 @@ if (brokers.length === 0) {
 }
 const replicationFactor = Number(process.env.KAFKA_REPLICATION_FACTOR ?? '-1');
 if (!Number.isInteger(replicationFactor) || replicationFactor === 0 || replicationFactor < -1) {
-  process.stderr.write(`kafka:topics: KAFKA_REPLICATION_FACTOR must be a positive integer or -1, got "${process.env.KAFKA_REPLICATION_FACTOR}"\n`);
+  process.stderr.write(
+    `kafka:topics: KAFKA_REPLICATION_FACTOR must be a positive integer or -1, got "${process.env.KAFKA_REPLICATION_FACTOR}"\n`,
+  );
   process.exit(1);
 }
 
@@ -26,7 +28,11 @@ try {
   });
   const report = await ensureTopics(kafka, topics, replicationFactor);
   for (const t of topics) {
-    const state = report.created.includes(t.topic) ? 'created' : report.existing.includes(t.topic) ? 'exists ' : 'missing';
+    const state = report.created.includes(t.topic)
+      ? 'created'
+      : report.existing.includes(t.topic)
+        ? 'exists '
+        : 'missing';
     const partitions = report.partitions[t.topic];
     process.stdout.write(`${state}  ${t.topic}  partitions=${partitions ?? '-'} (wanted ${t.numPartitions})\n`);
   }

@@ -23,7 +23,9 @@ try {
     strict: true,
   }).values;
 } catch (err) {
-  fail(`${(err as Error).message}\nusage: npm run dlq:replay -- --topic <name>.dlq [--to <main topic>] [--dry-run] [--group <id>]`);
+  fail(
+    `${(err as Error).message}\nusage: npm run dlq:replay -- --topic <name>.dlq [--to <main topic>] [--dry-run] [--group <id>]`,
+  );
 }
 if (!args.topic) fail('--topic is required, e.g. --topic webhooks.orders.dlq');
 const brokers = parseBrokerList(process.env.KAFKA_BROKERS);
@@ -49,7 +51,10 @@ try {
     groupId: args.group,
     idempotentProducer: idempotent,
     onLetter: dryRun
-      ? (letter) => process.stdout.write(`would replay p${letter.partition}@${letter.offset} key=${letter.key} error=${letter.error}\n`)
+      ? (letter) =>
+          process.stdout.write(
+            `would replay p${letter.partition}@${letter.offset} key=${letter.key} error=${letter.error}\n`,
+          )
       : undefined,
     onProgress: (done, total) => {
       const now = Date.now();

@@ -29,7 +29,8 @@ export interface ReplaySummary {
 const DLQ_ONLY_HEADERS = new Set(['error', 'failed_at']);
 
 export function defaultTargetTopic(dlqTopic: string): string {
-  if (!dlqTopic.endsWith('.dlq')) throw new Error(`cannot derive the main topic of "${dlqTopic}" (no .dlq suffix); pass --to`);
+  if (!dlqTopic.endsWith('.dlq'))
+    throw new Error(`cannot derive the main topic of "${dlqTopic}" (no .dlq suffix); pass --to`);
   return dlqTopic.slice(0, -'.dlq'.length);
 }
 
@@ -73,7 +74,9 @@ export async function replayDeadLetters(opts: ReplayOptions): Promise<ReplaySumm
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const consumer = kafka.consumer({
-    groupId,
+    // A dry run reads through a throw-away group so the real group's membership and offsets stay untouched.
+    groupId: dryRun ? `${groupId}.dry-run.${process.pid}.${Date.now()}` : groupId,
+    sessionTimeout: 10_000,
     // Short fetch waits: the tool disconnects as soon as the last letter is through.
     maxWaitTimeInMs: 500,
     retry: { retries: 5, restartOnFailure: async () => false },
@@ -91,7 +94,7 @@ export async function replayDeadLetters(opts: ReplayOptions): Promise<ReplaySumm
           eachMessage: async ({ partition, message }) => {
             const range = remaining.get(partition);
             const offset = BigInt(message.offset);
-            if (!range || offset >= range.end) return;
+            if (!range || offset < range.next || offset >= range.end) return;
             const headers: IHeaders = Object.fromEntries(
               Object.entries(message.headers ?? {}).filter(([name]) => !DLQ_ONLY_HEADERS.has(name)),
             );
@@ -102,7 +105,11 @@ export async function replayDeadLetters(opts: ReplayOptions): Promise<ReplaySumm
               error: message.headers?.error?.toString() ?? null,
             });
             if (!dryRun) {
-              await producer.send({ topic: targetTopic, acks: -1, messages: [{ key: message.key, value: message.value, headers }] });
+              await producer.send({
+                topic: targetTopic,
+                acks: -1,
+                messages: [{ key: message.key, value: message.value, headers }],
+              });
               await consumer.commitOffsets([{ topic: dlqTopic, partition, offset: (offset + 1n).toString() }]);
               summary.replayed++;
             }

@@ -21,7 +21,8 @@ export function webhookTopics(env: Record<string, string | undefined>): TopicSpe
     ['KAFKA_TOPIC_PARTITIONS', partitions],
     ['KAFKA_DLQ_PARTITIONS', dlqPartitions],
   ] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${env[name]}"`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`${name} must be a positive integer, got "${env[name]}"`);
   }
   const topic = (name: string, fallback: string) => env[name]?.trim() || fallback;
   return [
@@ -51,7 +52,11 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[], replicatio
       } catch (err) {
         const error = err as Error & { type?: string };
         // The mock cluster answers no controller ("Broker 0 not found"); some managed brokers forbid CreateTopics.
-        if (error.name === 'KafkaJSBrokerNotFound' || error.type === 'CLUSTER_AUTHORIZATION_FAILED' || error.type === 'UNSUPPORTED_VERSION') {
+        if (
+          error.name === 'KafkaJSBrokerNotFound' ||
+          error.type === 'CLUSTER_AUTHORIZATION_FAILED' ||
+          error.type === 'UNSUPPORTED_VERSION'
+        ) {
           report.adminUnavailable = error.message;
         } else {
           throw err;

@@ -3,13 +3,14 @@
  * (buildIngestApp on a real port, kafka or http mode) and Kafka helpers against the run's broker. Nothing of ours
  * is mocked; every test brings its own topics, groups and database.
  */
+
+import { spawnSync } from 'node:child_process';
 import { buildApp } from '@payment-manager/api/app';
 import { startWebhookConsumers, type WebhookConsumers } from '@payment-manager/api/kafka/consumers';
 import { createSilvergateClient } from '@payment-manager/api/provider/silvergate';
-import { createKafkaClient } from '@payment-manager/shared/kafka-client';
+import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
 import { createSignatureVerifier, parseWebhookSecrets } from '@payment-manager/shared/signatures';
 import { kafkaBrokers, type TopicNames } from '@payment-manager/testkit/kafka';
-import { spawnSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
@@ -18,7 +19,7 @@ import { createApiForwarder } from '../../src/http/api-forwarder.ts';
 import { createKafkaPublisher, type WebhookPublisher } from '../../src/kafka/publisher.ts';
 
 /** Test runs keep kafkajs quiet; failures show up as assertion messages instead. */
-export const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLog: KafkaLogSink = { debug() {}, info() {}, warn() {}, error() {} };
 
 export function testKafka(brokers: string[], overrides: Partial<KafkaConfig> = {}): Kafka {
   return createKafkaClient({ clientId: 'pipeline-test', brokers, logger: silentLog, overrides });
@@ -95,7 +96,11 @@ export interface RunningApi {
 }
 
 /** The API on a real port; the provider points at WireMock when given, otherwise at a closed port. */
-export async function startApi(opts: { pool: pg.Pool; mode: 'http' | 'kafka' | 'sync'; wiremockUrl?: string }): Promise<RunningApi> {
+export async function startApi(opts: {
+  pool: pg.Pool;
+  mode: 'http' | 'kafka' | 'sync';
+  wiremockUrl?: string;
+}): Promise<RunningApi> {
   const app = await buildApp({
     config: { webhookMode: opts.mode, bodyLimitBytes: 1_048_576, logLevel: 'error' },
     pool: opts.pool,
@@ -117,11 +122,12 @@ export function consumersFor(opts: {
   topics: TopicNames;
   groups: { orders: string; disputes: string };
   sessionTimeoutMs?: number;
+  logger?: KafkaLogSink;
 }): WebhookConsumers {
   return startWebhookConsumers({
     pool: opts.pool,
     kafka: opts.kafka,
-    logger: silentLog,
+    logger: opts.logger ?? silentLog,
     sessionTimeoutMs: opts.sessionTimeoutMs ?? 6000,
     config: {
       kafka: {
@@ -168,7 +174,9 @@ export interface ReadMessage {
 }
 
 function decodeHeaders(message: KafkaMessage): Record<string, string> {
-  return Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
+  return Object.fromEntries(
+    Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]),
+  );
 }
 
 /**
@@ -196,10 +204,23 @@ function readWithKcat(brokers: string[], topic: string): ReadMessage[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {
-      const record = JSON.parse(line) as { partition: number; offset: number; key: string | null; payload: string | null; headers?: string[] };
+      const record = JSON.parse(line) as {
+        partition: number;
+        offset: number;
+        key: string | null;
+        payload: string | null;
+        headers?: string[];
+      };
       const headers: Record<string, string> = {};
-      for (let i = 0; i + 1 < (record.headers?.length ?? 0); i += 2) headers[record.headers?.[i] as string] = record.headers?.[i + 1] as string;
-      return { partition: record.partition, offset: String(record.offset), key: record.key, value: record.payload, headers };
+      for (let i = 0; i + 1 < (record.headers?.length ?? 0); i += 2)
+        headers[record.headers?.[i] as string] = record.headers?.[i + 1] as string;
+      return {
+        partition: record.partition,
+        offset: String(record.offset),
+        key: record.key,
+        value: record.payload,
+        headers,
+      };
     });
 }
 

@@ -1,0 +1,24 @@
+/**
+ * A separate API consumer process for the crash test: the test SIGKILLs it mid-stream, so whatever it processed
+ * but had not committed yet is redelivered to the next member of the group. Configured through env (JSON).
+ */
+
+import { createKafkaClient } from '@payment-manager/shared/kafka-client';
+import { createPool } from '../../src/db/pool.ts';
+import { startWebhookConsumers } from '../../src/kafka/consumers.ts';
+
+const settings = JSON.parse(process.env.PM_CONSUMER_SETTINGS ?? '{}') as {
+  databaseUrl: string;
+  brokers: string[];
+  kafka: Parameters<typeof startWebhookConsumers>[0]['config']['kafka'];
+};
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const pool = createPool({ pgUrl: settings.databaseUrl, max: 4 });
+startWebhookConsumers({
+  pool,
+  kafka: createKafkaClient({ clientId: 'crash-test-consumer', brokers: settings.brokers, logger: silent }),
+  logger: silent,
+  sessionTimeoutMs: 6000,
+  config: { kafka: settings.kafka },
+});
+process.stdout.write('started\n');
