@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -139,5 +140,39 @@ describe('skaffold.yaml', () => {
     const values = parse(readFileSync(join(REPO_ROOT, 'deploy/operators/ingress-nginx-values.yaml'), 'utf8'));
     expect(values.controller.hostPort.enabled).toBe(true);
     expect(values.controller.nodeSelector['ingress-ready']).toBe('true');
+  });
+});
+
+describe('npm run cluster:up / cluster:down', () => {
+  const scripts = ['deploy/kind/cluster-up.sh', 'deploy/kind/cluster-down.sh'];
+
+  it('are wired in package.json and parse as bash', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts['cluster:up']).toBe(`bash ${scripts[0]}`);
+    expect(pkg.scripts['cluster:down']).toBe(`bash ${scripts[1]}`);
+    expect(pkg.scripts.synth).toBe('node cdk8s/main.ts');
+    for (const script of scripts) execFileSync('bash', ['-n', join(REPO_ROOT, script)]);
+  });
+
+  it('use the kind config, cluster name and skaffold module that exist', () => {
+    const up = readFileSync(join(REPO_ROOT, scripts[0] as string), 'utf8');
+    const cluster = parse(readFileSync(join(REPO_ROOT, 'deploy/kind/cluster.yaml'), 'utf8'));
+    expect(up).toContain('--config deploy/kind/cluster.yaml');
+    expect(up).toContain(`CLUSTER=${cluster.name}`);
+    expect(up).toContain('skaffold deploy --module operators');
+    expect(skaffoldDocs().map((d) => d.metadata.name)).toContain('operators');
+    expect(readFileSync(join(REPO_ROOT, scripts[1] as string), 'utf8')).toContain(
+      `kind delete cluster --name ${cluster.name}`,
+    );
+  });
+
+  it('pass shellcheck when it is installed', (ctx) => {
+    try {
+      execFileSync('shellcheck', ['--version'], { stdio: 'pipe' });
+    } catch {
+      ctx.skip('shellcheck is not installed (apt-get install shellcheck)');
+    }
+    for (const script of scripts)
+      expect(() => execFileSync('shellcheck', [join(REPO_ROOT, script)], { stdio: 'pipe' })).not.toThrow();
   });
 });
