@@ -142,7 +142,8 @@ export class AppChart extends Chart {
           name: 'wait-for-migrations',
           image: config.images.kubectl,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          command: ['kubectl', 'wait', '--for=condition=complete', `job/${MIGRATE_JOB}`, '--timeout=600s'],
+          // registry.k8s.io/kubectl is distroless: the binary is /bin/kubectl (also its ENTRYPOINT), no shell.
+          command: ['/bin/kubectl', 'wait', '--for=condition=complete', `job/${MIGRATE_JOB}`, '--timeout=600s'],
           // kubectl keeps its discovery cache under $HOME; the root file system is read-only.
           envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
           resources: {
