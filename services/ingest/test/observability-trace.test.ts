@@ -221,6 +221,24 @@ describeWith(['kafka'], 'trace context of batched Kafka publishes', () => {
   });
 });
 
+describeWith(['kafka'], 'readiness check of the broker', () => {
+  it('is up against the run broker and down, within the budget, against a port nobody listens on', async () => {
+    const live = pipeline.testKafka(kafkaBrokers()).admin();
+    const dead = pipeline.testKafka(['127.0.0.1:9'], { retry: { retries: 0 }, connectionTimeout: 500 }).admin();
+    try {
+      const report = await observability.runReadinessChecks(
+        [observability.kafkaCheck(live), observability.kafkaCheck(dead, 'kafka-unreachable')],
+        3_000,
+      );
+      expect(report.status).toBe('down');
+      expect(report.checks[0]).toEqual({ name: 'kafka', status: 'up' });
+      expect(report.checks[1]).toMatchObject({ name: 'kafka-unreachable', status: 'down', message: expect.any(String) });
+    } finally {
+      await Promise.all([live.disconnect(), dead.disconnect()]);
+    }
+  });
+});
+
 describeWith(['postgres'], 'one trace per webhook: ingest → API internal endpoint → SQL (http mode)', () => {
   it('links the ingest server span, the forwarding client span, the API server span, the domain span and the pg spans', async () => {
     const database = await createTestDatabase();
