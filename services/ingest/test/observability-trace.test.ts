@@ -232,7 +232,11 @@ describeWith(['kafka'], 'readiness check of the broker', () => {
       );
       expect(report.status).toBe('down');
       expect(report.checks[0]).toEqual({ name: 'kafka', status: 'up' });
-      expect(report.checks[1]).toMatchObject({ name: 'kafka-unreachable', status: 'down', message: expect.any(String) });
+      expect(report.checks[1]).toMatchObject({
+        name: 'kafka-unreachable',
+        status: 'down',
+        message: expect.any(String),
+      });
     } finally {
       await Promise.all([live.disconnect(), dead.disconnect()]);
     }
