@@ -397,3 +397,37 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: broker outage', () => {
     }
   }, 60_000);
 });
+
+describeWith(['postgres', 'kafka'], 'kafka pipeline: graceful shutdown', () => {
+  it('commits everything it applied before leaving the group, so a successor redelivers nothing', async () => {
+    const { topics, groups } = setup('graceful');
+    const kafka = testKafka(kafkaBrokers());
+    const orders = Array.from({ length: 40 }, () => orderWebhook());
+    await produceRaw(
+      kafka,
+      topics.orders,
+      orders.map((body) => ({ key: body.user_id, value: envelopeOf(body) })),
+    );
+    const ids = orders.map((o) => o.order_id);
+    const consumers = consumersFor({ pool: db.pool, kafka, topics, groups });
+    try {
+      await eventually(async () => expect((await eventCounts(ids)).size).toBe(orders.length), { timeoutMs: 20_000 });
+    } finally {
+      await consumers.stop();
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(topics.orders),
+        admin.fetchOffsets({ groupId: groups.orders, topics: [topics.orders] }),
+      ]);
+      const committedByPartition = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
+      const withData = ends.filter((e) => e.high !== '0');
+      expect(withData.length).toBeGreaterThan(0);
+      expect(withData.map((e) => committedByPartition.get(e.partition))).toEqual(withData.map((e) => e.high));
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+});

@@ -17,6 +17,7 @@ import type pg from 'pg';
 import type { ApiConfig } from '../config.ts';
 import { processChargebackWebhook, processOrderWebhook, type WebhookOutcome } from '../webhooks/process.ts';
 import { decodeEnvelope } from './envelope.ts';
+import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts';
 import { CONSUMER_RETRY_POLICY, type RetryPolicy, withRetry } from './retry.ts';
 
 export interface WebhookConsumersOptions {
@@ -78,6 +79,31 @@ function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Counts handlers in progress so shutdown can wait for them before committing and leaving the group. */
+interface InFlight {
+  track(work: Promise<void>): Promise<void>;
+  idle(): Promise<void>;
+}
+
+function createInFlight(): InFlight {
+  let count = 0;
+  const waiters: Array<() => void> = [];
+  return {
+    async track(work) {
+      count++;
+      try {
+        await work;
+      } finally {
+        count--;
+        if (count === 0) for (const wake of waiters.splice(0)) wake();
+      }
+    },
+    idle() {
+      return count === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve));
+    },
+  };
 }
 
 interface Pipeline {
@@ -167,7 +193,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     );
   }
 
-  async function handle(pipeline: Pipeline, consumer: Consumer, payload: EachMessagePayload): Promise<void> {
+  async function handle(pipeline: Pipeline, committer: OffsetCommitter, payload: EachMessagePayload): Promise<void> {
     const { topic, partition, message } = payload;
     const where = { topic, partition, offset: message.offset };
     const endTimer = kafkaMessageProcessingDuration.startTimer({ topic });
@@ -191,59 +217,57 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     } else if (step.outcome !== 'processed') {
       logger.info({ ...where, outcome: step.outcome }, 'webhook skipped');
     }
-    try {
-      await timeout(
-        consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]),
-        COMMIT_TIMEOUT_MS,
-        'offset commit',
-      );
-    } catch (err) {
-      // The effect is already stored; a redelivery is absorbed as a duplicate (spec §11.3).
-      logger.warn({ ...where, err }, 'offset commit failed; the message may be redelivered');
-    }
+    // Marked only now: the transaction (or the dead letter) is durable, so committing past it loses nothing.
+    committer.mark(topic, partition, (BigInt(message.offset) + 1n).toString());
     kafkaMessagesProcessed.inc({ topic, outcome: step.kind === 'dead' ? 'dlq' : step.outcome });
     endTimer();
   }
 
-  function traced(pipeline: Pipeline, consumer: Consumer) {
-    return async (payload: EachMessagePayload) => {
-      const parent = propagation.extract(context.active(), payload.message.headers ?? {}, headerGetter);
-      // Under the OTel --import entry the kafkajs instrumentation already runs this in a consumer span
-      // continuing the producer's trace; a second one would only duplicate it.
-      const active = trace.getActiveSpan()?.spanContext();
-      if (active && active.traceId === trace.getSpanContext(parent)?.traceId) {
-        await handle(pipeline, consumer, payload);
-        return;
-      }
-      await context.with(parent, () =>
-        tracer.startActiveSpan(
-          `${pipeline.topic} process`,
-          {
-            kind: SpanKind.CONSUMER,
-            attributes: {
-              'messaging.system': 'kafka',
-              'messaging.destination.name': payload.topic,
-              'messaging.destination.partition.id': String(payload.partition),
-              'messaging.kafka.offset': payload.message.offset,
-            },
-          },
-          async (span) => {
-            try {
-              await handle(pipeline, consumer, payload);
-            } catch (err) {
-              span.recordException(err as Error);
-              span.setStatus({ code: SpanStatusCode.ERROR });
-              throw err;
-            } finally {
-              span.end();
-            }
-          },
-        ),
-      );
-    };
+  function traced(pipeline: Pipeline, committer: OffsetCommitter, inFlight: InFlight) {
+    return (payload: EachMessagePayload) => inFlight.track(tracedHandle(pipeline, committer, payload));
   }
 
-  const running = new Map<Pipeline, Consumer>();
+  async function tracedHandle(
+    pipeline: Pipeline,
+    committer: OffsetCommitter,
+    payload: EachMessagePayload,
+  ): Promise<void> {
+    const parent = propagation.extract(context.active(), payload.message.headers ?? {}, headerGetter);
+    // Under the OTel --import entry the kafkajs instrumentation already runs this in a consumer span
+    // continuing the producer's trace; a second one would only duplicate it.
+    const active = trace.getActiveSpan()?.spanContext();
+    if (active && active.traceId === trace.getSpanContext(parent)?.traceId) {
+      await handle(pipeline, committer, payload);
+      return;
+    }
+    await context.with(parent, () =>
+      tracer.startActiveSpan(
+        `${pipeline.topic} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.destination.name': payload.topic,
+            'messaging.destination.partition.id': String(payload.partition),
+            'messaging.kafka.offset': payload.message.offset,
+          },
+        },
+        async (span) => {
+          try {
+            await handle(pipeline, committer, payload);
+          } catch (err) {
+            span.recordException(err as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            throw err;
+          } finally {
+            span.end();
+          }
+        },
+      ),
+    );
+  }
+
+  const running = new Map<Pipeline, { consumer: Consumer; committer: OffsetCommitter; inFlight: InFlight }>();
   const restartTimers = new Set<NodeJS.Timeout>();
 
   async function run(pipeline: Pipeline, attempt: number): Promise<void> {
@@ -260,7 +284,13 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
         restartOnFailure: async () => !stopping.signal.aborted,
       },
     });
-    running.set(pipeline, consumer);
+    const committer = createOffsetCommitter(consumer, {
+      timeoutMs: COMMIT_TIMEOUT_MS,
+      // The effect is already stored; a redelivery is absorbed as a duplicate (spec §11.3).
+      onError: (err, offsets) => logger.warn({ err, offsets }, 'offset commit failed; messages may be redelivered'),
+    });
+    const inFlight = createInFlight();
+    running.set(pipeline, { consumer, committer, inFlight });
     let restarted = false;
     const restart = (reason: unknown) => {
       if (restarted || stopping.signal.aborted) return;
@@ -289,7 +319,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
       await consumer.run({
         autoCommit: false,
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
-        eachMessage: traced(pipeline, consumer),
+        eachMessage: traced(pipeline, committer, inFlight),
       });
       logger.info({ topic: pipeline.topic, groupId: pipeline.groupId }, 'webhook consumer running');
     } catch (err) {
@@ -307,8 +337,19 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     async stop() {
       stopping.abort(new Error('consumer shutting down'));
       for (const timer of restartTimers) clearTimeout(timer);
-      // disconnect() stops fetching, waits for the message in hand (which commits itself), then leaves the group.
-      await Promise.all([...running.values()].map((consumer) => consumer.disconnect().catch(() => {})));
+      // Stop handing out messages, let the ones in hand finish, commit them while still a group member, then leave.
+      await Promise.all(
+        [...running].map(async ([pipeline, { consumer, committer, inFlight }]) => {
+          try {
+            consumer.pause([{ topic: pipeline.topic }]);
+          } catch {
+            // Not running (e.g. between restarts): nothing is in hand.
+          }
+          await inFlight.idle();
+          await committer.flush();
+          await consumer.disconnect().catch(() => {});
+        }),
+      );
       await dlqProducer.disconnect().catch(() => {});
       for (const unregister of unregisterLag) unregister();
       await lagAdmin.disconnect().catch(() => {});

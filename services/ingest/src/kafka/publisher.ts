@@ -42,7 +42,7 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
   const maxBatchSize = opts.maxBatchSize ?? 1000;
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
   // The idempotent producer keeps per-partition sequence numbers; concurrent batches would break them.
-  const maxInFlight = opts.idempotent ? 1 : 4;
+  const maxInFlight = opts.idempotent ? 1 : 2;
   const producer: Producer = kafka.producer({
     idempotent: opts.idempotent,
     maxInFlightRequests: opts.idempotent ? 1 : undefined,

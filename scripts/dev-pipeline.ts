@@ -1,0 +1,116 @@
+/**
+ * `npm run dev:kafka` / `npm run dev:http`: the API and ingest as two real processes in the given webhook mode
+ * (spec §1.2), configured from the environment like production. Missing pieces are filled in for local use:
+ * no PG_URL → embedded PostgreSQL (as `npm run dev`), no SILVERGATE_BASE_URL → provider stub, and in kafka mode
+ * no KAFKA_BROKERS → librdkafka's mock cluster via kcat (which lacks the idempotent producer, so that switch is
+ * turned off for it only).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedPostgres } from '../services/api/src/dev/embedded-postgres.ts';
+import { CAPTURE_PATH, SUBMIT_REPRESENTMENT_PATH, startProviderStub } from '../services/api/src/dev/provider-stub.ts';
+import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
+import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
+import { startKcatMockCluster } from './kafka-mock.ts';
+
+const mode = process.argv[2];
+if (mode !== 'kafka' && mode !== 'http') {
+  console.error('usage: node scripts/dev-pipeline.ts kafka|http');
+  process.exit(2);
+}
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = process.env.PM_DEV_DATA_DIR || `${root}.data`;
+const say = (message: string) => console.log(`[dev:${mode}] ${message}`);
+const stops: Array<() => Promise<void> | void> = [];
+const env: Record<string, string | undefined> = { ...process.env, WEBHOOK_MODE: mode };
+
+async function stopAll(): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) await Promise.resolve(stop()).catch(() => {});
+}
+
+function run(name: string, script: string, childEnv: Record<string, string | undefined>): ChildProcess {
+  const child = spawn(process.execPath, [script], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => `${name} | ${line}\n`)
+      .join('');
+  child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(prefix(chunk)));
+  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(prefix(chunk)));
+  child.on('exit', (code, signal) => {
+    say(`${name} exited (${signal ?? code})`);
+    if (!shuttingDown) void shutdown(1);
+  });
+  stops.push(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  );
+  return child;
+}
+
+let shuttingDown = false;
+async function shutdown(code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  say('shutting down');
+  await stopAll();
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  if (!env.PG_URL) {
+    const database = await startEmbeddedPostgres(dataDir);
+    stops.push(database.stop);
+    env.PG_URL = database.url;
+    say(`PG_URL not set: embedded PostgreSQL at ${database.displayUrl}`);
+  }
+  if (!env.SILVERGATE_BASE_URL) {
+    const stub = await startProviderStub();
+    stops.push(stub.close);
+    env.SILVERGATE_BASE_URL = stub.url;
+    env.SILVERGATE_CAPTURE_PATH ||= CAPTURE_PATH;
+    env.SILVERGATE_SUBMIT_REPRESENTMENT_PATH ||= SUBMIT_REPRESENTMENT_PATH;
+    say(`SILVERGATE_BASE_URL not set: provider stub on ${stub.url}`);
+  }
+  if (mode === 'kafka') {
+    if (parseBrokerList(env.KAFKA_BROKERS).length === 0) {
+      const cluster = await startKcatMockCluster(`${dataDir}/kafka-mock.log`);
+      stops.push(cluster.stop);
+      env.KAFKA_BROKERS = cluster.brokers;
+      env.KAFKA_IDEMPOTENT_PRODUCER ??= 'false';
+      say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${env.KAFKA_BROKERS} (idempotent producer off for it)`);
+    }
+    const report = await ensureTopics(
+      createKafkaClient({ clientId: 'dev-topics', brokers: parseBrokerList(env.KAFKA_BROKERS) }),
+      webhookTopics(env),
+    );
+    say(
+      report.adminUnavailable
+        ? 'broker cannot create topics through the admin API; they appear on first produce'
+        : `topics: created [${report.created.join(', ')}], existing [${report.existing.join(', ')}]`,
+    );
+  }
+  const apiPort = env.PORT || '3000';
+  const ingestPort = env.INGEST_PORT || '3001';
+  run('api   ', 'services/api/src/main.ts', { ...env, PORT: apiPort });
+  run('ingest', 'services/ingest/src/main.ts', {
+    ...env,
+    PORT: ingestPort,
+    API_BASE_URL: env.API_BASE_URL || `http://localhost:${apiPort}`,
+  });
+  say(
+    `API on :${apiPort}, ingest on :${ingestPort}; send webhooks to http://localhost:${ingestPort}/webhooks/payments/orders`,
+  );
+} catch (err) {
+  console.error(`[dev:${mode}] start-up failed: ${(err as Error).message}`);
+  await stopAll();
+  process.exit(1);
+}

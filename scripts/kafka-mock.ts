@@ -1,0 +1,39 @@
+/**
+ * librdkafka's mock cluster started through kcat (real Kafka protocol, in memory; no CreateTopics, no idempotent
+ * producer) for local dev runs and benchmarks when KAFKA_BROKERS is not set.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface MockCluster {
+  brokers: string;
+  stop(): void;
+}
+
+export async function startKcatMockCluster(logFile: string, brokers = 3): Promise<MockCluster> {
+  mkdirSync(dirname(logFile), { recursive: true });
+  // `sleep | kcat -P` keeps the producer (and with it the mock cluster) alive until the group is killed.
+  const mock = spawn(
+    'sh',
+    [
+      '-c',
+      `sleep 1000000 | exec kcat -b x:1 -X test.mock.num.brokers=${brokers} -d mock -P -t keepalive 2>'${logFile}'`,
+    ],
+    { stdio: 'ignore', detached: true },
+  );
+  const stop = () => {
+    if (mock.pid && mock.exitCode === null) process.kill(-mock.pid, 'SIGTERM');
+  };
+  for (let i = 0; i < 50; i++) {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    const match = /bootstrap\.servers=(\S+)/.exec(log);
+    if (match?.[1]) return { brokers: match[1], stop };
+    if (mock.exitCode !== null) break;
+    await sleep(100);
+  }
+  stop();
+  throw new Error(`kcat mock cluster did not start (is kcat installed? see ${logFile})`);
+}

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench:pipeline`: N order webhooks (each a new order) through ingest → Kafka → API consumers →
+ * PostgreSQL, timed from the first request until the last effect is committed, against the ceiling of the very
+ * same domain transaction (processOrderWebhook) replayed directly in a tight pg loop with the consumers'
+ * concurrency. Target: end to end ≥ 0.5× the ceiling.
+ *
+ *   --webhooks N (default 5000)   --connections N (HTTP clients, default 50)   --keep (keep the database)
+ * Postgres admin URL: PM_BENCH_PG_URL, else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres.
+ * Broker: KAFKA_BROKERS, else a kcat mock cluster is started (idempotent producer off for it only).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { NormalisedOrderWebhook } from '@payment-manager/shared';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { startKcatMockCluster } from '../../../scripts/kafka-mock.ts';
+import { runMigrations } from '../../api/src/db/migrations.ts';
+import { createPool } from '../../api/src/db/pool.ts';
+import { processOrderWebhook } from '../../api/src/webhooks/process.ts';
+import { parseBrokerList } from '../../shared/src/kafka-client.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    webhooks: { type: 'string', default: '5000' },
+    connections: { type: 'string', default: '50' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const N = Number(args.webhooks);
+const CONNECTIONS = Number(args.connections);
+/** The consumers handle this many partitions at once (startWebhookConsumers default). */
+const CONSUMER_CONCURRENCY = 3;
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const say = (message: string) => console.log(`[bench:pipeline] ${message}`);
+
+const adminUrl =
+  process.env.PM_BENCH_PG_URL ?? process.env.PM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const suffix = randomBytes(3).toString('hex');
+const urlFor = (name: string) => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function webhook(): NormalisedOrderWebhook {
+  return {
+    provider_event_id: `pe-${randomUUID()}`,
+    order_id: `ord-${randomUUID()}`,
+    user_id: randomUUID(),
+    status: 'created',
+    created_at: '2025-03-04T09:00:00Z',
+    updated_at: '2025-03-04T09:00:00Z',
+    meta: { amount: '42.00', currency: 'EUR' },
+  };
+}
+
+function child(name: string, script: string, env: Record<string, string | undefined>): ChildProcess {
+  const proc = spawn(process.execPath, [script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    if (!/TimeoutNegativeWarning|Timeout duration|trace-warnings/.test(text)) process.stderr.write(`${name} | ${text}`);
+  });
+  return proc;
+}
+
+async function count(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM order_events');
+  return Number(rows[0]?.n ?? 0);
+}
+
+const stops: Array<() => Promise<void> | void> = [];
+try {
+  let brokers = process.env.KAFKA_BROKERS ?? '';
+  let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';
+  if (parseBrokerList(brokers).length === 0) {
+    const cluster = await startKcatMockCluster(`${root}.data/bench-kafka-mock.log`);
+    stops.push(cluster.stop);
+    brokers = cluster.brokers;
+    idempotent = 'false';
+    say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${brokers} (idempotent producer off)`);
+  }
+
+  // Two databases from the same migrations: one for the pipeline, one for the ceiling.
+  const pipelineDb = `pm_bench_pipeline_${suffix}`;
+  const ceilingDb = `pm_bench_ceiling_${suffix}`;
+  for (const name of [pipelineDb, ceilingDb]) {
+    await admin(`CREATE DATABASE ${name}`);
+    if (!args.keep) stops.push(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    await runMigrations({ databaseUrl: urlFor(name) });
+  }
+  say(`databases ${pipelineDb} / ${ceilingDb} migrated; ${N} webhooks, ${CONNECTIONS} HTTP connections`);
+
+  // Ceiling: the consumers' transaction, directly, as fast as the same concurrency allows.
+  const ceilingPool = createPool({ pgUrl: urlFor(ceilingDb), max: CONSUMER_CONCURRENCY + 1 });
+  stops.push(() => ceilingPool.end());
+  const ceilingInput = Array.from({ length: N }, webhook);
+  let next = 0;
+  const ceilingStart = performance.now();
+  await Promise.all(
+    Array.from({ length: CONSUMER_CONCURRENCY }, async () => {
+      while (next < ceilingInput.length) {
+        const item = ceilingInput[next++] as NormalisedOrderWebhook;
+        const outcome = await processOrderWebhook(ceilingPool, item);
+        if (outcome !== 'processed') throw new Error(`ceiling run: unexpected outcome ${outcome}`);
+      }
+    }),
+  );
+  const ceilingSeconds = (performance.now() - ceilingStart) / 1000;
+  const ceiling = N / ceilingSeconds;
+  say(
+    `ceiling  ${ceiling.toFixed(0).padStart(6)} applied/s  (${N} × processOrderWebhook, concurrency ${CONSUMER_CONCURRENCY}, ${ceilingSeconds.toFixed(1)} s)`,
+  );
+
+  // Pipeline: ingest and the API consumers as separate processes, as deployed.
+  const topic = `bench.pipeline.${suffix}`;
+  const kafkaEnv = { KAFKA_BROKERS: brokers, KAFKA_IDEMPOTENT_PRODUCER: idempotent };
+  const consumers = child('consumers', 'services/api/test/support/consumer-process.ts', {
+    PM_CONSUMER_SETTINGS: JSON.stringify({
+      databaseUrl: urlFor(pipelineDb),
+      brokers: parseBrokerList(brokers),
+      kafka: {
+        brokers: parseBrokerList(brokers),
+        ordersTopic: `${topic}.orders`,
+        disputesTopic: `${topic}.disputes`,
+        ordersDlqTopic: `${topic}.orders.dlq`,
+        disputesDlqTopic: `${topic}.disputes.dlq`,
+        ordersConsumerGroup: `${topic}.orders-group`,
+        disputesConsumerGroup: `${topic}.disputes-group`,
+      },
+    }),
+  });
+  stops.push(() => {
+    consumers.kill();
+  });
+  const ingestPort = 3921;
+  const ingest = child('ingest', 'services/ingest/src/main.ts', {
+    ...kafkaEnv,
+    PORT: String(ingestPort),
+    WEBHOOK_MODE: 'kafka',
+    KAFKA_ORDERS_TOPIC: `${topic}.orders`,
+    KAFKA_DISPUTES_TOPIC: `${topic}.disputes`,
+    LOG_LEVEL: 'warn',
+    WEBHOOK_SECRET: '',
+  });
+  stops.push(() => {
+    ingest.kill();
+  });
+  const pipelinePool = createPool({ pgUrl: urlFor(pipelineDb), max: 2 });
+  stops.push(() => pipelinePool.end());
+
+  // Warm-up: one webhook must make it all the way (consumer group joined, topic created).
+  const warm = webhook();
+  for (let i = 0; ; i++) {
+    const answer = await fetch(`http://127.0.0.1:${ingestPort}/webhooks/payments/orders`, {
+      method: 'POST',
+      body: JSON.stringify(warm),
+    }).catch(() => null);
+    if (answer?.status === 202) break;
+    if (i > 100) throw new Error('ingest did not start');
+    await sleep(100);
+  }
+  while ((await count(pipelinePool)) < 1) await sleep(50);
+  say('pipeline warm (consumer group joined, first webhook applied)');
+
+  const bodies = Array.from({ length: N }, () => JSON.stringify(webhook()));
+  let sent = 0;
+  const start = performance.now();
+  const load = await autocannon({
+    url: `http://127.0.0.1:${ingestPort}/webhooks/payments/orders`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections: CONNECTIONS,
+    amount: N,
+    requests: [{ setupRequest: (request) => ({ ...request, body: bodies[sent++ % N] }) }],
+  });
+  const acceptedSeconds = (performance.now() - start) / 1000;
+  if (load.non2xx > 0 || load.errors > 0)
+    throw new Error(`ingest rejected requests: non-2xx ${load.non2xx}, errors ${load.errors}`);
+  say(
+    `ingest   ${(N / acceptedSeconds).toFixed(0).padStart(6)} accepted/s (all ${N} answered 202 in ${acceptedSeconds.toFixed(1)} s, p99 ${load.latency.p99} ms)`,
+  );
+  while ((await count(pipelinePool)) < N + 1) await sleep(50);
+  const endToEndSeconds = (performance.now() - start) / 1000;
+  const applied = N / endToEndSeconds;
+  say(
+    `pipeline ${applied.toFixed(0).padStart(6)} applied/s  (first request → last commit ${endToEndSeconds.toFixed(1)} s)`,
+  );
+  say(
+    `ratio    ${(applied / ceiling).toFixed(2)}× ceiling (target ≥ 0.50×): ${applied / ceiling >= 0.5 ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => {});
+}
