@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedPostgres } from '../services/api/src/dev/embedded-postgres.ts';
 import { CAPTURE_PATH, SUBMIT_REPRESENTMENT_PATH, startProviderStub } from '../services/api/src/dev/provider-stub.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
@@ -30,6 +29,7 @@ async function stopAll(): Promise<void> {
 
 function run(name: string, script: string, childEnv: Record<string, string | undefined>): ChildProcess {
   const child = spawn(process.execPath, [script], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   const prefix = (chunk: Buffer) =>
     chunk
       .toString()
@@ -55,10 +55,13 @@ function run(name: string, script: string, childEnv: Record<string, string | und
 }
 
 let shuttingDown = false;
+const children: ChildProcess[] = [];
 async function shutdown(code: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   say('shutting down');
+  // Signal both services at once (each drains on its own), so nothing is orphaned even if this process dies early.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   await stopAll();
   process.exit(code);
 }
@@ -67,6 +70,8 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   if (!env.PG_URL) {
+    // Imported only when needed: the embedded-postgres package installs its own exit hooks.
+    const { startEmbeddedPostgres } = await import('../services/api/src/dev/embedded-postgres.ts');
     const database = await startEmbeddedPostgres(dataDir);
     stops.push(database.stop);
     env.PG_URL = database.url;
