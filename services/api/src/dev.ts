@@ -6,7 +6,6 @@
 import { fileURLToPath } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
-import { startEmbeddedPostgres } from './dev/embedded-postgres.ts';
 import { CAPTURE_PATH, SUBMIT_REPRESENTMENT_PATH, startProviderStub } from './dev/provider-stub.ts';
 import { startApi } from './server.ts';
 
@@ -25,6 +24,8 @@ async function stopAll(): Promise<void> {
 try {
   if (!env.PG_URL) {
     say(`PG_URL is not set: starting an embedded PostgreSQL (data in ${DATA_DIR}/postgres)…`);
+    // Loaded only when used: the embedded-postgres package installs process exit hooks on import.
+    const { startEmbeddedPostgres } = await import('./dev/embedded-postgres.ts');
     const database = await startEmbeddedPostgres(DATA_DIR);
     stops.push(database.stop);
     env.PG_URL = database.url;
