@@ -1,9 +1,12 @@
 /** Wires configuration, database, provider and (in kafka mode) consumers into a listening API. */
+import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
+import { kafkaCheck } from '@payment-manager/shared/observability';
 import type { FastifyServerOptions } from 'fastify';
 import { type App, buildApp } from './app.ts';
 import type { ApiConfig } from './config.ts';
 import { runMigrations, startPartitionMaintenance } from './db/migrations.ts';
 import { createPool, waitForDatabase } from './db/pool.ts';
+import { startWebhookConsumers } from './kafka/consumers.ts';
 import { createSilvergateClient } from './provider/silvergate.ts';
 
 export interface RunningApi {
@@ -21,11 +24,24 @@ export async function startApi(
     ? createPool({ pgUrl: config.pgReplicaUrl, max: config.pgPoolMax, applicationName: 'payment-manager-api-reads' })
     : pool;
   const provider = createSilvergateClient(config.silvergate);
-  const app = await buildApp({
+  // kafkajs logs go to the app's logger (with trace ids); the app is built after the client, hence the indirection.
+  const kafkaLog: KafkaLogSink = {
+    debug: (obj, message) => app.log.debug(obj, message),
+    info: (obj, message) => app.log.info(obj, message),
+    warn: (obj, message) => app.log.warn(obj, message),
+    error: (obj, message) => app.log.error(obj, message),
+  };
+  const kafka =
+    config.webhookMode === 'kafka'
+      ? createKafkaClient({ clientId: 'payment-manager-api', brokers: config.kafka.brokers, logger: kafkaLog })
+      : null;
+  const kafkaAdmin = kafka?.admin() ?? null;
+  const app: App = await buildApp({
     config,
     pool,
     readPool,
     provider,
+    readinessChecks: kafkaAdmin ? [kafkaCheck(kafkaAdmin)] : [],
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
   const log = app.log;
@@ -42,6 +58,12 @@ export async function startApi(
       log: (message, level = 'info') => log[level](message),
     });
     stops.push(() => maintenance.stop());
+    if (kafka && kafkaAdmin) {
+      const consumers = startWebhookConsumers({ pool, config, logger: kafkaLog, kafka });
+      // Reversed at close: consumers finish and commit before the admin client and the pools go away.
+      stops.push(() => kafkaAdmin.disconnect());
+      stops.push(() => consumers.stop());
+    }
     const url = await app.listen({ port: config.port, host: config.host });
     log.info({ mode: config.webhookMode }, `API listening on ${url} (webhook mode ${config.webhookMode})`);
     return {
