@@ -4,7 +4,7 @@
  * dead letter was stored), transient failures retried with backoff, permanent ones sent straight to the DLQ.
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
+import { createKafkaClient, type KafkaLogSink, keyHashPartitioner } from '@payment-manager/shared/kafka-client';
 import {
   dlqPublishes,
   kafkaMessageProcessingDuration,
@@ -122,6 +122,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
   const stopping = new AbortController();
   // Kept open for the consumers' whole lifetime (R-18); a dead letter is a redelivery away from being lost.
   const dlqProducer: Producer = kafka.producer({
+    createPartitioner: keyHashPartitioner,
     allowAutoTopicCreation: true,
     retry: { retries: 3, initialRetryTime: 100 },
   });

@@ -3,7 +3,8 @@
  * the DLQ's error/failed_at dropped). It reads each partition up to the high-water mark seen at start and
  * commits its own consumer group, so a second run only replays letters that arrived since.
  */
-import { type IHeaders, type Kafka, Partitioners } from 'kafkajs';
+import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';
+import type { IHeaders, Kafka } from 'kafkajs';
 
 export interface ReplayOptions {
   kafka: Kafka;
@@ -71,7 +72,7 @@ export async function replayDeadLetters(opts: ReplayOptions): Promise<ReplaySumm
     idempotent: opts.idempotentProducer ?? true,
     maxInFlightRequests: opts.idempotentProducer === false ? undefined : 1,
     allowAutoTopicCreation: true,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: keyHashPartitioner,
   });
   const consumer = kafka.consumer({
     // A dry run reads through a throw-away group so the real group's membership and offsets stay untouched.

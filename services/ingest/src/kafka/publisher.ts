@@ -4,8 +4,10 @@
  * next one fills up, so throughput scales with concurrency instead of paying one broker round trip per
  * webhook, and an idle service adds no linger latency.
  */
+
+import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';
 import { withoutTracing } from '@payment-manager/shared/observability';
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 
 export interface OutgoingMessage {
   topic: string;
@@ -47,7 +49,7 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
     idempotent: opts.idempotent,
     maxInFlightRequests: opts.idempotent ? 1 : undefined,
     allowAutoTopicCreation: true,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: keyHashPartitioner,
     // Bounded even for the idempotent producer: a request must get an answer; the provider's retry plus
     // provider_event_id deduplication covers a copy that still lands later.
     retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
