@@ -130,11 +130,7 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
     publish(message) {
       if (closed) return Promise.reject(new PublishUnavailableError('publisher is shutting down'));
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new PublishUnavailableError(`broker did not acknowledge within ${publishTimeoutMs} ms`)),
-          publishTimeoutMs,
-        );
-        queue.push({
+        const pending: Pending = {
           message,
           resolve: () => {
             clearTimeout(timer);
@@ -144,7 +140,14 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
             clearTimeout(timer);
             reject(error);
           },
-        });
+        };
+        const timer = setTimeout(() => {
+          // Still waiting for a slot: drop it, so a webhook answered 503 is not published behind the provider's back.
+          const index = queue.indexOf(pending);
+          if (index >= 0) queue.splice(index, 1);
+          reject(new PublishUnavailableError(`broker did not acknowledge within ${publishTimeoutMs} ms`));
+        }, publishTimeoutMs);
+        queue.push(pending);
         if (inFlight < maxInFlight) scheduleDrain();
       });
     },
