@@ -48,7 +48,8 @@ function run(name: string, script: string, childEnv: Record<string, string | und
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        // shutdown() already signalled it; a second SIGTERM would make it skip its graceful drain.
+        if (!shuttingDown) child.kill('SIGTERM');
       }),
   );
   return child;

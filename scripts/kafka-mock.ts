@@ -25,8 +25,14 @@ export async function startKcatMockCluster(logFile: string, brokers = 3): Promis
     { stdio: 'ignore', detached: true },
   );
   const stop = () => {
-    if (mock.pid && mock.exitCode === null) process.kill(-mock.pid, 'SIGTERM');
+    try {
+      if (mock.pid && mock.exitCode === null) process.kill(-mock.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
   };
+  // The cluster must not outlive whoever started it, however that process ends.
+  process.once('exit', stop);
   for (let i = 0; i < 50; i++) {
     const log = await readFile(logFile, 'utf8').catch(() => '');
     const match = /bootstrap\.servers=(\S+)/.exec(log);

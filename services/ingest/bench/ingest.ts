@@ -46,6 +46,7 @@ async function startServer(
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.push(child);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const answer = await fetch(`${url}/webhooks/payments/orders`, { method: 'POST', body }).catch(() => null);
@@ -93,6 +94,12 @@ async function measure(name: string, url: string): Promise<Figures> {
 }
 
 const stops: Array<() => void> = [];
+const children: ChildProcess[] = [];
+// Ctrl-C or a timeout must not leave servers or the mock broker behind ('exit' hooks kill them synchronously).
+process.once('exit', () => {
+  for (const c of children) c.kill();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 try {
   let brokers = process.env.KAFKA_BROKERS ?? '';
   let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';

@@ -74,6 +74,7 @@ function child(name: string, script: string, env: Record<string, string | undefi
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  children.push(proc);
   proc.stderr?.on('data', (chunk: Buffer) => {
     const text = chunk.toString();
     if (!/TimeoutNegativeWarning|Timeout duration|trace-warnings/.test(text)) process.stderr.write(`${name} | ${text}`);
@@ -87,6 +88,12 @@ async function count(pool: pg.Pool): Promise<number> {
 }
 
 const stops: Array<() => Promise<void> | void> = [];
+const children: ChildProcess[] = [];
+// Ctrl-C or a timeout must not leave servers or the mock broker behind ('exit' hooks kill them synchronously).
+process.once('exit', () => {
+  for (const c of children) c.kill();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 try {
   let brokers = process.env.KAFKA_BROKERS ?? '';
   let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';
