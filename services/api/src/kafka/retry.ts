@@ -32,7 +32,11 @@ export async function withRetry<T>(
     } catch (err) {
       if (attempt >= policy.attempts - 1) throw err;
       onRetry?.(err, attempt);
-      await sleep(consumerRetryDelayMs(attempt, policy), undefined, { signal });
+      try {
+        await sleep(consumerRetryDelayMs(attempt, policy), undefined, { signal });
+      } catch (aborted) {
+        throw signal.reason ?? aborted;
+      }
     }
   }
 }

@@ -1,0 +1,131 @@
+/** Pure pieces of the Kafka consumers: envelope decoding, retry timing, DLQ header format, offset coalescing. */
+import { disputeEnvelope, orderEnvelope, parseChargebackWebhook, parseOrderWebhook } from '@payment-manager/shared';
+import { describe, expect, it } from 'vitest';
+import { failedAtHeader } from '../src/kafka/consumers.ts';
+import { decodeEnvelope } from '../src/kafka/envelope.ts';
+import { createOffsetCommitter } from '../src/kafka/offset-committer.ts';
+import { CONSUMER_RETRY_POLICY, consumerRetryDelayMs, withRetry } from '../src/kafka/retry.ts';
+
+const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+
+describe('decodeEnvelope', () => {
+  it('round-trips what ingest publishes, absent optionals included', () => {
+    const order = parseOrderWebhook({
+      provider_event_id: 'pe-1',
+      order_id: 'o-1',
+      user_id: '0B7D3C52-6F0E-4E59-9A0C-2F4F8F5E1A10',
+      status: 'created',
+      created_at: '2025-03-04T09:00:00Z',
+      updated_at: '2025-03-04T09:00:00Z',
+    });
+    const chargeback = parseChargebackWebhook({
+      provider_event_id: 'cb-1',
+      order_id: 'o-1',
+      status: 'updated',
+      occurred_at: '2025-03-05T08:00:00Z',
+    });
+    if (!order.ok || !chargeback.ok) throw new Error('fixtures must be valid');
+    expect(decodeEnvelope('order.webhook', bytes(orderEnvelope(order.value)))).toEqual({
+      ok: true,
+      type: 'order.webhook',
+      webhook: order.value,
+    });
+    expect(decodeEnvelope('dispute.webhook', bytes(disputeEnvelope(chargeback.value)))).toEqual({
+      ok: true,
+      type: 'dispute.webhook',
+      webhook: chargeback.value,
+    });
+  });
+
+  it.each([
+    [null, /empty message value/],
+    ['{"type":', /not JSON/],
+    ['[1]', /type/],
+    [{ type: 'dispute.webhook', payload: {} }, /expected order.webhook/],
+    [{ type: 'order.webhook', payload: 'x' }, /payload is not an object/],
+    [{ type: 'order.webhook', payload: { order_id: 'o' } }, /^invalid payload: /],
+  ])('refuses %s', (value, message) => {
+    const result = decodeEnvelope('order.webhook', value === null ? null : bytes(value));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toMatch(message);
+  });
+});
+
+describe('consumer retry policy (spec §11.4)', () => {
+  it('waits 100 ms doubling plus [0, 100 ms) jitter, capped at 5 s, over 3 attempts', () => {
+    expect(CONSUMER_RETRY_POLICY.attempts).toBe(3);
+    expect(consumerRetryDelayMs(0, CONSUMER_RETRY_POLICY, () => 0)).toBe(100);
+    expect(consumerRetryDelayMs(0, CONSUMER_RETRY_POLICY, () => 0.999)).toBeCloseTo(199.9);
+    expect(consumerRetryDelayMs(1, CONSUMER_RETRY_POLICY, () => 0.5)).toBe(250);
+    expect(consumerRetryDelayMs(10, CONSUMER_RETRY_POLICY, () => 0.5)).toBe(5000);
+  });
+
+  it('gives up after the last attempt with the last error', async () => {
+    let calls = 0;
+    const policy = { ...CONSUMER_RETRY_POLICY, baseDelayMs: 1, jitterMs: 1 };
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new Error(`failure ${calls}`);
+        },
+        policy,
+        new AbortController().signal,
+      ),
+    ).rejects.toThrow('failure 3');
+    expect(calls).toBe(3);
+  });
+
+  it('stops waiting as soon as shutdown starts', async () => {
+    const stopping = new AbortController();
+    const policy = { ...CONSUMER_RETRY_POLICY, baseDelayMs: 60_000, maxDelayMs: 60_000 };
+    const pending = withRetry(
+      async () => {
+        throw new Error('db down');
+      },
+      policy,
+      stopping.signal,
+      () => stopping.abort(new Error('shutting down')),
+    );
+    await expect(pending).rejects.toThrow('shutting down');
+  });
+});
+
+it('formats failed_at as RFC 3339 UTC with seconds precision', () => {
+  expect(failedAtHeader(new Date('2026-11-25T13:04:05.678Z'))).toBe('2026-11-25T13:04:05Z');
+});
+
+describe('offset committer', () => {
+  it('commits the newest mark per partition, one commit at a time, and flushes everything', async () => {
+    const commits: Array<Array<{ topic: string; partition: number; offset: string }>> = [];
+    let release: () => void = () => {};
+    const committer = createOffsetCommitter(
+      {
+        commitOffsets: async (offsets) => {
+          commits.push(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        },
+      },
+      { timeoutMs: 5000, onError: () => {} },
+    );
+    committer.mark('t', 0, '1');
+    committer.mark('t', 0, '2');
+    committer.mark('t', 1, '7');
+    committer.mark('t', 0, '3');
+    committer.mark('t', 1, '5'); // never backwards
+    const flushed = committer.flush();
+    release();
+    await expect.poll(() => commits.length).toBe(2);
+    release();
+    await flushed;
+    expect(commits).toEqual([
+      [{ topic: 't', partition: 0, offset: '1' }],
+      [
+        { topic: 't', partition: 0, offset: '3' },
+        { topic: 't', partition: 1, offset: '7' },
+      ],
+    ]);
+  });
+});
