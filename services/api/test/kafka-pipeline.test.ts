@@ -431,3 +431,29 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: graceful shutdown', () => {
     }
   }, 60_000);
 });
+
+describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer restart (R-18)', () => {
+  it('keeps restarting a consumer that cannot reach the broker and processes once the network is back', async () => {
+    const { topics, groups } = setup('restart');
+    const order = orderWebhook();
+    await produceRaw(testKafka(kafkaBrokers()), topics.orders, [{ key: order.user_id, value: envelopeOf(order) }]);
+    const network = partitionableKafka(kafkaBrokers());
+    const restarts: string[] = [];
+    const logger = {
+      ...silentLog,
+      error: (_: object, message: string) => {
+        if (message.includes('restarting with backoff')) restarts.push(message);
+      },
+    };
+    network.cut();
+    const consumers = consumersFor({ pool: db.pool, kafka: network.kafka, topics, groups, logger });
+    try {
+      await eventually(() => expect(restarts.length).toBeGreaterThanOrEqual(2), { timeoutMs: 20_000 });
+      expect(await orderStatus(order.order_id)).toBeUndefined();
+      network.restore();
+      await eventually(async () => expect(await orderStatus(order.order_id)).toBe('created'), { timeoutMs: 40_000 });
+    } finally {
+      await consumers.stop();
+    }
+  }, 60_000);
+});
