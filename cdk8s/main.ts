@@ -1,7 +1,7 @@
 /**
  * cdk8s entry point: `npm run synth` (or `cdk8s synth` with cdk8s.yaml) writes one YAML file per chart to
  * cdk8s/dist/ (or $CDK8S_OUTDIR, which the cdk8s CLI sets). Settings come from PM_* environment variables
- * (see src/config.ts, docs/kubernetes.md).
+ * (see src/config.ts, README.md, "Running on Kubernetes").
  */
 import { fileURLToPath } from 'node:url';
 import { loadPlatformConfig } from './src/config.ts';

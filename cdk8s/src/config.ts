@@ -112,7 +112,7 @@ function truthy(raw: string | undefined, fallback: boolean): boolean {
 }
 
 /**
- * Synth-time settings from the environment (documented in docs/kubernetes.md):
+ * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
  * PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
  * PM_INGRESS_HOST, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_STRICT_FILES, PM_PROFILE=dev.
  */
