@@ -31,18 +31,17 @@ export interface DisputeChange {
   closedAt: string | null;
 }
 
+export interface NewDispute {
+  orderId: string;
+  reason: string;
+  amount: number;
+  currency: string;
+  openedAt: string;
+  evidenceDueAt: string | null;
+}
+
 export type ChargebackDecision =
-  | {
-      kind: 'create';
-      dispute: {
-        orderId: string;
-        reason: string;
-        amount: number;
-        currency: string;
-        openedAt: string;
-        evidenceDueAt: string | null;
-      };
-    }
+  | { kind: 'create'; dispute: NewDispute }
   | { kind: 'apply'; change: DisputeChange }
   | { kind: 'reject'; outcome: 'dispute_not_found' | 'order_not_found' };
 

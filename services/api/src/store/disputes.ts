@@ -1,7 +1,7 @@
 /** SQL for disputes, evidence and the dispute event log. Thin: no decisions here. */
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
-import type { DisputeChange } from '../domain/disputes.ts';
+import type { DisputeChange, NewDispute } from '../domain/disputes.ts';
 import type { NewEvent } from './orders.ts';
 
 export interface DisputeRow {
@@ -75,17 +75,7 @@ export async function listDisputes(db: Queryable, filter: DisputeListFilter): Pr
   return rows;
 }
 
-export async function insertDispute(
-  db: Queryable,
-  dispute: {
-    orderId: string;
-    reason: string;
-    amount: number;
-    currency: string;
-    openedAt: string;
-    evidenceDueAt: string | null;
-  },
-): Promise<string> {
+export async function insertDispute(db: Queryable, dispute: NewDispute): Promise<string> {
   const id = randomUUID();
   await db.query(
     `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, evidence_due_at)
