@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { startKcatMockCluster } from '../../../scripts/kafka-mock.ts';
+import { freePort, startKcatMockCluster } from '../../../scripts/kafka-mock.ts';
 import { parseBrokerList } from '../../shared/src/kafka-client.ts';
 
 const { values: args } = parseArgs({
@@ -114,11 +114,13 @@ try {
     `${CONNECTIONS} connections, ${DURATION} s per target after ${WARMUP} s warm-up, POST ${body.length}-byte order webhook`,
   );
 
-  const bare = await startServer('services/ingest/bench/hello-server.ts', {}, 3911);
+  const barePort = await freePort();
+  const bare = await startServer('services/ingest/bench/hello-server.ts', {}, barePort);
   stops.push(() => bare.kill());
-  const bareFigures = await measure('bare', 'http://127.0.0.1:3911');
+  const bareFigures = await measure('bare', `http://127.0.0.1:${barePort}`);
   bare.kill();
 
+  const ingestPort = await freePort();
   const ingest = await startServer(
     'services/ingest/src/main.ts',
     {
@@ -130,10 +132,10 @@ try {
       LOG_LEVEL: 'warn',
       WEBHOOK_SECRET: '',
     },
-    3912,
+    ingestPort,
   );
   stops.push(() => ingest.kill());
-  const ingestFigures = await measure('ingest', 'http://127.0.0.1:3912');
+  const ingestFigures = await measure('ingest', `http://127.0.0.1:${ingestPort}`);
 
   const throughput = ingestFigures.rps / bareFigures.rps;
   const tail = ingestFigures.p99 / Math.max(bareFigures.p99, 1);

@@ -2,7 +2,7 @@
  * `npm run bench:pipeline`: N order webhooks (each a new order) through ingest → Kafka → API consumers →
  * PostgreSQL, timed from the first request until the last effect is committed, against the ceiling of the very
  * same domain transaction (processOrderWebhook) replayed directly in a tight pg loop with the consumers'
- * concurrency. Target: end to end ≥ 0.5× the ceiling.
+ * concurrency. Ingest and the API (kafka mode, its consumers) run as separate processes, as deployed. Target: end to end ≥ 0.5× the ceiling.
  *
  *   --webhooks N (default 5000)   --connections N (HTTP clients, default 50)   --keep (keep the database)
  * Postgres admin URL: PM_BENCH_PG_URL, else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres.
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import type { NormalisedOrderWebhook } from '@payment-manager/shared';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { startKcatMockCluster } from '../../../scripts/kafka-mock.ts';
+import { freePort, startKcatMockCluster } from '../../../scripts/kafka-mock.ts';
 import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
 import { processOrderWebhook } from '../../api/src/webhooks/process.ts';
@@ -139,25 +139,29 @@ try {
   // Pipeline: ingest and the API consumers as separate processes, as deployed.
   const topic = `bench.pipeline.${suffix}`;
   const kafkaEnv = { KAFKA_BROKERS: brokers, KAFKA_IDEMPOTENT_PRODUCER: idempotent };
-  const consumers = child('consumers', 'services/api/test/support/consumer-process.ts', {
-    PM_CONSUMER_SETTINGS: JSON.stringify({
-      databaseUrl: urlFor(pipelineDb),
-      brokers: parseBrokerList(brokers),
-      kafka: {
-        brokers: parseBrokerList(brokers),
-        ordersTopic: `${topic}.orders`,
-        disputesTopic: `${topic}.disputes`,
-        ordersDlqTopic: `${topic}.orders.dlq`,
-        disputesDlqTopic: `${topic}.disputes.dlq`,
-        ordersConsumerGroup: `${topic}.orders-group`,
-        disputesConsumerGroup: `${topic}.disputes-group`,
-      },
-    }),
+  // The API exactly as deployed in kafka mode (its consumers do the work; the HTTP side stays idle).
+  const consumers = child('api', 'services/api/src/main.ts', {
+    ...kafkaEnv,
+    PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    PG_URL: urlFor(pipelineDb),
+    WEBHOOK_MODE: 'kafka',
+    LOG_LEVEL: 'warn',
+    SILVERGATE_BASE_URL: 'http://127.0.0.1:9',
+    SILVERGATE_CAPTURE_PATH: '/api/v1/capture',
+    SILVERGATE_SUBMIT_REPRESENTMENT_PATH: '/api/v1/dispute-representments/create',
+    KAFKA_ORDERS_TOPIC: `${topic}.orders`,
+    KAFKA_DISPUTES_TOPIC: `${topic}.disputes`,
+    KAFKA_ORDERS_DLQ_TOPIC: `${topic}.orders.dlq`,
+    KAFKA_DISPUTES_DLQ_TOPIC: `${topic}.disputes.dlq`,
+    KAFKA_ORDERS_CONSUMER_GROUP: `${topic}.orders-group`,
+    KAFKA_DISPUTES_CONSUMER_GROUP: `${topic}.disputes-group`,
+    WEBHOOK_SECRET: '',
   });
   stops.push(() => {
     consumers.kill();
   });
-  const ingestPort = 3921;
+  const ingestPort = await freePort();
   const ingest = child('ingest', 'services/ingest/src/main.ts', {
     ...kafkaEnv,
     PORT: String(ingestPort),
