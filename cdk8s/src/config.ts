@@ -41,8 +41,6 @@ export interface PlatformConfig {
    */
   devPgPassword: string;
   webhookSecret: string;
-  /** Fail synth when a mounted observability file is missing (CI); tolerate it while developing. */
-  strictFiles: boolean;
   kafka: { replicas: number; storage: string };
   citusWorkers: number;
   /** 'dev' (skaffold -p dev) trims replicas for a laptop-sized node and logs at debug level. */
@@ -114,7 +112,7 @@ function truthy(raw: string | undefined, fallback: boolean): boolean {
 /**
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
  * PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
- * PM_INGRESS_HOST, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_STRICT_FILES, PM_PROFILE=dev.
+ * PM_INGRESS_HOST, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_PROFILE=dev.
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
   const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
@@ -135,7 +133,6 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     ingressHost: env.PM_INGRESS_HOST?.trim() ?? '',
     devPgPassword: urlSafe('PM_DEV_PG_PASSWORD', env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only'),
     webhookSecret: env.PM_WEBHOOK_SECRET?.trim() ?? devWebhookSecret(repoRoot),
-    strictFiles: truthy(env.PM_STRICT_FILES, false),
     kafka: { replicas: 1, storage: '2Gi' },
     citusWorkers: 2,
     profile: dev ? 'dev' : 'default',

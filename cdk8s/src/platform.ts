@@ -23,7 +23,7 @@ export interface PlatformOptions {
 export function buildPlatform(config: PlatformConfig, options: PlatformOptions = {}): App {
   const app = new App({ outdir: options.outdir ?? 'dist', yamlOutputType: options.yamlOutputType });
   const ns = { namespace: config.namespace, labels: { 'app.kubernetes.io/part-of': 'payment-manager' } };
-  const files = { repoRoot: config.repoRoot, strict: config.strictFiles, warn: options.warn };
+  const files = { repoRoot: config.repoRoot };
 
   const namespace = new Chart(app, 'namespace');
   new k8s.KubeNamespace(namespace, 'ns', {

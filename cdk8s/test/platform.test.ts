@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadApiConfig } from '@payment-manager/api/config';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,8 @@ import { parse } from 'yaml';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
 import { API, INGEST, MIGRATE, MIGRATE_JOB } from '../src/charts/app.ts';
 import { dashboardsPath } from '../src/charts/observability.ts';
+import { loadPlatformConfig } from '../src/config.ts';
+import { buildPlatform } from '../src/platform.ts';
 import { KAFKA_TOPICS } from '../src/topics.ts';
 import { crossReferenceProblems, policyViolations, resolveEnv } from './support/checks.ts';
 import {
@@ -241,19 +244,8 @@ describe('custom resources against their operators’ schemas', () => {
 });
 
 describe('observability files mounted from the repo', () => {
-  const files = [
-    'deploy/otel-collector/config.yaml',
-    'deploy/tempo/tempo.yaml',
-    'deploy/loki/loki.yaml',
-    'deploy/prometheus/prometheus.yml',
-    'deploy/grafana/provisioning',
-    'deploy/grafana/dashboards',
-  ];
-  const absent = files.filter((f) => !existsSync(join(REPO_ROOT, f)));
-
-  it('each file becomes a non-empty ConfigMap mounted by its component', (ctx) => {
-    if (absent.length > 0) ctx.skip(`not written yet by the observability work: ${absent.join(', ')}`);
-    const { objects, warnings } = synthPlatform({ PM_STRICT_FILES: 'true' });
+  it('each file becomes a non-empty ConfigMap mounted by its component', () => {
+    const { objects, warnings } = synthPlatform();
     expect(warnings).toEqual([]);
     const configMaps = objects.filter(
       (o) => o.kind === 'ConfigMap' && /otel|tempo|loki|prometheus|grafana/.test(o.metadata.name),
@@ -274,9 +266,8 @@ describe('observability files mounted from the repo', () => {
     for (const cm of configMaps) expect(mounts).toContain(cm.metadata.name);
   });
 
-  it('every host:port the configs point at (exporters, datasources, scrape targets, remote write) is a Service port', (ctx) => {
-    if (absent.length > 0) ctx.skip(`not written yet by the observability work: ${absent.join(', ')}`);
-    const { objects } = synthPlatform({ PM_STRICT_FILES: 'true' });
+  it('every host:port the configs point at (exporters, datasources, scrape targets, remote write) is a Service port', () => {
+    const { objects } = synthPlatform();
     const texts = objects
       .filter((o) => o.kind === 'ConfigMap' && /otel|tempo|loki|prometheus|grafana-provisioning/.test(o.metadata.name))
       .flatMap((o) => Object.values(o.data ?? {}) as string[])
@@ -297,9 +288,8 @@ describe('observability files mounted from the repo', () => {
     expect(unresolved).toEqual([]);
   });
 
-  it('the collector exposes the health_check extension its probes use; Grafana finds the dashboards', (ctx) => {
-    if (absent.length > 0) ctx.skip(`not written yet by the observability work: ${absent.join(', ')}`);
-    const { objects } = synthPlatform({ PM_STRICT_FILES: 'true' });
+  it('the collector exposes the health_check extension its probes use; Grafana finds the dashboards', () => {
+    const { objects } = synthPlatform();
     const collector = parse(find(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
     expect(collector.service.extensions).toContain('health_check');
     expect(collector.extensions.health_check.endpoint).toMatch(/:13133$/);
@@ -312,8 +302,10 @@ describe('observability files mounted from the repo', () => {
     );
   });
 
-  it('strict mode refuses to synthesize without the files (CI guard)', (ctx) => {
-    if (absent.length === 0) ctx.skip('all observability files present: nothing to refuse');
-    expect(() => synthPlatform({ PM_STRICT_FILES: 'true' })).toThrow(/is missing/);
+  it('refuses to synthesize when a mounted file is missing', () => {
+    const emptyRepo = mkdtempSync(join(tmpdir(), 'pm-cdk8s-'));
+    const config = loadPlatformConfig({ PM_IMAGE_TAG: 'test', PM_WEBHOOK_SECRET: 'whsec_dGVzdA==' }, emptyRepo);
+    expect(() => buildPlatform(config, { outdir: join(emptyRepo, 'dist') })).toThrow(/is missing/);
+    rmSync(emptyRepo, { recursive: true, force: true });
   });
 });

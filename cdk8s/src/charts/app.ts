@@ -285,10 +285,7 @@ export class AppChart extends Chart {
       mounts: [
         {
           configMap: 'silvergate-stub-mappings',
-          data: readRepoDir('deploy/wiremock/mappings', ['.json'], {
-            repoRoot: config.repoRoot,
-            strict: config.strictFiles,
-          }),
+          data: readRepoDir('deploy/wiremock/mappings', ['.json'], { repoRoot: config.repoRoot }),
           mountPath: '/home/wiremock/mappings',
         },
       ],
