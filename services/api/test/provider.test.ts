@@ -98,7 +98,9 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
         ['capture_completed', 'txn-capture-123'],
       ]);
       expect(events[1]?.data).toEqual({ amount: 100.5, currency: 'USD', idempotency_key: 'key-1' });
-      expect(events[2]?.data).toEqual({ transaction_id: 'txn-capture-123', status: 'success' });
+      // spec §4.4: the event stores the capture response object of §6.5, i.e. what the operator got back.
+      expect(events[2]?.data).toEqual(answer.json);
+      expect(answer.json).toMatchObject({ status: 'success', provider_tx_id: 'txn-capture-123' });
       expect((events[2]?.created_text ?? '') > (events[1]?.created_text ?? '')).toBe(true);
       expect((await call(api.app, 'GET', `/orders/${order.order_id}`)).json).toEqual(before);
     });
@@ -134,7 +136,13 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
         ['capture_requested', 'k-f'],
         ['capture_failed', 'txn-declined-1'],
       ]);
-      expect(events[2]?.data).toEqual({ transaction_id: 'txn-declined-1', status: 'declined' });
+      expect(events[2]?.data).toMatchObject({
+        order_id: order.order_id,
+        amount: 3,
+        currency: 'USD',
+        status: 'failed',
+        provider_tx_id: 'txn-declined-1',
+      });
     });
 
     it.each([

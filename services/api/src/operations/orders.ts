@@ -49,8 +49,14 @@ export async function captureOrder(pool: pg.Pool, provider: SilvergateClient, re
     if (err instanceof ProviderError) throw badGateway(`provider capture failed: ${err.message}`);
     throw err;
   }
-  const capturedAt = new Date().toISOString();
-  const status = captureStatus(answer.status);
+  const capture = {
+    order_id: request.order_id,
+    amount: request.amount,
+    currency: request.currency,
+    status: captureStatus(answer.status),
+    provider_tx_id: answer.transaction_id,
+    captured_at: new Date().toISOString(),
+  };
 
   await withTransaction(pool, async (tx) => {
     await lockOrder(tx, request.order_id);
@@ -59,24 +65,17 @@ export async function captureOrder(pool: pg.Pool, provider: SilvergateClient, re
       providerEventId: request.idempotency_key,
       data: { amount: request.amount, currency: request.currency, idempotency_key: request.idempotency_key },
     });
+    // The event keeps the answer the operator got (spec §4.4: "the capture response object").
     await appendOrderEvent(
       tx,
       request.order_id,
       {
-        kind: status === 'success' ? 'capture_completed' : 'capture_failed',
+        kind: capture.status === 'success' ? 'capture_completed' : 'capture_failed',
         providerEventId: answer.transaction_id,
-        data: answer,
+        data: capture,
       },
       requested?.created_at,
     );
   });
-
-  return {
-    order_id: request.order_id,
-    amount: request.amount,
-    currency: request.currency,
-    status,
-    provider_tx_id: answer.transaction_id,
-    captured_at: capturedAt,
-  };
+  return capture;
 }
