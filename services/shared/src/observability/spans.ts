@@ -23,17 +23,20 @@ export async function withSpan<T>(
   attributes: SpanAttributes,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes: definedAttributes(attributes) }, async (span) => {
-    try {
-      return await fn(span);
-    } catch (error) {
-      span.recordException(error instanceof Error ? error : String(error));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(name, { attributes: definedAttributes(attributes) }, (span) => runInSpan(span, fn));
+}
+
+/** Runs `fn`, records its failure on the span, and always ends the span. */
+async function runInSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+  try {
+    return await fn(span);
+  } catch (error) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** Sets attributes on the active span (no-op when none), e.g. the outcome of a webhook on the request span. */
@@ -89,22 +92,12 @@ export async function withProducerSpan<T>(
     'messaging.operation.type': 'send',
     ...attributes,
   });
-  return tracer.startActiveSpan(
-    `send ${topic}`,
-    { kind: SpanKind.PRODUCER, attributes: spanAttributes },
-    async (span) => {
-      try {
-        const headers: Record<string, string> = {};
-        propagation.inject(context.active(), headers);
-        return await send(headers);
-      } catch (error) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
+  return tracer.startActiveSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes: spanAttributes }, (span) =>
+    runInSpan(span, () => {
+      const headers: Record<string, string> = {};
+      propagation.inject(context.active(), headers);
+      return send(headers);
+    }),
   );
 }
 
