@@ -49,7 +49,12 @@ async function startServer(
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    const answer = await fetch(`${url}/webhooks/payments/orders`, { method: 'POST', body }).catch(() => null);
+    // Bounded: a server that answers nothing (e.g. no broker) must fail the run in seconds, not hang it.
+    const answer = await fetch(`${url}/webhooks/payments/orders`, {
+      method: 'POST',
+      body,
+      signal: AbortSignal.timeout(2000),
+    }).catch(() => null);
     if (answer?.status === 202) return child;
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -104,7 +109,8 @@ try {
   let brokers = process.env.KAFKA_BROKERS ?? '';
   let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';
   if (parseBrokerList(brokers).length === 0) {
-    const cluster = await startKcatMockCluster(`${root}.data/bench-kafka-mock.log`);
+    // One log per run: the bootstrap list is read from it, and concurrent runs must not read each other's.
+    const cluster = await startKcatMockCluster(`${root}.data/bench-kafka-mock.${process.pid}.log`);
     stops.push(cluster.stop);
     brokers = cluster.brokers;
     idempotent = 'false';

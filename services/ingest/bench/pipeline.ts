@@ -98,7 +98,8 @@ try {
   let brokers = process.env.KAFKA_BROKERS ?? '';
   let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';
   if (parseBrokerList(brokers).length === 0) {
-    const cluster = await startKcatMockCluster(`${root}.data/bench-kafka-mock.log`);
+    // One log per run: the bootstrap list is read from it, and concurrent runs must not read each other's.
+    const cluster = await startKcatMockCluster(`${root}.data/bench-kafka-mock.${process.pid}.log`);
     stops.push(cluster.stop);
     brokers = cluster.brokers;
     idempotent = 'false';
