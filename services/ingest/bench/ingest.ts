@@ -134,8 +134,8 @@ try {
       KAFKA_BROKERS: brokers,
       KAFKA_IDEMPOTENT_PRODUCER: idempotent,
       KAFKA_ORDERS_TOPIC: `bench.ingest.${Date.now()}.orders`,
-      // Request logging off on both sides: the comparison is about the hand-over, not log volume.
-      LOG_LEVEL: 'warn',
+      // Ingest's production log level: an accepted webhook writes no log line at info (see request-logging.ts).
+      LOG_LEVEL: 'info',
       WEBHOOK_SECRET: '',
     },
     ingestPort,

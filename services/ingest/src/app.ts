@@ -30,6 +30,7 @@ import Fastify, {
 import type { IngestConfig } from './config.ts';
 import type { ApiForwarder, WebhookRoute } from './http/api-forwarder.ts';
 import type { WebhookPublisher } from './kafka/publisher.ts';
+import { cheapRequestLogging } from './request-logging.ts';
 
 /** Seconds a provider should wait before retrying when the broker is unreachable. */
 export const BROKER_RETRY_AFTER_SECONDS = 5;
@@ -69,6 +70,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
     ...(deps.loggerInstance
       ? { loggerInstance: deps.loggerInstance }
       : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }) }),
+    ...cheapRequestLogging(),
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
   });
