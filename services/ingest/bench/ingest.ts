@@ -7,6 +7,7 @@
  * Broker: KAFKA_BROKERS, else a kcat mock cluster is started (idempotent producer off for it only).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -110,8 +111,10 @@ try {
   let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';
   if (parseBrokerList(brokers).length === 0) {
     // One log per run: the bootstrap list is read from it, and concurrent runs must not read each other's.
-    const cluster = await startKcatMockCluster(`${root}.data/bench-kafka-mock.${process.pid}.log`);
-    stops.push(cluster.stop);
+    // Debug logging (how the ports are learnt) writes ≈ 6 MB per run, so the log goes with the cluster.
+    const mockLog = `${root}.data/bench-kafka-mock.${process.pid}.log`;
+    const cluster = await startKcatMockCluster(mockLog);
+    stops.push(() => rmSync(mockLog, { force: true }), cluster.stop);
     brokers = cluster.brokers;
     idempotent = 'false';
     say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${brokers} (idempotent producer off)`);
