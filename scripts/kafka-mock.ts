@@ -3,10 +3,11 @@
  * producer) for local dev runs and benchmarks when KAFKA_BROKERS is not set.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseBrokerList } from '../services/shared/src/kafka-client.ts';
 
 export interface MockCluster {
   brokers: string;
@@ -55,4 +56,22 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/**
+ * The brokers a benchmark should use: KAFKA_BROKERS when set, otherwise a mock cluster of its own (one log per
+ * run, since the bootstrap list is read from it; the debug log it needs is ≈ 6 MB, so it goes with the cluster).
+ * The mock has no idempotent producer, so it is turned off for it.
+ */
+export async function benchBrokers(
+  env: Record<string, string | undefined>,
+  { logFile, stops, say }: { logFile: string; stops: Array<() => unknown>; say(message: string): void },
+): Promise<{ brokers: string; idempotent: string }> {
+  if (parseBrokerList(env.KAFKA_BROKERS).length > 0) {
+    return { brokers: env.KAFKA_BROKERS as string, idempotent: env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true' };
+  }
+  const cluster = await startKcatMockCluster(logFile);
+  stops.push(() => rmSync(logFile, { force: true }), cluster.stop);
+  say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${cluster.brokers} (idempotent producer off)`);
+  return { brokers: cluster.brokers, idempotent: 'false' };
 }

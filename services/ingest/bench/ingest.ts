@@ -7,12 +7,10 @@
  * Broker: KAFKA_BROKERS, else a kcat mock cluster is started (idempotent producer off for it only).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, startKcatMockCluster } from '../../../scripts/kafka-mock.ts';
-import { parseBrokerList } from '../../shared/src/kafka-client.ts';
+import { benchBrokers, freePort } from '../../../scripts/kafka-mock.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -107,18 +105,11 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 try {
-  let brokers = process.env.KAFKA_BROKERS ?? '';
-  let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';
-  if (parseBrokerList(brokers).length === 0) {
-    // One log per run: the bootstrap list is read from it, and concurrent runs must not read each other's.
-    // Debug logging (how the ports are learnt) writes ≈ 6 MB per run, so the log goes with the cluster.
-    const mockLog = `${root}.data/bench-kafka-mock.${process.pid}.log`;
-    const cluster = await startKcatMockCluster(mockLog);
-    stops.push(() => rmSync(mockLog, { force: true }), cluster.stop);
-    brokers = cluster.brokers;
-    idempotent = 'false';
-    say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${brokers} (idempotent producer off)`);
-  }
+  const { brokers, idempotent } = await benchBrokers(process.env, {
+    logFile: `${root}.data/bench-kafka-mock.${process.pid}.log`,
+    stops,
+    say,
+  });
   say(
     `${CONNECTIONS} connections, ${DURATION} s per target after ${WARMUP} s warm-up, POST ${body.length}-byte order webhook`,
   );

@@ -10,7 +10,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +17,10 @@ import { parseArgs } from 'node:util';
 import type { NormalisedOrderWebhook } from '@payment-manager/shared';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { freePort, startKcatMockCluster } from '../../../scripts/kafka-mock.ts';
+import { benchBrokers, freePort } from '../../../scripts/kafka-mock.ts';
 import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
 import { processOrderWebhook } from '../../api/src/webhooks/process.ts';
-import { parseBrokerList } from '../../shared/src/kafka-client.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -96,18 +94,11 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 try {
-  let brokers = process.env.KAFKA_BROKERS ?? '';
-  let idempotent = process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true';
-  if (parseBrokerList(brokers).length === 0) {
-    // One log per run: the bootstrap list is read from it, and concurrent runs must not read each other's.
-    // Debug logging (how the ports are learnt) writes ≈ 6 MB per run, so the log goes with the cluster.
-    const mockLog = `${root}.data/bench-kafka-mock.${process.pid}.log`;
-    const cluster = await startKcatMockCluster(mockLog);
-    stops.push(() => rmSync(mockLog, { force: true }), cluster.stop);
-    brokers = cluster.brokers;
-    idempotent = 'false';
-    say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${brokers} (idempotent producer off)`);
-  }
+  const { brokers, idempotent } = await benchBrokers(process.env, {
+    logFile: `${root}.data/bench-kafka-mock.${process.pid}.log`,
+    stops,
+    say,
+  });
 
   // Two databases from the same migrations: one for the pipeline, one for the ceiling.
   const pipelineDb = `pm_bench_pipeline_${suffix}`;
