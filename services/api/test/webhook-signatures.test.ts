@@ -61,6 +61,16 @@ describeWith(['postgres'], 'API public webhook routes with WEBHOOK_SECRET', () =
     }
   });
 
+  it('authenticates before judging the body: malformed JSON is 401 unsigned, 400 once signed', async () => {
+    const raw = '{"provider_event_id": "x",';
+    const unsigned = await send(raw, { 'content-type': 'application/json' });
+    expect(unsigned.statusCode).toBe(401);
+    expect(unsigned.json().message).toMatch(/signature/);
+    const signedMalformed = await send(raw, signed(CURRENT, raw));
+    expect(signedMalformed.statusCode).toBe(400);
+    expect(signedMalformed.json().message).toMatch(/not valid JSON/);
+  });
+
   it('answers 401 and stores nothing for tampered, foreign, stale or unsigned webhooks', async () => {
     const cases: Array<[string, (raw: string) => { raw: string; headers: Record<string, string> }]> = [
       ['tampered body', (raw) => ({ raw: raw.replace('42.00', '0.01'), headers: signed(CURRENT, raw) })],

@@ -174,6 +174,16 @@ describeWith(['kafka'], 'ingest kafka mode: Standard Webhooks signatures', () =>
     expect(published.map((r) => JSON.parse(r.value ?? '').payload.provider_event_id).sort()).toEqual(accepted.sort());
   });
 
+  it('authenticates before judging the body: malformed JSON is 401 unsigned, 400 once signed', async () => {
+    const raw = '{"provider_event_id": "x",';
+    const unsigned = await post(url(), raw, {});
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.json.message).toMatch(/signature/);
+    const signedMalformed = await post(url(), raw, signed(NEW_SECRET, raw));
+    expect(signedMalformed.status).toBe(400);
+    expect(signedMalformed.json.message).toMatch(/not valid JSON/);
+  });
+
   it('rejects a replayed webhook-id once the first delivery was accepted', async () => {
     const raw = JSON.stringify(orderBody());
     const headers = signed(NEW_SECRET, raw);

@@ -8,6 +8,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Request body exactly as received (UTF-8); undefined for body-less requests. */
     rawBody?: string;
+    /** A body error held back on routes with `deferBodyErrors` (see signatures.ts). */
+    deferredBodyError?: Error;
+  }
+  interface FastifyContextConfig {
+    /** Keep a malformed body's error until the route decides to raise it, instead of failing in the parser. */
+    deferBodyErrors?: boolean;
   }
 }
 
@@ -25,7 +31,10 @@ export function registerRawJsonBodyParser(app: FastifyInstance): void {
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      done(new BadJsonError(`body is not valid JSON: ${(err as Error).message}`), undefined);
+      const error = new BadJsonError(`body is not valid JSON: ${(err as Error).message}`);
+      if (!request.routeOptions.config.deferBodyErrors) return done(error, undefined);
+      request.deferredBodyError = error;
+      done(null, undefined);
     }
   });
 }

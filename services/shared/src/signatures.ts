@@ -97,6 +97,11 @@ export function applyWebhookSignatureGuard(app: FastifyInstance, verifier: Signa
   if (!verifier) return;
   const pending = new Set<string>();
 
+  // Authenticate first: an unsigned caller learns nothing about its body, not even that the JSON is malformed.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, deferBodyErrors: true };
+  });
+
   app.addHook('preHandler', async (request: GuardedRequest, reply: FastifyReply) => {
     const result = verifier.verify(
       request.rawBody ?? '',
@@ -109,6 +114,7 @@ export function applyWebhookSignatureGuard(app: FastifyInstance, verifier: Signa
     }
     pending.add(result.webhookId);
     request[inFlight] = result.webhookId;
+    if (request.deferredBodyError) throw request.deferredBodyError;
   });
 
   app.addHook('onResponse', async (request: GuardedRequest, reply: FastifyReply) => {
