@@ -45,19 +45,6 @@ export async function startKcatMockCluster(logFile: string, brokers = 3): Promis
   throw new Error(`kcat mock cluster did not start (is kcat installed? see ${logFile})`);
 }
 
-/** A port nothing listens on right now, so back-to-back benchmark runs never meet a draining predecessor. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 /**
  * The brokers a benchmark should use: KAFKA_BROKERS when set, otherwise a mock cluster of its own (one log per
  * run, since the bootstrap list is read from it; the debug log it needs is ≈ 6 MB, so it goes with the cluster).

