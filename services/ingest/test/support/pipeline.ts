@@ -145,6 +145,8 @@ export function consumersFor(opts: {
 
 export interface HttpAnswer {
   status: number;
+  /** Parsed response body; tests read into it freely and let the assertion fail on a wrong shape. */
+  // biome-ignore lint/suspicious/noExplicitAny: test helper over arbitrary JSON answers
   json: any;
   headers: Headers;
 }
