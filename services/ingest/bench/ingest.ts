@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '@payment-manager/shared/net';
 import autocannon from 'autocannon';
+import { childrenKilledOnExit } from '../../../scripts/bench-children.ts';
 import { benchBrokers } from '../../../scripts/kafka-mock.ts';
 
 const { values: args } = parseArgs({
@@ -140,12 +141,7 @@ function median(values: number[]): number {
 }
 
 const stops: Array<() => void> = [];
-const children: ChildProcess[] = [];
-// Ctrl-C or a timeout must not leave servers or the mock broker behind ('exit' hooks kill them synchronously).
-process.once('exit', () => {
-  for (const c of children) c.kill();
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+const children = childrenKilledOnExit();
 try {
   const { brokers, idempotent } = await benchBrokers(process.env, {
     logFile: `${root}.data/bench-kafka-mock.${process.pid}.log`,

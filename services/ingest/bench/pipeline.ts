@@ -18,6 +18,7 @@ import type { NormalisedOrderWebhook } from '@payment-manager/shared';
 import { freePort } from '@payment-manager/shared/net';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { childrenKilledOnExit } from '../../../scripts/bench-children.ts';
 import { benchBrokers } from '../../../scripts/kafka-mock.ts';
 import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
@@ -88,12 +89,7 @@ async function count(pool: pg.Pool): Promise<number> {
 }
 
 const stops: Array<() => Promise<void> | void> = [];
-const children: ChildProcess[] = [];
-// Ctrl-C or a timeout must not leave servers or the mock broker behind ('exit' hooks kill them synchronously).
-process.once('exit', () => {
-  for (const c of children) c.kill();
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+const children = childrenKilledOnExit();
 try {
   const { brokers, idempotent } = await benchBrokers(process.env, {
     logFile: `${root}.data/bench-kafka-mock.${process.pid}.log`,
