@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { buildApp } from '../src/app.ts';
 import { runMigrations, runPartitionMaintenance } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -36,8 +37,8 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
   },
 });
-const EVENTS = Number(args.events);
-const REQUESTS = Math.max(200, Number(args.requests));
+const EVENTS = wholeNumberOption('events', args.events, 1);
+const REQUESTS = Math.max(200, wholeNumberOption('requests', args.requests, 1));
 const DISPUTES = Math.max(1, Math.round(EVENTS / 10));
 const CHUNK = 100_000;
 

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '@payment-manager/shared/net';
 import autocannon from 'autocannon';
-import { childrenKilledOnExit } from '../../../scripts/bench-children.ts';
+import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { benchBrokers } from '../../../scripts/kafka-mock.ts';
 
 const { values: args } = parseArgs({
@@ -30,10 +30,10 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
   },
 });
-const CONNECTIONS = Number(args.connections);
-const DURATION = Number(args.duration);
-const ROUNDS = Number(args.rounds);
-const WARMUP = Number(args.warmup);
+const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
+const DURATION = wholeNumberOption('duration', args.duration, 1);
+const ROUNDS = wholeNumberOption('rounds', args.rounds, 1);
+const WARMUP = wholeNumberOption('warmup', args.warmup, 0);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const say = (message: string) => console.log(`[bench:ingest] ${message}`);
 

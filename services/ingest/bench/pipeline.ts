@@ -18,7 +18,7 @@ import type { NormalisedOrderWebhook } from '@payment-manager/shared';
 import { freePort } from '@payment-manager/shared/net';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { childrenKilledOnExit } from '../../../scripts/bench-children.ts';
+import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { benchBrokers } from '../../../scripts/kafka-mock.ts';
 import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
@@ -31,8 +31,8 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
   },
 });
-const N = Number(args.webhooks);
-const CONNECTIONS = Number(args.connections);
+const N = wholeNumberOption('webhooks', args.webhooks, 1);
+const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
 /** The consumers handle this many partitions at once (startWebhookConsumers default). */
 const CONSUMER_CONCURRENCY = 3;
 const root = fileURLToPath(new URL('../../..', import.meta.url));

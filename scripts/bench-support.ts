@@ -1,0 +1,26 @@
+/** What every benchmark needs around its measurement: child processes that cannot outlive it, checked options. */
+import type { ChildProcess } from 'node:child_process';
+
+/** Child processes of a benchmark, killed however the benchmark ends (normal exit, error, Ctrl-C or a timeout). */
+export function childrenKilledOnExit(): ChildProcess[] {
+  const children: ChildProcess[] = [];
+  // 'exit' handlers run synchronously, so kill() is all that can happen there; signals are turned into an exit.
+  process.once('exit', () => {
+    for (const child of children) child.kill();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  return children;
+}
+
+/**
+ * A numeric command-line option: `--name value` must be a whole number of at least `min`. A typo ends the
+ * benchmark at once with the option's name instead of a run that measures nothing.
+ */
+export function wholeNumberOption(name: string, value: string | undefined, min: number): number {
+  const parsed = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isInteger(parsed) || parsed < min) {
+    process.stderr.write(`--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+  return parsed;
+}
