@@ -3,11 +3,11 @@
  * nothing stored.
  */
 import { describeWith } from '@payment-manager/testkit/services';
+import { chargebackWebhook, orderWebhook } from '@payment-manager/testkit/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { createTestApp, useTestApi } from './support/app.ts';
 import { call } from './support/http.ts';
-import { chargebackWebhook, orderWebhook } from './support/webhooks.ts';
 
 const ORDERS = '/webhooks/payments/orders';
 const CHARGEBACKS = '/webhooks/payments/chargebacks';

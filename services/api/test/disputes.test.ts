@@ -1,9 +1,9 @@
 /** Dispute reads, evidence and the submit checks that come before the provider (spec §6.6–§6.11). */
 import { describeWith } from '@payment-manager/testkit/services';
+import { uniqueId } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApi } from './support/app.ts';
 import { call } from './support/http.ts';
-import { uniqueId } from './support/webhooks.ts';
 
 describeWith(['postgres'], 'disputes', () => {
   const api = useTestApi();

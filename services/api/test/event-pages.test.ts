@@ -1,9 +1,9 @@
 /** Keyset-paginated event logs (spec §6.3, §6.8, §10.6): ties, precision, filters, limits, cursors. */
 import { describeWith } from '@payment-manager/testkit/services';
+import { uniqueId } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApi } from './support/app.ts';
 import { call, query } from './support/http.ts';
-import { uniqueId } from './support/webhooks.ts';
 
 interface Item {
   event_id: string;

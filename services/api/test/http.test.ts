@@ -1,10 +1,10 @@
 /** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (spec §3, issue 2 item 6). */
 import { createPool } from '@payment-manager/api/db/pool';
 import { describeWith, requirePostgres } from '@payment-manager/testkit/services';
+import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import { expect, it } from 'vitest';
 import { createTestApp, useTestApi } from './support/app.ts';
 import { call } from './support/http.ts';
-import { orderWebhook } from './support/webhooks.ts';
 
 describeWith(['postgres'], 'HTTP conventions', () => {
   const api = useTestApi();

@@ -1,9 +1,9 @@
 /** Internal update endpoints used by ingest in http mode (spec §7.1, R-12). */
 import { describeWith } from '@payment-manager/testkit/services';
+import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import { describe, expect, it } from 'vitest';
 import { createTestApp, useTestApi } from './support/app.ts';
 import { call } from './support/http.ts';
-import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from './support/webhooks.ts';
 
 const ORDERS = '/internal/updates/orders';
 const DISPUTES = '/internal/updates/disputes';

@@ -11,6 +11,12 @@ import { kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '@payment-manager/
 import { eventually } from '@payment-manager/testkit/poll';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
+import {
+  chargebackWebhook,
+  nextOrderWebhook,
+  type OrderWebhookBody,
+  orderWebhook,
+} from '@payment-manager/testkit/webhooks';
 import { type Kafka, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { replayDeadLetters } from '../../ingest/src/kafka/dlq-replay.ts';
@@ -24,7 +30,6 @@ import {
   testKafka,
 } from '../../ingest/test/support/pipeline.ts';
 import type { WebhookConsumers } from '../src/kafka/consumers.ts';
-import { chargebackWebhook, nextOrderWebhook, type OrderWebhookBody, orderWebhook } from './support/webhooks.ts';
 
 const db = useTestDatabase({ poolMax: 8 });
 

@@ -1,10 +1,10 @@
 /** Order reads and manual operations without the provider (spec §6.1, §6.2, §6.4, §6.5 checks before the call). */
 import { randomUUID } from 'node:crypto';
 import { describeWith } from '@payment-manager/testkit/services';
+import { nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApi } from './support/app.ts';
 import { call, query } from './support/http.ts';
-import { nextOrderWebhook, orderWebhook, uniqueId } from './support/webhooks.ts';
 
 describeWith(['postgres'], 'orders', () => {
   const api = useTestApi();

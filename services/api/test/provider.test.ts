@@ -4,6 +4,7 @@
  */
 
 import { describeWith } from '@payment-manager/testkit/services';
+import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import {
   addStub,
   bodyWithOrderId,
@@ -17,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { CAPTURE_PATH, createTestApp, REPRESENTMENT_PATH, useTestApi } from './support/app.ts';
 import { call } from './support/http.ts';
-import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from './support/webhooks.ts';
 
 describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => {
   const api = useTestApi();

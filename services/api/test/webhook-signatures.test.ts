@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
+import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.ts';
 import { createSilvergateClient } from '../src/provider/silvergate.ts';
-import { orderWebhook } from './support/webhooks.ts';
 
 const CURRENT = `whsec_${Buffer.from('api-current-secret-0123456789').toString('base64')}`;
 const PREVIOUS = `whsec_${Buffer.from('api-previous-secret-012345678').toString('base64')}`;

@@ -1,9 +1,9 @@
 /** Public webhook endpoints in sync mode: outcome mapping (spec §5.5), replays and ordering (§5.6), concurrency (§8). */
 import { describeWith } from '@payment-manager/testkit/services';
+import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import { describe, expect, it } from 'vitest';
 import { useTestApi } from './support/app.ts';
 import { call } from './support/http.ts';
-import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from './support/webhooks.ts';
 
 const ORDERS = '/webhooks/payments/orders';
 const CHARGEBACKS = '/webhooks/payments/chargebacks';

@@ -18,6 +18,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '@payment-manager/shared/net';
+import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
 import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { benchBrokers } from '../../../scripts/kafka-mock.ts';
@@ -37,15 +38,8 @@ const WARMUP = wholeNumberOption('warmup', args.warmup, 0);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const say = (message: string) => console.log(`[bench:ingest] ${message}`);
 
-const body = JSON.stringify({
-  provider_event_id: 'pe-bench-1',
-  order_id: 'ord-bench-1',
-  user_id: '0b7d3c52-6f0e-4e59-9a0c-2f4f8f5e1a10',
-  status: 'created',
-  created_at: '2025-03-04T09:00:00Z',
-  updated_at: '2025-03-04T09:00:00Z',
-  meta: { amount: '42.00', currency: 'EUR' },
-});
+// One body for every request, as a provider retrying a burst would send; its ids never reach a database.
+const body = JSON.stringify(orderWebhook());
 
 async function startServer(
   script: string,

@@ -9,13 +9,14 @@
  * Broker: KAFKA_BROKERS, else a kcat mock cluster is started (idempotent producer off for it only).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { NormalisedOrderWebhook } from '@payment-manager/shared';
+import { type NormalisedOrderWebhook, parseOrderWebhook } from '@payment-manager/shared';
 import { freePort } from '@payment-manager/shared/net';
+import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
@@ -57,16 +58,11 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
+/** A fresh order webhook (unique ids) in the form ingest publishes and the consumers apply. */
 function webhook(): NormalisedOrderWebhook {
-  return {
-    provider_event_id: `pe-${randomUUID()}`,
-    order_id: `ord-${randomUUID()}`,
-    user_id: randomUUID(),
-    status: 'created',
-    created_at: '2025-03-04T09:00:00Z',
-    updated_at: '2025-03-04T09:00:00Z',
-    meta: { amount: '42.00', currency: 'EUR' },
-  };
+  const parsed = parseOrderWebhook(orderWebhook());
+  if (!parsed.ok) throw new Error(`bench webhook is invalid: ${parsed.message}`);
+  return parsed.value;
 }
 
 function child(name: string, script: string, env: Record<string, string | undefined>): ChildProcess {

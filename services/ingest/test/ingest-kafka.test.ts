@@ -2,20 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import { kafkaBrokers, uniqueTopicNames } from '@payment-manager/testkit/kafka';
 import { describeWith } from '@payment-manager/testkit/services';
+import { type OrderWebhookBody, orderWebhook } from '@payment-manager/testkit/webhooks';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { post, type RunningIngest, readAll, startKafkaIngest, testKafka } from './support/pipeline.ts';
 
-const orderBody = (overrides: Record<string, unknown> = {}) => ({
-  provider_event_id: `pe-${randomUUID()}`,
-  order_id: `ord-${randomUUID()}`,
-  user_id: randomUUID().toUpperCase(),
-  status: 'created',
-  created_at: '2025-03-04T09:00:00Z',
-  updated_at: '2025-03-04T09:00:00Z',
-  meta: { amount: '42.00' },
-  ...overrides,
-});
+// Upper-case user ids: ingest must lower-case them in the key and the payload.
+const orderBody = (overrides: Partial<OrderWebhookBody> = {}) =>
+  orderWebhook({ user_id: randomUUID().toUpperCase(), ...overrides });
 
 const OLD_SECRET = `whsec_${Buffer.from('old-secret-0123456789abcdef').toString('base64')}`;
 const NEW_SECRET = `whsec_${Buffer.from('new-secret-0123456789abcdef').toString('base64')}`;

@@ -4,7 +4,6 @@
  * SQL, and provider HTTP → ingest → API internal endpoint → domain span → SQL in http mode. The applications
  * are imported only after the SDK started, as in production.
  */
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
@@ -13,6 +12,7 @@ import { shutdownTelemetry, startTelemetry } from '@payment-manager/shared/obser
 import { kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '@payment-manager/testkit/kafka';
 import { eventually } from '@payment-manager/testkit/poll';
 import { describeWith } from '@payment-manager/testkit/services';
+import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import { afterAll, expect, it } from 'vitest';
 
 const exporter = new InMemorySpanExporter();
@@ -30,16 +30,6 @@ const { createKafkaPublisher } = await import('../src/kafka/publisher.ts');
 
 afterAll(async () => {
   await shutdownTelemetry();
-});
-
-const orderBody = () => ({
-  provider_event_id: `pe-${randomUUID()}`,
-  order_id: `ord-${randomUUID()}`,
-  user_id: randomUUID(),
-  status: 'created',
-  created_at: '2025-03-04T09:00:00Z',
-  updated_at: '2025-03-04T09:00:00Z',
-  meta: { amount: '42.00' },
 });
 
 function spanId(span: ReadableSpan): string {
@@ -96,7 +86,7 @@ describeWith(['postgres', 'kafka'], 'one trace per webhook: ingest → Kafka →
     const consumers = pipeline.consumersFor({ pool: database.pool, kafka, topics, groups });
     try {
       // Two webhooks in flight together share one producer batch; each must still keep its own trace.
-      const [order, other] = [orderBody(), orderBody()];
+      const [order, other] = [orderWebhook(), orderWebhook()];
       const answers = await Promise.all(
         [order, other].map((body) => pipeline.post(`${ingest.url}/webhooks/payments/orders`, body)),
       );
@@ -249,7 +239,7 @@ describeWith(['postgres'], 'one trace per webhook: ingest → API internal endpo
     const api = await pipeline.startApi({ pool: database.pool, mode: 'http' });
     const ingest = await pipeline.startHttpIngest({ apiBaseUrl: api.url });
     try {
-      const order = orderBody();
+      const order = orderWebhook();
       expect((await pipeline.post(`${ingest.url}/webhooks/payments/orders`, order)).status).toBeLessThan(300);
       const { domain, spans } = await traceOfOrder(order.order_id);
       const path = pathToRoot(domain, spans);

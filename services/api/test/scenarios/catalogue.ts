@@ -15,10 +15,10 @@
  *    broker with other tests running in parallel.
  */
 import { randomUUID } from 'node:crypto';
+import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import type pg from 'pg';
 import { expect } from 'vitest';
 import type { HttpResult, Json } from '../support/http.ts';
-import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '../support/webhooks.ts';
 import { type FixtureIds, loadDisputeEventsFixture } from './dispute-events-fixture.ts';
 
 export type { HttpResult };
