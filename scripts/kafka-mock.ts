@@ -7,6 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseBrokerList } from '../services/shared/src/kafka-client.ts';
 
 export interface MockCluster {
@@ -50,11 +51,12 @@ export async function startKcatMockCluster(logFile: string, brokers = 3): Promis
  */
 export async function benchBrokers(
   env: Record<string, string | undefined>,
-  { logFile, stops, say }: { logFile: string; stops: Array<() => unknown>; say(message: string): void },
+  { stops, say }: { stops: Array<() => unknown>; say(message: string): void },
 ): Promise<{ brokers: string; idempotent: string }> {
   if (parseBrokerList(env.KAFKA_BROKERS).length > 0) {
     return { brokers: env.KAFKA_BROKERS as string, idempotent: env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true' };
   }
+  const logFile = fileURLToPath(new URL(`../.data/bench-kafka-mock.${process.pid}.log`, import.meta.url));
   const cluster = await startKcatMockCluster(logFile);
   stops.push(() => rmSync(logFile, { force: true }), cluster.stop);
   say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${cluster.brokers} (idempotent producer off)`);

@@ -137,11 +137,7 @@ function median(values: number[]): number {
 const stops: Array<() => void> = [];
 const children = childrenKilledOnExit();
 try {
-  const { brokers, idempotent } = await benchBrokers(process.env, {
-    logFile: `${root}.data/bench-kafka-mock.${process.pid}.log`,
-    stops,
-    say,
-  });
+  const { brokers, idempotent } = await benchBrokers(process.env, { stops, say });
   say(
     `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per target after ${WARMUP} s warm-up, POST ${body.length}-byte order webhook`,
   );

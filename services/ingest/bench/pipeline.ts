@@ -87,11 +87,7 @@ async function count(pool: pg.Pool): Promise<number> {
 const stops: Array<() => Promise<void> | void> = [];
 const children = childrenKilledOnExit();
 try {
-  const { brokers, idempotent } = await benchBrokers(process.env, {
-    logFile: `${root}.data/bench-kafka-mock.${process.pid}.log`,
-    stops,
-    say,
-  });
+  const { brokers, idempotent } = await benchBrokers(process.env, { stops, say });
 
   // Two databases from the same migrations: one for the pipeline, one for the ceiling.
   const pipelineDb = `pm_bench_pipeline_${suffix}`;
