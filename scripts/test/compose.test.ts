@@ -303,6 +303,13 @@ describe('docker-compose.yml', () => {
     expect(s.image).not.toMatch(/:latest$/);
   });
 
+  it('runs the Kafka version everything else runs (deploy/kafka/VERSION)', () => {
+    const version = readFileSync(path.join(ROOT, 'deploy/kafka/VERSION'), 'utf8').trim();
+    const kafkaImages = services.map(([, s]) => s.image ?? '').filter((image) => image.startsWith('apache/kafka:'));
+    expect(kafkaImages.length).toBeGreaterThan(0);
+    for (const image of kafkaImages) expect(image).toBe(`apache/kafka:${version}`);
+  });
+
   it('api and ingest run in kafka mode and agree on broker, topics and signing secret', () => {
     const api = containerEnv(service('api'));
     const ingest = containerEnv(service('ingest'));

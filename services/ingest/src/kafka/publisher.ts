@@ -40,6 +40,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** Sends of one batch while the broker leaves some of its partitions unconfirmed (see sendBatch). */
+const MAX_SEND_ATTEMPTS = 3;
+
 export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): WebhookPublisher {
   const maxBatchSize = opts.maxBatchSize ?? 1000;
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
@@ -111,40 +114,43 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
   async function sendBatch(batch: Pending[]): Promise<void> {
     try {
       await connect();
-      const byTopic = new Map<string, Message[]>();
-      const sent = batch.map((pending) => {
-        const { topic, key, value, headers } = pending.message;
+      let unconfirmed = batch.map((pending) => {
+        const { key, value, headers } = pending.message;
         const message: Message = { key, value, headers };
-        const messages = byTopic.get(topic) ?? [];
-        messages.push(message);
-        byTopic.set(topic, messages);
-        return { pending, topic, message };
+        return { pending, topic: pending.message.topic, message };
       });
-      // Each message already carries the trace context of the request that queued it (withProducerSpan);
-      // traced here, kafkajs would parent the whole batch to one request and overwrite those headers.
-      const results = await withoutTracing(() =>
-        producer.sendBatch({
-          acks: -1,
-          timeout: publishTimeoutMs,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        }),
-      );
       // kafkajs 2.2.4 can resolve a send that never reached one of its partitions: when a retry moves a failed
       // partition to a leader that already answered for others, that partition is not sent again (seen on a
-      // 3-broker Apache Kafka with a broker stopped under load). A webhook is acknowledged only if the broker
-      // confirmed the very partition it went to; the others are answered 503 and the provider retries them.
-      const confirmed = new Set(
-        results.filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`),
-      );
-      let unconfirmed = 0;
-      for (const { pending, topic, message } of sent) {
-        if (confirmed.has(`${topic}\u0000${chosenPartition.get(message)}`)) pending.resolve();
-        else {
-          unconfirmed++;
-          pending.reject(new PublishUnavailableError(`broker did not confirm the write to ${topic}`));
+      // 3-broker Apache Kafka with a broker stopped under load). So a webhook is acknowledged only when the broker
+      // confirmed the very partition it went to; the others were never written and are sent again.
+      for (let attempt = 1; unconfirmed.length > 0 && attempt <= MAX_SEND_ATTEMPTS; attempt++) {
+        const byTopic = new Map<string, Message[]>();
+        for (const { topic, message } of unconfirmed) {
+          const messages = byTopic.get(topic);
+          if (messages) messages.push(message);
+          else byTopic.set(topic, [message]);
         }
+        // Each message already carries the trace context of the request that queued it (withProducerSpan);
+        // traced here, kafkajs would parent the whole batch to one request and overwrite those headers.
+        const results = await withoutTracing(() =>
+          producer.sendBatch({
+            acks: -1,
+            timeout: publishTimeoutMs,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          }),
+        );
+        const confirmed = new Set(
+          results.filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`),
+        );
+        unconfirmed = unconfirmed.filter(({ pending, topic, message }) => {
+          if (!confirmed.has(`${topic}\u0000${chosenPartition.get(message)}`)) return true;
+          pending.resolve();
+          return false;
+        });
       }
-      if (unconfirmed > 0 && opts.idempotent) replaceProducer();
+      for (const { pending, topic } of unconfirmed) {
+        pending.reject(new PublishUnavailableError(`broker did not confirm the write to ${topic}`));
+      }
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       if (opts.idempotent) replaceProducer();
