@@ -11,6 +11,9 @@ export const KAFKA_TOPICS: readonly TopicSpec[] = [
   { name: 'webhooks.disputes.dlq', partitions: 1 },
 ];
 
+/** The one Kafka version of the project (compose image apache/kafka:4.3.0, scripts/kafka.sh, Strimzi). */
+export const KAFKA_VERSION = '4.3.0';
+
 export const KAFKA_CLUSTER_NAME = 'payments';
 /** Strimzi names the bootstrap Service `<cluster>-kafka-bootstrap`. */
 export const KAFKA_BOOTSTRAP = `${KAFKA_CLUSTER_NAME}-kafka-bootstrap:9092`;
