@@ -3,20 +3,13 @@
  * operators' and Gateway API's CRDs installed: the server's own validation, defaulting, structural schemas and
  * CEL rules judge the manifests as a kind cluster would. No kubelet or controllers run, so nothing schedules.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Applier, isNotFound, loadKubeConfig, waitForCrdsEstablished } from '../cluster/kube.ts';
-import { gatewayCrdsDir } from './support/crds.ts';
-import { type K8sObject, REPO_ROOT, readYamlDir, synthPlatform } from './support/manifests.ts';
+import { Applier, isNotFound, loadKubeConfig } from '../cluster/kube.ts';
+import { installCrds, KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
+import { type K8sObject, synthPlatform } from './support/manifests.ts';
 
-const KUBECONFIG =
-  process.env.PM_TEST_KUBE_APISERVER ||
-  (existsSync(join(REPO_ROOT, '.data/kube-apiserver/kubeconfig'))
-    ? join(REPO_ROOT, '.data/kube-apiserver/kubeconfig')
-    : '');
-const CRDS_DIR = process.env.PM_CRDS_DIR ?? join(REPO_ROOT, '../shared/crds-next');
+const KUBECONFIG = testKubeconfig();
 
 /** One namespace per synth variant, so that each variant is applied whole and on its own. */
 const VARIANTS: Array<[label: string, env: Record<string, string>]> = [
@@ -25,9 +18,7 @@ const VARIANTS: Array<[label: string, env: Record<string, string>]> = [
   ['dev profile', { PM_NAMESPACE: 'apply-dev', PM_PROFILE: 'dev' }],
 ];
 
-const title = KUBECONFIG
-  ? 'synthesized manifests on a real kube-apiserver'
-  : 'synthesized manifests on a real kube-apiserver (SKIPPED: PM_TEST_KUBE_APISERVER is unset; `eval "$(scripts/kube-apiserver.sh start)"` or .ci/run provides it)';
+const title = `synthesized manifests on a real kube-apiserver${KUBECONFIG ? '' : ` (${KUBE_SKIP_REASON})`}`;
 
 describe.skipIf(!KUBECONFIG)(title, () => {
   let applier: Applier;
@@ -35,15 +26,7 @@ describe.skipIf(!KUBECONFIG)(title, () => {
   beforeAll(async () => {
     const kc = loadKubeConfig(KUBECONFIG);
     applier = new Applier(kc);
-    const crds = [...readYamlDir(CRDS_DIR), ...readYamlDir(gatewayCrdsDir())].filter(
-      (o) => o.kind === 'CustomResourceDefinition',
-    );
-    const rejected = await applier.applyAll(crds as KubernetesObject[]);
-    if (rejected.length) throw new Error(`CRDs rejected: ${JSON.stringify(rejected)}`);
-    await waitForCrdsEstablished(
-      kc,
-      crds.map((c) => c.metadata.name),
-    );
+    await installCrds(kc, applier);
   }, 180_000);
 
   it.for(VARIANTS)(
