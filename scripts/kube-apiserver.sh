@@ -137,7 +137,7 @@ stop_detached() {
 }
 
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"
 }
 
 # A CA, a serving certificate for 127.0.0.1/localhost, and the service-account signing key.
