@@ -16,6 +16,8 @@ export interface PlatformImages {
   /** CloudNativePG operand image with pg_partman added (deploy/operators/postgres-cnpg.Dockerfile). */
   postgres: string;
   citus: string;
+  /** S3-compatible store for CloudNativePG backups on kind (SeaweedFS). */
+  backupStore: string;
   otelCollector: string;
   tempo: string;
   loki: string;
@@ -41,6 +43,8 @@ export interface PlatformConfig {
    * without a secret store; real deployments override them through the environment at synth time.
    */
   devPgPassword: string;
+  /** Secret key of the in-cluster backup store (development value, like devPgPassword). */
+  devBackupSecret: string;
   webhookSecret: string;
   kafka: { replicas: number; storage: string };
   citusWorkers: number;
@@ -66,6 +70,8 @@ export function defaultImageTag(repoRoot: string = REPO_ROOT): string {
  */
 export const PINNED_IMAGES = {
   citus: 'citusdata/citus:12.1.6',
+  // Release 4.43 (2026-08-21) of seaweedfs/seaweedfs; its release workflow pushes chrislusf/seaweedfs:<tag>.
+  backupStore: 'chrislusf/seaweedfs:4.43',
   otelCollector: 'otel/opentelemetry-collector-contrib:0.137.0',
   tempo: 'grafana/tempo:2.9.0',
   loki: 'grafana/loki:3.5.3',
@@ -147,6 +153,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     gatewayHost: env.PM_GATEWAY_HOST?.trim() ?? '',
     gatewayNodePort: gatewayNodePort(env.PM_GATEWAY_NODE_PORT),
     devPgPassword: urlSafe('PM_DEV_PG_PASSWORD', env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only'),
+    devBackupSecret: env.PM_DEV_BACKUP_SECRET?.trim() || 'backups-dev-only',
     webhookSecret: env.PM_WEBHOOK_SECRET?.trim() ?? devWebhookSecret(repoRoot),
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },

@@ -52,6 +52,11 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
           password: config.devPgPassword,
           clientPodNames: dbClients,
           operatorNamespace: CNPG_OPERATOR_NAMESPACE,
+          backup: {
+            image: config.images.backupStore,
+            accessKeyId: 'cloudnative-pg',
+            secretAccessKey: config.devBackupSecret,
+          },
         });
   const kafka = new KafkaChart(app, 'kafka', { ...ns, ...config.kafka, clientPodNames: [API, INGEST] });
   const observability = new ObservabilityChart(app, 'observability', { ...ns, images: config.images, files });

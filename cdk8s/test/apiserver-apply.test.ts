@@ -3,11 +3,14 @@
  * operators' and Gateway API's CRDs installed: the server's own validation, defaulting, structural schemas and
  * CEL rules judge the manifests as a kind cluster would. No kubelet or controllers run, so nothing schedules.
  */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Applier, isNotFound, loadKubeConfig } from '../cluster/kube.ts';
 import { installCrds, KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
-import { type K8sObject, synthPlatform } from './support/manifests.ts';
+import { type K8sObject, parseYamlStream, REPO_ROOT, synthPlatform } from './support/manifests.ts';
 
 const KUBECONFIG = testKubeconfig();
 
@@ -73,4 +76,16 @@ describe.skipIf(!KUBECONFIG)(title, () => {
     ]);
     expect(rejections[3]?.message).toMatch(/unknown field "spec.selektor"/);
   }, 60_000);
+
+  it('the restore manifest of docs/kubernetes.md is accepted (server-side dry run)', async () => {
+    const docs = readFileSync(join(REPO_ROOT, 'docs/kubernetes.md'), 'utf8');
+    const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    const restore = blocks.flatMap(parseYamlStream).find((o) => o.kind === 'Cluster');
+    expect(restore?.spec.bootstrap.recovery.source).toBe('payments-backup');
+    const rejections = await applier.applyAll(
+      [{ ...restore, metadata: { ...restore?.metadata, namespace: 'apply-default' } }] as KubernetesObject[],
+      { dryRun: true },
+    );
+    expect(rejections).toEqual([]);
+  });
 });

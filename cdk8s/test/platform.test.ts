@@ -177,6 +177,36 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
       expect(names).toContain(api[key]);
   });
 
+  it('CloudNativePG backs up (WAL archive + daily base backup) to the in-cluster object store', () => {
+    const cluster = objects.find((o) => o.kind === 'Cluster');
+    if (!cluster) {
+      expect(_label).toBe('citus');
+      return;
+    }
+    const store = cluster.spec.backup.barmanObjectStore;
+    const endpoint = new URL(store.endpointURL);
+    const service = find(objects, 'Service', endpoint.hostname);
+    expect(service.spec.ports.map((p: { port: number }) => p.port)).toContain(Number(endpoint.port));
+    const secret = find(objects, 'Secret', store.s3Credentials.accessKeyId.name);
+    expect(Object.keys(secret.stringData)).toEqual(
+      expect.arrayContaining([store.s3Credentials.accessKeyId.key, store.s3Credentials.secretAccessKey.key]),
+    );
+    expect(store.wal.compression).toBe('gzip');
+    const scheduled = find(objects, 'ScheduledBackup', `${cluster.metadata.name}-daily`);
+    expect(scheduled.spec).toMatchObject({ cluster: { name: cluster.metadata.name }, method: 'barmanObjectStore' });
+    // The store keeps its data on a claim, and only the PostgreSQL instances may reach it.
+    const deployment = find(objects, 'Deployment', endpoint.hostname);
+    expect(
+      deployment.spec.template.spec.volumes.map((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim),
+    ).toContainEqual({
+      claimName: `${endpoint.hostname}-data`,
+    });
+    const netpol = find(objects, 'NetworkPolicy', endpoint.hostname);
+    expect(netpol.spec.ingress[0].from).toEqual([
+      { podSelector: { matchLabels: { 'cnpg.io/cluster': cluster.metadata.name } } },
+    ]);
+  });
+
   it('only the API and ingest may reach Kafka; only the API may reach Postgres', () => {
     const kafka = objects.find((o) => o.kind === 'Kafka') as K8sObject;
     const peers = kafka.spec.kafka.listeners.flatMap(
@@ -271,7 +301,7 @@ describe('custom resources against their operators’ schemas', () => {
   const schemas = crdSchemas(crdDocs);
 
   it('the CloudNativePG Cluster validates against @kubernetes-models/cloudnative-pg', async () => {
-    const clusters = objects.filter((o) => o.apiVersion.startsWith('postgresql.cnpg.io/'));
+    const clusters = objects.filter((o) => o.apiVersion.startsWith('postgresql.cnpg.io/') && o.kind === 'Cluster');
     expect(clusters.length).toBe(1);
     for (const c of clusters) expect(await validateCnpg(c)).toBeNull();
   });
@@ -283,7 +313,7 @@ describe('custom resources against their operators’ schemas', () => {
 
   const operators: Array<[operator: string, group: string, kinds: string[]]> = [
     ['Strimzi', 'kafka.strimzi.io', ['Kafka', 'KafkaNodePool', 'KafkaTopic']],
-    ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster']],
+    ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster', 'ScheduledBackup']],
     ['Gateway API', 'gateway.networking.k8s.io', ['Gateway', 'GatewayClass', 'HTTPRoute']],
     ['Envoy Gateway', 'gateway.envoyproxy.io', ['BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyProxy']],
   ];
