@@ -105,6 +105,18 @@ describe.skipIf(!KUBECONFIG)(title, () => {
     if (rejected.length) throw new Error(`apply rejected: ${JSON.stringify(rejected)}`);
   }, 180_000);
 
+  /** cluster:check's readiness step alone (the later steps need running pods). */
+  const checkReadiness = (subset: K8sObject[], readyTimeoutMs: number, log: (line: string) => void = () => {}) =>
+    runClusterCheck({
+      kc,
+      namespace: NAMESPACE,
+      objects: subset as KubernetesObject[],
+      gatewayUrl: 'http://127.0.0.1:9',
+      readyTimeoutMs,
+      readinessOnly: true,
+      log,
+    });
+
   it('waits for every Deployment, the CNPG Cluster, the Kafka and its topics, the Gateway and its route', () => {
     const kinds = new Set(awaitedObjects(objects).map((o) => o.kind));
     expect([...kinds].sort()).toEqual(['Cluster', 'Deployment', 'Gateway', 'HTTPRoute', 'Kafka', 'KafkaTopic']);
@@ -113,15 +125,7 @@ describe.skipIf(!KUBECONFIG)(title, () => {
 
   it('fails, naming each object and why, while the controllers have reported nothing', async () => {
     const lines: string[] = [];
-    const results = await runClusterCheck({
-      kc,
-      namespace: NAMESPACE,
-      objects: objects as KubernetesObject[],
-      gatewayUrl: 'http://127.0.0.1:9',
-      readyTimeoutMs: 2_000,
-      readinessOnly: true,
-      log: (line) => lines.push(line),
-    });
+    const results = await checkReadiness(objects, 2_000, (line) => lines.push(line));
     expect(results).toHaveLength(1);
     expect(results[0]?.ok).toBe(false);
     const detail = results[0]?.detail ?? '';
@@ -134,15 +138,7 @@ describe.skipIf(!KUBECONFIG)(title, () => {
   it('passes once each object reports the status its controller writes when healthy', async () => {
     for (const o of awaitedObjects(objects)) await patchStatus(kc, applier, o);
     const lines: string[] = [];
-    const results = await runClusterCheck({
-      kc,
-      namespace: NAMESPACE,
-      objects: objects as KubernetesObject[],
-      gatewayUrl: 'http://127.0.0.1:9',
-      readyTimeoutMs: 20_000,
-      readinessOnly: true,
-      log: (line) => lines.push(line),
-    });
+    const results = await checkReadiness(objects, 20_000, (line) => lines.push(line));
     expect(results.map((r) => [r.ok, r.detail])).toEqual([[true, '']]);
     expect(lines.filter((l) => l.startsWith('  ready: '))).toHaveLength(awaitedObjects(objects).length);
     expect(lines.at(-1)).toMatch(/^PASS /);
@@ -163,15 +159,7 @@ describe.skipIf(!KUBECONFIG)(title, () => {
       },
       setHeaderOptions('Content-Type', 'application/merge-patch+json'),
     );
-    const results = await runClusterCheck({
-      kc,
-      namespace: NAMESPACE,
-      objects: [api] as KubernetesObject[],
-      gatewayUrl: 'http://127.0.0.1:9',
-      readyTimeoutMs: 1_000,
-      readinessOnly: true,
-      log: () => {},
-    });
+    const results = await checkReadiness([api], 1_000);
     expect(results[0]?.detail).toContain(`Deployment/${NAMESPACE}/api (${replicas - 1}/${replicas} replicas`);
   }, 30_000);
 });
