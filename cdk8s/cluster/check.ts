@@ -5,6 +5,7 @@
  *   npm run cluster:check -- --gateway http://localhost --timeout 900 --context kind-payment-manager
  *
  * Steps, each printed as PASS or FAIL with its duration (the run stops at the first failure, exit code 1):
+ *   0. the Kubernetes API of the context answers (its version);
  *   1. every workload and custom resource the cdk8s app synthesizes (same PM_* settings as `npm run synth`) is
  *      ready: Deployments, StatefulSets, Jobs, the CloudNativePG Cluster, the Strimzi Kafka and topics, the
  *      Gateway and its HTTPRoute;
@@ -14,7 +15,7 @@
  *   5. port-forwards to Tempo and waits for that trace's span tree: ingest → Kafka producer → API consumer → SQL.
  */
 import { parseArgs } from 'node:util';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, VersionApi } from '@kubernetes/client-node';
 import { WEBHOOK_SECRET_NAME } from '../src/charts/app.ts';
 import { loadPlatformConfig } from '../src/config.ts';
 import { buildPlatform } from '../src/platform.ts';
@@ -73,6 +74,11 @@ export async function runClusterCheck(options: CheckOptions): Promise<StepResult
   };
 
   try {
+    const reachable = await step('the Kubernetes API answers', async () => {
+      const version = await kc.makeApiClient(VersionApi).getCode();
+      return `${kc.getCurrentCluster()?.server}, Kubernetes ${version.gitVersion}`;
+    });
+    if (!reachable) return results;
     const awaited = awaitedObjects(options.objects);
     const ready = await step(`${awaited.length} workloads and custom resources ready in ${namespace}`, async () => {
       const notReady = await waitUntilReady(new Applier(kc).client, awaited, {
