@@ -5,13 +5,11 @@
 import {
   ApiException,
   ApiextensionsV1Api,
-  type Configuration,
-  createConfiguration,
+  HttpMethod,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
-  ServerConfiguration,
 } from '@kubernetes/client-node';
 
 /** Field manager of every server-side apply we do; kubectl shows it in managedFields. */
@@ -59,29 +57,41 @@ export interface ApplyOptions {
 }
 
 /**
- * Server-side apply as `kubectl apply --server-side --force-conflicts` does it. Two things differ from the
- * client's plain `patch`: the body is the object exactly as given (the client's serializer would silently drop
- * fields its models do not know, so a misspelt field in a Deployment would never reach the server), and
- * `fieldValidation=Strict` (kubectl's default) makes an unknown or duplicate field an error instead of a warning.
+ * The client's object API plus server-side apply as `kubectl apply --server-side --force-conflicts` does it. Its
+ * own `patch` would not do: it serializes known kinds through the client's models, which drop every field they do
+ * not know (a misspelt field in a Deployment would never reach the server, and a CRD's
+ * `x-kubernetes-int-or-string` is lost), and it cannot ask for `fieldValidation=Strict`, kubectl's default, which
+ * makes an unknown or duplicate field an error instead of a warning.
  */
+export class ObjectApi extends KubernetesObjectApi {
+  static forConfig(kc: KubeConfig): ObjectApi {
+    const client = kc.makeApiClient(ObjectApi);
+    client.setDefaultNamespace(kc);
+    return client;
+  }
+
+  async serverSideApply<T extends KubernetesObject>(object: T, options: ApplyOptions = {}): Promise<T> {
+    const path = await this.specUriPath(object, 'patch');
+    const context = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    context.setHeaderParam('Accept', 'application/json');
+    context.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
+    context.setQueryParam('fieldManager', FIELD_MANAGER);
+    context.setQueryParam('force', 'true');
+    context.setQueryParam('fieldValidation', 'Strict');
+    if (options.dryRun) context.setQueryParam('dryRun', 'All');
+    context.setBody(JSON.stringify(object));
+    return this.requestPromise<T>(context);
+  }
+}
+
 export class Applier {
-  readonly client: KubernetesObjectApi;
-  private readonly kc: KubeConfig;
+  readonly client: ObjectApi;
   constructor(kc: KubeConfig) {
-    this.kc = kc;
-    this.client = KubernetesObjectApi.makeApiClient(kc);
+    this.client = ObjectApi.forConfig(kc);
   }
 
   apply<T extends KubernetesObject>(object: T, options: ApplyOptions = {}): Promise<T> {
-    return this.client.patch(
-      object,
-      undefined,
-      options.dryRun ? 'All' : undefined,
-      FIELD_MANAGER,
-      true,
-      PatchStrategy.ServerSideApply,
-      this.strictConfiguration(JSON.stringify(object)),
-    );
+    return this.client.serverSideApply(object, options);
   }
 
   /** Applies in order and collects every rejection instead of stopping at the first. */
@@ -95,25 +105,6 @@ export class Applier {
       }
     }
     return rejections;
-  }
-
-  private strictConfiguration(body: string): Configuration {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    return createConfiguration({
-      baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: this.kc },
-      promiseMiddleware: [
-        {
-          pre: async (context) => {
-            context.setQueryParam('fieldValidation', 'Strict');
-            context.setBody(body);
-            return context;
-          },
-          post: async (response) => response,
-        },
-      ],
-    });
   }
 }
 
