@@ -16,7 +16,11 @@ import { type K8sObject, synthPlatform } from './support/manifests.ts';
 const header = (o: K8sObject) => o as K8sObject & KubernetesObject & { apiVersion: string; kind: string };
 
 const KUBECONFIG = testKubeconfig();
-const NAMESPACE = 'cluster-check';
+/**
+ * A fresh namespace per run: the server keeps what earlier runs applied and patched, and without the namespace
+ * controller a namespace cannot be deleted.
+ */
+const NAMESPACE = `cluster-check-${Date.now().toString(36)}`;
 const title = `cluster:check against a real kube-apiserver${KUBECONFIG ? '' : ` (${KUBE_SKIP_REASON})`}`;
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
