@@ -7,7 +7,7 @@
 
 import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';
 import { withoutTracing } from '@payment-manager/shared/observability';
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { ICustomPartitioner, Kafka, Message, Producer } from 'kafkajs';
 
 export interface OutgoingMessage {
   topic: string;
@@ -45,15 +45,32 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
   // The idempotent producer keeps per-partition sequence numbers; concurrent batches would break them.
   const maxInFlight = opts.idempotent ? 1 : 2;
-  const producer: Producer = kafka.producer({
-    idempotent: opts.idempotent,
-    maxInFlightRequests: opts.idempotent ? 1 : undefined,
-    allowAutoTopicCreation: true,
-    createPartitioner: keyHashPartitioner,
-    // Bounded even for the idempotent producer: a request must get an answer; the provider's retry plus
-    // provider_event_id deduplication covers a copy that still lands later.
-    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
-  });
+  // The partition kafkajs chose for each message of the batch on the wire, to check its answer against (below).
+  const chosenPartition = new WeakMap<Message, number>();
+  const recordingPartitioner: ICustomPartitioner = () => {
+    const choose = keyHashPartitioner();
+    return (args) => {
+      const partition = choose(args);
+      chosenPartition.set(args.message, partition);
+      return partition;
+    };
+  };
+
+  const createProducer = (): Producer => {
+    const created = kafka.producer({
+      idempotent: opts.idempotent,
+      maxInFlightRequests: opts.idempotent ? 1 : undefined,
+      allowAutoTopicCreation: true,
+      createPartitioner: recordingPartitioner,
+      // Bounded even for the idempotent producer: a request must get an answer; the provider's retry plus
+      // provider_event_id deduplication covers a copy that still lands later.
+      retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
+    });
+    created.on(created.events.DISCONNECT, () => {
+      if (producer === created) connected = false;
+    });
+    return created;
+  };
 
   let connecting: Promise<void> | null = null;
   let connected = false;
@@ -62,10 +79,21 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
   let inFlight = 0;
   let drainScheduled = false;
   let idle: (() => void) | null = null;
+  let producer: Producer = createProducer();
 
-  producer.on(producer.events.DISCONNECT, () => {
+  /**
+   * After a failed send the broker may still have written that batch, while kafkajs has not advanced its sequence
+   * numbers: the next batch would reuse them and the broker would take it for a duplicate of the failed one —
+   * acknowledged, yet never written (seen on Apache Kafka 4.3 after a network cut). A fresh producer (new producer
+   * id, sequences from 0) keeps every later batch distinct; the failed batch's requests were already answered 503.
+   */
+  function replaceProducer(): void {
+    const failed = producer;
+    producer = createProducer();
     connected = false;
-  });
+    connecting = null;
+    void failed.disconnect().catch(() => {});
+  }
 
   function connect(): Promise<void> {
     if (connected) return Promise.resolve();
@@ -84,23 +112,42 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
     try {
       await connect();
       const byTopic = new Map<string, Message[]>();
-      for (const { message } of batch) {
-        const messages = byTopic.get(message.topic) ?? [];
-        messages.push({ key: message.key, value: message.value, headers: message.headers });
-        byTopic.set(message.topic, messages);
-      }
+      const sent = batch.map((pending) => {
+        const { topic, key, value, headers } = pending.message;
+        const message: Message = { key, value, headers };
+        const messages = byTopic.get(topic) ?? [];
+        messages.push(message);
+        byTopic.set(topic, messages);
+        return { pending, topic, message };
+      });
       // Each message already carries the trace context of the request that queued it (withProducerSpan);
       // traced here, kafkajs would parent the whole batch to one request and overwrite those headers.
-      await withoutTracing(() =>
+      const results = await withoutTracing(() =>
         producer.sendBatch({
           acks: -1,
           timeout: publishTimeoutMs,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         }),
       );
-      for (const p of batch) p.resolve();
+      // kafkajs 2.2.4 can resolve a send that never reached one of its partitions: when a retry moves a failed
+      // partition to a leader that already answered for others, that partition is not sent again (seen on a
+      // 3-broker Apache Kafka with a broker stopped under load). A webhook is acknowledged only if the broker
+      // confirmed the very partition it went to; the others are answered 503 and the provider retries them.
+      const confirmed = new Set(
+        results.filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`),
+      );
+      let unconfirmed = 0;
+      for (const { pending, topic, message } of sent) {
+        if (confirmed.has(`${topic}\u0000${chosenPartition.get(message)}`)) pending.resolve();
+        else {
+          unconfirmed++;
+          pending.reject(new PublishUnavailableError(`broker did not confirm the write to ${topic}`));
+        }
+      }
+      if (unconfirmed > 0 && opts.idempotent) replaceProducer();
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
+      if (opts.idempotent) replaceProducer();
       for (const p of batch) p.reject(error);
     }
   }
