@@ -16,7 +16,8 @@ export interface PlatformImages {
   /** CloudNativePG operand image with pg_partman added (deploy/operators/postgres-cnpg.Dockerfile). */
   postgres: string;
   citus: string;
-  kubectl: string;
+  /** S3-compatible store for CloudNativePG backups on kind (SeaweedFS). */
+  backupStore: string;
   otelCollector: string;
   tempo: string;
   loki: string;
@@ -33,13 +34,17 @@ export interface PlatformConfig {
   /** Deploy a WireMock "Silvergate" with the repo's stubs (kind/dev); off = SILVERGATE_BASE_URL points elsewhere. */
   providerStub: boolean;
   silvergateBaseUrl: string;
-  /** Host name the ingress answers on; empty = any host (kind maps localhost:80 to the controller). */
-  ingressHost: string;
+  /** Host name the webhook Gateway answers on; empty = any host. */
+  gatewayHost: string;
+  /** Node port of the Gateway's Envoy Service (kind maps it to localhost:80); null = LoadBalancer Service. */
+  gatewayNodePort: number | null;
   /**
    * Development credentials written into Secrets. They exist because `skaffold dev` on kind must work
    * without a secret store; real deployments override them through the environment at synth time.
    */
   devPgPassword: string;
+  /** Secret key of the in-cluster backup store (development value, like devPgPassword). */
+  devBackupSecret: string;
   webhookSecret: string;
   kafka: { replicas: number; storage: string };
   citusWorkers: number;
@@ -65,7 +70,8 @@ export function defaultImageTag(repoRoot: string = REPO_ROOT): string {
  */
 export const PINNED_IMAGES = {
   citus: 'citusdata/citus:12.1.6',
-  kubectl: 'registry.k8s.io/kubectl:v1.28.15',
+  // Release 4.43 (2026-08-21) of seaweedfs/seaweedfs; its release workflow pushes chrislusf/seaweedfs:<tag>.
+  backupStore: 'chrislusf/seaweedfs:4.43',
   otelCollector: 'otel/opentelemetry-collector-contrib:0.137.0',
   tempo: 'grafana/tempo:2.9.0',
   loki: 'grafana/loki:3.5.3',
@@ -104,6 +110,20 @@ function urlSafe(name: string, value: string): string {
   return value;
 }
 
+/** The node port deploy/kind/cluster.yaml maps to localhost:80. */
+export const KIND_GATEWAY_NODE_PORT = 30080;
+
+/** Unset = kind's fixed node port; `none` = a LoadBalancer Service (cloud clusters); else a port in 30000-32767. */
+function gatewayNodePort(raw: string | undefined): number | null {
+  const value = raw?.trim() ?? '';
+  if (value === '') return KIND_GATEWAY_NODE_PORT;
+  if (value === 'none') return null;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 30000 || port > 32767)
+    throw new Error(`PM_GATEWAY_NODE_PORT must be a port in 30000-32767 or "none", got "${value}"`);
+  return port;
+}
+
 function truthy(raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw.trim() === '') return fallback;
   return ['1', 'true', 'yes'].includes(raw.trim().toLowerCase());
@@ -112,7 +132,7 @@ function truthy(raw: string | undefined, fallback: boolean): boolean {
 /**
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
  * PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
- * PM_INGRESS_HOST, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_PROFILE=dev.
+ * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_PROFILE=dev.
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
   const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
@@ -130,10 +150,13 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     },
     providerStub,
     silvergateBaseUrl: env.PM_SILVERGATE_BASE_URL?.trim() || 'http://silvergate-stub:8080',
-    ingressHost: env.PM_INGRESS_HOST?.trim() ?? '',
+    gatewayHost: env.PM_GATEWAY_HOST?.trim() ?? '',
+    gatewayNodePort: gatewayNodePort(env.PM_GATEWAY_NODE_PORT),
     devPgPassword: urlSafe('PM_DEV_PG_PASSWORD', env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only'),
+    devBackupSecret: env.PM_DEV_BACKUP_SECRET?.trim() || 'backups-dev-only',
     webhookSecret: env.PM_WEBHOOK_SECRET?.trim() ?? devWebhookSecret(repoRoot),
-    kafka: { replicas: 1, storage: '2Gi' },
+    // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
+    kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
     citusWorkers: 2,
     profile: dev ? 'dev' : 'default',
     minReplicas: dev ? 1 : 2,

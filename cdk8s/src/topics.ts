@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Topics of spec §11.1. The DLQs are created at deploy time too (the spec's SHOULD), with 1 partition. */
 export interface TopicSpec {
   name: string;
@@ -10,6 +12,12 @@ export const KAFKA_TOPICS: readonly TopicSpec[] = [
   { name: 'webhooks.orders.dlq', partitions: 1 },
   { name: 'webhooks.disputes.dlq', partitions: 1 },
 ];
+
+/**
+ * The one Kafka version of the project: deploy/kafka/VERSION, which scripts/kafka.sh, the testcontainers path and
+ * compose's apache/kafka image use too; Strimzi runs the same version.
+ */
+export const KAFKA_VERSION = readFileSync(new URL('../../deploy/kafka/VERSION', import.meta.url), 'utf8').trim();
 
 export const KAFKA_CLUSTER_NAME = 'payments';
 /** Strimzi names the bootstrap Service `<cluster>-kafka-bootstrap`. */

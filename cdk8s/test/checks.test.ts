@@ -52,7 +52,7 @@ describe('the offline checks detect broken manifests', () => {
       expect(problems).toContain(expected);
   });
 
-  it('cross-references: selector, targetPort, probe port, Secret key, ConfigMap, ingress backend, ServiceAccount', () => {
+  it('cross-references: selector, targetPort, probe port, Secret key, ConfigMap, route backend and parent, ServiceAccount', () => {
     const objects = mutated((o) => {
       const svc = o.find((x) => x.kind === 'Service' && x.metadata.name === INGEST) as K8sObject;
       svc.spec.selector = { 'app.kubernetes.io/name': 'nobody' };
@@ -62,8 +62,9 @@ describe('the offline checks detect broken manifests', () => {
       c.livenessProbe.httpGet.port = 4000;
       c.env.find((e: { name: string }) => e.name === 'DB_PASSWORD').valueFrom.secretKeyRef.key = 'pass';
       c.envFrom[0].configMapRef.name = 'no-such-config';
-      const ingress = o.find((x) => x.kind === 'Ingress') as K8sObject;
-      ingress.spec.rules[0].http.paths[0].backend.service.port.number = 80;
+      const route = o.find((x) => x.kind === 'HTTPRoute') as K8sObject;
+      route.spec.rules[0].backendRefs[0].port = 80;
+      route.spec.parentRefs[0].sectionName = 'https';
       deployment(o, API).spec.template.spec.serviceAccountName = 'ghost';
     });
     const problems = crossReferenceProblems(objects).join('\n');
@@ -73,7 +74,8 @@ describe('the offline checks detect broken manifests', () => {
       'livenessProbe port 4000 is not a declared container port',
       'references missing key payments-db-credentials/pass',
       'envFrom ConfigMap no-such-config is missing',
-      'backend port {"number":80}',
+      'backend port 80 is not a port of Service/payment-manager/ingest',
+      'has no listener https',
       'ServiceAccount ghost is missing',
     ])
       expect(problems).toContain(expected);
@@ -90,7 +92,7 @@ spec:
   names: { kind: KafkaTopic, plural: kafkatopics }
   scope: Namespaced
   versions:
-    - name: v1beta2
+    - name: v1
       served: true
       storage: true
       schema:

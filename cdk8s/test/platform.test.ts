@@ -5,12 +5,14 @@ import { loadApiConfig } from '@payment-manager/api/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
-import { API, INGEST, MIGRATE, MIGRATE_JOB } from '../src/charts/app.ts';
+import { API, BODY_LIMIT_BYTES, INGEST } from '../src/charts/app.ts';
+import { GATEWAY_NAMESPACE } from '../src/charts/gateway.ts';
 import { dashboardsPath } from '../src/charts/observability.ts';
 import { loadPlatformConfig } from '../src/config.ts';
 import { buildPlatform } from '../src/platform.ts';
-import { KAFKA_TOPICS } from '../src/topics.ts';
+import { KAFKA_TOPICS, KAFKA_VERSION } from '../src/topics.ts';
 import { crossReferenceProblems, policyViolations, resolveEnv } from './support/checks.ts';
+import { gatewayCrdsDir } from './support/crds.ts';
 import {
   containersOf,
   id,
@@ -24,7 +26,9 @@ import {
 import { coreSchemaErrors, crdSchemas, crdValidator, isCoreApi, validateCnpg } from './support/schema.ts';
 import { imageRepository, skaffoldArtifacts } from './support/skaffold.ts';
 
-const CRDS_DIR = process.env.PM_CRDS_DIR ?? join(REPO_ROOT, '../shared/crds');
+const CRDS_DIR = process.env.PM_CRDS_DIR ?? join(REPO_ROOT, '../shared/crds-next');
+/** Cluster-scoped kinds we emit (no namespace). */
+const CLUSTER_SCOPED = ['Namespace', 'GatewayClass'];
 
 const VARIANTS = {
   'cnpg (default)': {},
@@ -57,8 +61,12 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
   });
 
   it('every object lives in the platform namespace', () => {
-    const stray = objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'payment-manager').map(id);
+    const stray = objects
+      .filter((o) => !CLUSTER_SCOPED.includes(o.kind) && o.metadata.namespace !== 'payment-manager')
+      .map(id);
     expect(stray).toEqual([]);
+    for (const o of objects.filter((x) => CLUSTER_SCOPED.includes(x.kind)))
+      expect(o.metadata.namespace).toBeUndefined();
   });
 
   it('passes the workload policy (resources, probes, non-root, read-only FS, pinned images, PDB)', () => {
@@ -85,12 +93,10 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     expect(ours).toContain('payment-manager/ingest');
   });
 
-  it('the API, its migrations Job and ingest get every variable their config loaders require', () => {
+  it('the API and ingest get every variable their config loaders require', () => {
     const api = resolveEnv(objects, find(objects, 'Deployment', API), API);
     const apiConfig = loadApiConfig(api);
     expect(apiConfig.webhookMode).toBe('kafka');
-    const migrate = resolveEnv(objects, find(objects, 'Job', MIGRATE_JOB), MIGRATE);
-    expect(migrate.PG_URL).toBe(api.PG_URL);
     const ingest = loadIngestConfig(resolveEnv(objects, find(objects, 'Deployment', INGEST), INGEST));
     expect(ingest.webhookMode).toBe('kafka');
     for (const e of [api, resolveEnv(objects, find(objects, 'Deployment', INGEST), INGEST)]) {
@@ -125,11 +131,32 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     expect(new URL(api.PG_URL as string).username).toBe('payments');
   });
 
-  it('KAFKA_BROKERS is the Strimzi bootstrap service; the topics of spec §11.1 exist with their partitions', () => {
+  it('Kafka: Strimzi v1 with KRaft node pools, three nodes with RF 3 / min ISR 2 outside dev, one in dev', () => {
     const kafka = objects.find((o) => o.kind === 'Kafka') as K8sObject;
-    expect(kafka.metadata.annotations?.['strimzi.io/kraft']).toBe('enabled');
+    expect(kafka.apiVersion).toBe('kafka.strimzi.io/v1');
+    expect(kafka.spec.kafka.version).toBe(KAFKA_VERSION);
+    expect(KAFKA_VERSION).toBe('4.3.0');
     const pools = objects.filter((o) => o.kind === 'KafkaNodePool');
     expect(pools.flatMap((p) => p.spec.roles).sort()).toEqual(['broker', 'controller']);
+    const brokers = pools.filter((p) => p.spec.roles.includes('broker')).reduce((n, p) => n + p.spec.replicas, 0);
+    const dev = _label === 'dev profile';
+    const [replication, minInSync] = dev ? [1, 1] : [3, 2];
+    expect(brokers).toBe(replication);
+    expect(kafka.spec.kafka.config['default.replication.factor']).toBe(replication);
+    expect(kafka.spec.kafka.config['min.insync.replicas']).toBe(minInSync);
+    expect(kafka.spec.kafka.config['offsets.topic.replication.factor']).toBe(replication);
+    for (const t of objects.filter((o) => o.kind === 'KafkaTopic')) {
+      expect(t.spec.replicas).toBe(replication);
+      expect(t.spec.config['min.insync.replicas']).toBe(minInSync);
+    }
+    // Producers wait for all in-sync replicas, without duplicates on retry (kafkajs: idempotent implies acks=all).
+    const ingest = resolveEnv(objects, find(objects, 'Deployment', INGEST), INGEST);
+    expect(loadIngestConfig(ingest).kafka.idempotentProducer).toBe(true);
+  });
+
+  it('KAFKA_BROKERS is the Strimzi bootstrap service; the topics of spec §11.1 exist with their partitions', () => {
+    const kafka = objects.find((o) => o.kind === 'Kafka') as K8sObject;
+    const pools = objects.filter((o) => o.kind === 'KafkaNodePool');
     for (const p of pools) expect(p.metadata.labels?.['strimzi.io/cluster']).toBe(kafka.metadata.name);
     const api = resolveEnv(objects, find(objects, 'Deployment', API), API);
     expect(api.KAFKA_BROKERS).toBe(`${kafka.metadata.name}-kafka-bootstrap:9092`);
@@ -150,7 +177,37 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
       expect(names).toContain(api[key]);
   });
 
-  it('only the API and ingest may reach Kafka; only the API and migrations may reach Postgres', () => {
+  it('CloudNativePG backs up (WAL archive + daily base backup) to the in-cluster object store', () => {
+    const cluster = objects.find((o) => o.kind === 'Cluster');
+    if (!cluster) {
+      expect(_label).toBe('citus');
+      return;
+    }
+    const store = cluster.spec.backup.barmanObjectStore;
+    const endpoint = new URL(store.endpointURL);
+    const service = find(objects, 'Service', endpoint.hostname);
+    expect(service.spec.ports.map((p: { port: number }) => p.port)).toContain(Number(endpoint.port));
+    const secret = find(objects, 'Secret', store.s3Credentials.accessKeyId.name);
+    expect(Object.keys(secret.stringData)).toEqual(
+      expect.arrayContaining([store.s3Credentials.accessKeyId.key, store.s3Credentials.secretAccessKey.key]),
+    );
+    expect(store.wal.compression).toBe('gzip');
+    const scheduled = find(objects, 'ScheduledBackup', `${cluster.metadata.name}-daily`);
+    expect(scheduled.spec).toMatchObject({ cluster: { name: cluster.metadata.name }, method: 'barmanObjectStore' });
+    // The store keeps its data on a claim, and only the PostgreSQL instances may reach it.
+    const deployment = find(objects, 'Deployment', endpoint.hostname);
+    expect(
+      deployment.spec.template.spec.volumes.map((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim),
+    ).toContainEqual({
+      claimName: `${endpoint.hostname}-data`,
+    });
+    const netpol = find(objects, 'NetworkPolicy', endpoint.hostname);
+    expect(netpol.spec.ingress[0].from).toEqual([
+      { podSelector: { matchLabels: { 'cnpg.io/cluster': cluster.metadata.name } } },
+    ]);
+  });
+
+  it('only the API and ingest may reach Kafka; only the API may reach Postgres', () => {
     const kafka = objects.find((o) => o.kind === 'Kafka') as K8sObject;
     const peers = kafka.spec.kafka.listeners.flatMap(
       (l: { networkPolicyPeers?: unknown[] }) => l.networkPolicyPeers ?? [],
@@ -160,37 +217,70 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
       podsOf(name).every((p) => peer.some((x) => matches(x.podSelector?.matchLabels, p.labels)));
     expect(peers.length).toBe(2);
     expect(admitted(peers, API) && admitted(peers, INGEST)).toBe(true);
-    expect(admitted(peers, MIGRATE_JOB)).toBe(false);
 
     const dbPolicies = objects.filter(
       (o) => o.kind === 'NetworkPolicy' && /postgres|citus-coordinator/.test(o.metadata.name),
     );
     expect(dbPolicies.length).toBe(1);
     const from = dbPolicies[0]?.spec.ingress.flatMap((r: { from: unknown[] }) => r.from);
-    expect(admitted(from, API) && admitted(from, MIGRATE_JOB)).toBe(true);
+    expect(admitted(from, API)).toBe(true);
     expect(admitted(from, INGEST)).toBe(false);
   });
 
-  it('API pods start only after the migrations Job: the init container waits for that Job', () => {
+  it('one migration mechanism: the API migrates at start-up; no pod of a new version is ready before that', () => {
+    const migrating = (o: K8sObject) =>
+      containersOf(o.spec.template.spec).some((c) => (c.args ?? []).join(' ').includes('migrate'));
+    expect(objects.filter((o) => o.kind === 'Job' && migrating(o)).map(id)).toEqual([]);
     const api = find(objects, 'Deployment', API);
-    const init = api.spec.template.spec.initContainers?.[0];
-    expect(init.command.join(' ')).toContain(`--for=condition=complete job/${MIGRATE_JOB}`);
-    const job = find(objects, 'Job', MIGRATE_JOB);
-    expect(job.spec.template.spec.containers[0].args).toEqual(['node', 'services/api/src/migrate.ts']);
-    const role = objects.find(
-      (o) => o.kind === 'Role' && o.rules.some((r: { resources: string[] }) => r.resources.includes('jobs')),
-    );
-    expect(role?.rules[0].verbs).toEqual(expect.arrayContaining(['get', 'watch']));
-    expect(api.spec.template.spec.serviceAccountName).toBe(API);
+    const pod = api.spec.template.spec;
+    expect(pod.initContainers ?? []).toEqual([]);
+    const c = pod.containers[0];
+    expect(c.args).toContain('services/api/src/main.ts');
+    // The process listens only after migrations (services/api/src/server.ts), so probes gate the rollout.
+    expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(600);
+    // Rolling update: old pods are removed only as new ones become ready.
+    expect(api.spec.strategy?.type ?? 'RollingUpdate').toBe('RollingUpdate');
+    expect(pod.automountServiceAccountToken).toBe(false);
   });
 
-  it('the nginx ingress routes /webhooks/* to ingest', () => {
-    const ingress = find(objects, 'Ingress', 'webhooks');
-    expect(ingress.spec.ingressClassName).toBe('nginx');
-    const paths = ingress.spec.rules.flatMap((r: { http: { paths: unknown[] } }) => r.http.paths);
-    expect(paths).toEqual([
-      { path: '/webhooks', pathType: 'Prefix', backend: { service: { name: INGEST, port: { number: 3001 } } } },
+  it('the Gateway routes /webhooks/* to ingest with a body limit and timeouts at the edge', () => {
+    const gateway = find(objects, 'Gateway', 'webhooks');
+    expect(find(objects, 'GatewayClass', gateway.spec.gatewayClassName).spec.controllerName).toBe(
+      'gateway.envoyproxy.io/gatewayclass-controller',
+    );
+    expect(gateway.spec.listeners).toEqual([
+      { name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'Same' } } },
     ]);
+    const route = find(objects, 'HTTPRoute', 'webhooks');
+    expect(route.spec.parentRefs).toEqual([{ name: 'webhooks', sectionName: 'http' }]);
+    expect(route.spec.rules).toEqual([
+      {
+        matches: [{ path: { type: 'PathPrefix', value: '/webhooks' } }],
+        backendRefs: [{ name: INGEST, port: 3001 }],
+        timeouts: { request: '15s', backendRequest: '10s' },
+      },
+    ]);
+    const backendPolicy = find(objects, 'BackendTrafficPolicy', 'webhooks');
+    expect(backendPolicy.spec.targetRefs).toEqual([
+      { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'webhooks' },
+    ]);
+    expect(Number(backendPolicy.spec.requestBuffer.limit)).toBe(BODY_LIMIT_BYTES);
+    const ingest = resolveEnv(objects, find(objects, 'Deployment', INGEST), INGEST);
+    expect(Number(ingest.BODY_LIMIT_BYTES)).toBe(BODY_LIMIT_BYTES);
+    const clientPolicy = find(objects, 'ClientTrafficPolicy', 'webhooks');
+    expect(clientPolicy.spec.targetRefs).toEqual([
+      { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'webhooks' },
+    ]);
+    expect(clientPolicy.spec.timeout.http.requestReceivedTimeout).toBe('10s');
+    // kind maps node port 30080 to localhost:80 (deploy/kind/cluster.yaml).
+    const proxy = find(objects, 'EnvoyProxy', gateway.spec.infrastructure.parametersRef.name);
+    expect(proxy.spec.provider.kubernetes.envoyService.patch.value.spec.ports[0].nodePort).toBe(30080);
+    // Only the Gateway's Envoy proxies (and Prometheus) reach ingest.
+    const netpol = find(objects, 'NetworkPolicy', INGEST);
+    expect(netpol.spec.ingress[0].from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe(
+      GATEWAY_NAMESPACE,
+    );
   });
 
   it('the service construct wires probes, /tmp, PDB and HPA for the API and ingest', () => {
@@ -207,11 +297,11 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
 
 describe('custom resources against their operators’ schemas', () => {
   const { objects } = synthPlatform();
-  const crdDocs = readYamlDir(CRDS_DIR);
+  const crdDocs = [...readYamlDir(CRDS_DIR), ...readYamlDir(gatewayCrdsDir())];
   const schemas = crdSchemas(crdDocs);
 
   it('the CloudNativePG Cluster validates against @kubernetes-models/cloudnative-pg', async () => {
-    const clusters = objects.filter((o) => o.apiVersion.startsWith('postgresql.cnpg.io/'));
+    const clusters = objects.filter((o) => o.apiVersion.startsWith('postgresql.cnpg.io/') && o.kind === 'Cluster');
     expect(clusters.length).toBe(1);
     for (const c of clusters) expect(await validateCnpg(c)).toBeNull();
   });
@@ -223,10 +313,12 @@ describe('custom resources against their operators’ schemas', () => {
 
   const operators: Array<[operator: string, group: string, kinds: string[]]> = [
     ['Strimzi', 'kafka.strimzi.io', ['Kafka', 'KafkaNodePool', 'KafkaTopic']],
-    ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster']],
+    ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster', 'ScheduledBackup']],
+    ['Gateway API', 'gateway.networking.k8s.io', ['Gateway', 'GatewayClass', 'HTTPRoute']],
+    ['Envoy Gateway', 'gateway.envoyproxy.io', ['BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyProxy']],
   ];
   it.for(operators)(
-    '%s resources validate against the operator’s CRDs (../shared/crds or $PM_CRDS_DIR)',
+    '%s resources validate against the CRDs (../shared/crds-next or $PM_CRDS_DIR; Envoy Gateway’s from deploy/crds)',
     ([operator, group, kinds], ctx) => {
       const ofGroup = schemas.filter((s) => s.group === group);
       if (ofGroup.length === 0)
@@ -277,15 +369,36 @@ describe('observability files mounted from the repo', () => {
     for (const text of texts)
       for (const m of text.matchAll(/(?:https?:\/\/|["'\s[])([a-z][a-z0-9-]*):(\d{2,5})\b/g))
         if (!['localhost'].includes(m[1] as string)) targets.add(`${m[1]}:${m[2]}`);
-    expect([...targets]).toEqual(
-      expect.arrayContaining(['tempo:4317', 'loki:3100', 'prometheus:9090', 'tempo:3200', 'api:3000', 'ingest:3001']),
-    );
+    expect([...targets]).toEqual(expect.arrayContaining(['tempo:4317', 'loki:3100', 'prometheus:9090', 'tempo:3200']));
     const unresolved = [...targets].filter((t) => {
       const [host, port] = t.split(':');
       const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === host);
       return !svc?.spec.ports.some((p: { port: number }) => p.port === Number(port));
     });
     expect(unresolved).toEqual([]);
+  });
+
+  it('Prometheus scrapes every API and ingest pod, found through the Kubernetes API with its own account', () => {
+    const { objects } = synthPlatform();
+    const config = parse(find(objects, 'ConfigMap', 'prometheus-config').data['prometheus.yml']);
+    const pods = config.scrape_configs.find((j: { kubernetes_sd_configs?: unknown }) => j.kubernetes_sd_configs);
+    expect(pods.kubernetes_sd_configs).toEqual([{ role: 'pod', namespaces: { own_namespace: true } }]);
+    const keep = pods.relabel_configs.find(
+      (r: { source_labels: string[] }) => r.source_labels[0] === '__meta_kubernetes_pod_label_app_kubernetes_io_name',
+    );
+    expect(keep.regex).toBe(`${API}|${INGEST}`);
+    // Both services' pods carry that label and a container port named http.
+    for (const name of [API, INGEST]) {
+      const pod = find(objects, 'Deployment', name).spec.template;
+      expect(pod.metadata.labels['app.kubernetes.io/name']).toBe(name);
+      expect(pod.spec.containers[0].ports.map((p: { name: string }) => p.name)).toContain('http');
+    }
+    // No static target through a Service, which would hit a random replica per scrape.
+    expect(JSON.stringify(config)).not.toMatch(/"(api|ingest):\d+"/);
+    const prometheus = find(objects, 'Deployment', 'prometheus').spec.template.spec;
+    expect(prometheus.serviceAccountName).toBe('prometheus');
+    const role = find(objects, 'Role', 'prometheus-discovery');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
   });
 
   it('the collector exposes the health_check extension its probes use; Grafana finds the dashboards', () => {

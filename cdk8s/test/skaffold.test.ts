@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { MIGRATE_JOB } from '../src/charts/app.ts';
+import { KIND_GATEWAY_NODE_PORT } from '../src/config.ts';
 import { type K8sObject, REPO_ROOT, synthPlatform } from './support/manifests.ts';
 import { type SkaffoldDoc, skaffoldDocs } from './support/skaffold.ts';
 import { SKAFFOLD_V4BETA11_SUBSET_SCHEMA } from './support/skaffold-schema.ts';
@@ -55,13 +55,18 @@ describe('skaffold.yaml', () => {
     const app = byName(docs, 'payment-manager');
     expect(app.requires).toEqual([{ configs: ['operators'] }]);
     const releases = byName(docs, 'operators').deploy.helm.releases;
-    expect(releases.map((r: { remoteChart: string }) => r.remoteChart).sort()).toEqual([
-      'cloudnative-pg',
-      'ingress-nginx',
-      'strimzi-kafka-operator',
-    ]);
+    const pins = Object.fromEntries(
+      releases.map((r: { remoteChart: string; version: string }) => [r.remoteChart, r.version]),
+    );
+    // docs/kubernetes.md, "Pinned versions", says where each was checked.
+    expect(pins).toEqual({
+      'oci://quay.io/strimzi-helm/strimzi-kafka-operator': '1.2.0',
+      'cloudnative-pg': '0.29.0',
+      'oci://docker.io/envoyproxy/gateway-helm': 'v1.9.0',
+    });
     for (const r of releases) {
-      expect(r.version).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(r.version).toMatch(/^v?\d+\.\d+\.\d+$/);
+      if (r.remoteChart.startsWith('oci://')) expect(r.repo).toBeUndefined();
       for (const file of r.valuesFiles ?? []) expect(existsSync(join(REPO_ROOT, file)), file).toBe(true);
     }
   });
@@ -83,9 +88,14 @@ describe('skaffold.yaml', () => {
     expect(manifests.hooks.before[0].host.command).toEqual(['node', 'cdk8s/main.ts']);
     expect(existsSync(join(REPO_ROOT, 'cdk8s/main.ts'))).toBe(true);
     // cdk8s FILE_PER_CHART output names, in dependency order.
-    const files = ['0000-namespace', '0001-postgres', '0002-kafka', '0003-observability', '0004-app'].map(
-      (f) => `cdk8s/dist/${f}.k8s.yaml`,
-    );
+    const files = [
+      '0000-namespace',
+      '0001-postgres',
+      '0002-kafka',
+      '0003-observability',
+      '0004-app',
+      '0005-gateway',
+    ].map((f) => `cdk8s/dist/${f}.k8s.yaml`);
     const glob = new RegExp(`^${manifests.rawYaml[0].replace(/\./g, '\\.').replace('*', '[^/]+')}$`);
     for (const f of files) expect(f).toMatch(glob);
     // skaffold substitutes images of the artifacts in pod specs by repository name; the CNPG Cluster's image
@@ -97,10 +107,8 @@ describe('skaffold.yaml', () => {
     expect(cluster.spec.imageName).toMatch(/^payment-manager\/postgres-cnpg:/);
   });
 
-  it('deletes the previous migrations Job before each deploy (its pod template is immutable)', () => {
-    const hook = byName(docs, 'payment-manager').deploy.kubectl.hooks.before[0].host.command.join(' ');
-    expect(hook).toContain(`delete job ${MIGRATE_JOB}`);
-    expect(hook).toContain('--ignore-not-found');
+  it('runs no migrations hook: the API migrates at start-up', () => {
+    expect(byName(docs, 'payment-manager').deploy.kubectl.hooks).toBeUndefined();
   });
 
   it('port-forwards the API on 3000 and Grafana, both to Services that exist with that port', () => {
@@ -128,18 +136,19 @@ describe('skaffold.yaml', () => {
     expect(devObjects.find((o) => o.kind === 'HorizontalPodAutoscaler')?.spec.minReplicas).toBe(1);
   });
 
-  it('the kind cluster maps host ports 80/443 to the ingress node and runs Kubernetes 1.28', () => {
+  it('the kind cluster runs Kubernetes 1.36 and maps the Gateway node port to localhost:80', () => {
     const cluster = parse(readFileSync(join(REPO_ROOT, 'deploy/kind/cluster.yaml'), 'utf8'));
     const kindContext = byName(docs, 'operators').profiles[0].activation[0].kubeContext;
     expect(kindContext).toBe(`kind-${cluster.name}`);
-    const ingressNode = cluster.nodes.find((n: { kubeadmConfigPatches?: string[] }) =>
-      n.kubeadmConfigPatches?.join('').includes('ingress-ready=true'),
-    );
-    expect(ingressNode.extraPortMappings.map((m: { hostPort: number }) => m.hostPort).sort()).toEqual([443, 80]);
-    for (const n of cluster.nodes) expect(n.image).toMatch(/^kindest\/node:v1\.28\./);
-    const values = parse(readFileSync(join(REPO_ROOT, 'deploy/operators/ingress-nginx-values.yaml'), 'utf8'));
-    expect(values.controller.hostPort.enabled).toBe(true);
-    expect(values.controller.nodeSelector['ingress-ready']).toBe('true');
+    const mappings = cluster.nodes.flatMap((n: { extraPortMappings?: unknown[] }) => n.extraPortMappings ?? []);
+    expect(mappings).toEqual([
+      { containerPort: KIND_GATEWAY_NODE_PORT, hostPort: 80, listenAddress: '127.0.0.1', protocol: 'TCP' },
+    ]);
+    for (const n of cluster.nodes) expect(n.image).toMatch(/^kindest\/node:v1\.36\.\d+@sha256:[0-9a-f]{64}$/);
+    // The test kube-apiserver is built at the node's version.
+    const script = readFileSync(join(REPO_ROOT, 'scripts/kube-apiserver.sh'), 'utf8');
+    const nodeVersion = /kindest\/node:v([\d.]+)@/.exec(cluster.nodes[0].image)?.[1];
+    expect(script).toContain(`KUBE_VERSION=${nodeVersion}\n`);
   });
 });
 

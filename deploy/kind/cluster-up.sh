@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates the kind cluster and installs the operators (Strimzi, CloudNativePG, ingress-nginx) with pinned
+# Creates the kind cluster and installs the operators (Strimzi, CloudNativePG, Envoy Gateway) with pinned
 # chart versions, then synthesizes the manifests. Afterwards: `skaffold dev -p kind` (docs/kubernetes.md).
 # Needs: docker (or podman), kind, kubectl, helm, skaffold on PATH.
 set -euo pipefail
@@ -19,7 +19,7 @@ kubectl config use-context "kind-$CLUSTER"
 
 # The operators module of skaffold.yaml: helm releases with pinned versions, --wait until they are ready.
 skaffold deploy --module operators --kube-context "kind-$CLUSTER"
-kubectl -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=180s
+kubectl -n envoy-gateway-system rollout status deployment/envoy-gateway --timeout=180s
 
 node cdk8s/main.ts
-echo "cluster ready: run 'skaffold dev -p kind' (API on localhost:3000, Grafana on localhost:3100, webhooks on http://localhost/webhooks/...)"
+echo "cluster ready: run 'skaffold dev -p kind' (API on localhost:3000, Grafana on localhost:3100, webhooks on http://localhost/webhooks/...), then 'npm run cluster:check'"

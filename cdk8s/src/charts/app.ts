@@ -1,22 +1,22 @@
-import { Chart, type ChartProps, Size } from 'cdk8s';
+import { Chart, type ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { PlatformConfig } from '../config.ts';
-import { httpProbe, lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
+import { httpProbe } from '../constructs/hardening.ts';
 import { appLabels, PART_OF, selectorLabels } from '../constructs/labels.ts';
-import { APP_UID, PaymentService, type SecretRef } from '../constructs/service.ts';
+import { PaymentService, type SecretRef } from '../constructs/service.ts';
 import { SupportService } from '../constructs/support-service.ts';
 import { type DatabaseEndpoints, PG_CREDENTIALS_SECRET, pgUrlFromEnv } from '../database.ts';
 import { readRepoDir } from '../repo-files.ts';
 import { KAFKA_BOOTSTRAP } from '../topics.ts';
+import { GATEWAY_NAMESPACE } from './gateway.ts';
 
 export const API = 'api';
 export const INGEST = 'ingest';
-export const MIGRATE = 'migrate';
-export const MIGRATE_JOB = 'payment-manager-migrate';
 export const WEBHOOK_SECRET_NAME = 'payment-manager-webhook';
-export const INGRESS_NAMESPACE = 'ingress-nginx';
+/** Largest webhook body, enforced by ingest and the API and, before them, at the Gateway. */
+export const BODY_LIMIT_BYTES = 1_048_576;
 /** Processes of the fixed interface (COMMON.md). Passed as args: the images' ENTRYPOINT (tini) stays PID 1. */
 export const API_ARGS = [
   'node',
@@ -30,7 +30,6 @@ export const INGEST_ARGS = [
   './services/shared/src/observability/instrumentation.ts',
   'services/ingest/src/main.ts',
 ];
-export const MIGRATE_ARGS = ['node', 'services/api/src/migrate.ts'];
 const OTLP_ENDPOINT = 'http://otel-collector:4318';
 
 export interface AppChartProps extends ChartProps {
@@ -45,8 +44,14 @@ const DB_SECRET_ENV: Record<string, SecretRef> = {
 };
 
 /**
- * The application: ingest and API in kafka mode, the migrations Job the API waits for, configuration,
- * the ingress for provider webhooks, NetworkPolicies and (for kind/dev) the WireMock "Silvergate".
+ * The application: ingest and API in kafka mode, configuration, NetworkPolicies and (for kind/dev) the WireMock
+ * "Silvergate". Provider webhooks reach ingest through the Gateway (charts/gateway.ts).
+ *
+ * Migrations have one mechanism on Kubernetes: the API applies them at start-up, under node-pg-migrate's
+ * advisory lock, before it listens. Its startup and readiness probes therefore pass only once the schema is
+ * current, and the Deployment's rolling update keeps the previous pods serving until new ones are ready: no pod
+ * of a new version serves before its migrations have run. Migrations must stay compatible with the version
+ * still serving during the rollout (add first, remove in a later release).
  */
 export class AppChart extends Chart {
   readonly api: PaymentService;
@@ -65,7 +70,7 @@ export class AppChart extends Chart {
       KAFKA_BROKERS: KAFKA_BOOTSTRAP,
       KAFKA_ORDERS_TOPIC: 'webhooks.orders',
       KAFKA_DISPUTES_TOPIC: 'webhooks.disputes',
-      BODY_LIMIT_BYTES: '1048576',
+      BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
       OTEL_TRACES_SAMPLER: 'parentbased_always_on',
     };
     const apiConfig = new kplus.ConfigMap(this, 'api-config', {
@@ -106,24 +111,6 @@ export class AppChart extends Chart {
       ...(database.replica ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica) } : {}),
     };
 
-    this.migrationsJob(config, apiConfig, dbEnv.PG_URL);
-
-    // The API pods may start only after the migrations Job of this release has completed: their init
-    // container blocks on `kubectl wait`, which needs read access to Jobs in the namespace.
-    new k8s.KubeServiceAccount(this, 'api-sa', {
-      metadata: { name: API, labels: appLabels(API, 'api') },
-      automountServiceAccountToken: false,
-    });
-    new k8s.KubeRole(this, 'api-role', {
-      metadata: { name: 'api-wait-for-migrations', labels: appLabels(API, 'api') },
-      rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch'] }],
-    });
-    new k8s.KubeRoleBinding(this, 'api-rolebinding', {
-      metadata: { name: 'api-wait-for-migrations', labels: appLabels(API, 'api') },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'api-wait-for-migrations' },
-      subjects: [{ kind: 'ServiceAccount', name: API, namespace: config.namespace }],
-    });
-
     this.api = new PaymentService(this, 'api', {
       name: API,
       component: 'api',
@@ -136,22 +123,8 @@ export class AppChart extends Chart {
       minReplicas: config.minReplicas,
       maxReplicas: 4,
       resources: { cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequestMiB: 192, memoryLimitMiB: 384 },
-      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'api-sa-ref', API),
-      initContainers: [
-        {
-          name: 'wait-for-migrations',
-          image: config.images.kubectl,
-          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          // registry.k8s.io/kubectl is distroless: the binary is /bin/kubectl (also its ENTRYPOINT), no shell.
-          command: ['/bin/kubectl', 'wait', '--for=condition=complete', `job/${MIGRATE_JOB}`, '--timeout=600s'],
-          // kubectl keeps its discovery cache under $HOME; the root file system is read-only.
-          envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
-          resources: {
-            cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
-            memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
-          },
-        },
-      ],
+      // Start-up includes waiting for Postgres and the migrations (possibly queued behind another replica's lock).
+      startupSeconds: 600,
       otlpEndpoint: OTLP_ENDPOINT,
     });
 
@@ -169,78 +142,13 @@ export class AppChart extends Chart {
       otlpEndpoint: OTLP_ENDPOINT,
     });
 
-    new k8s.KubeIngress(this, 'ingress', {
-      metadata: {
-        name: 'webhooks',
-        labels: appLabels(INGEST, 'ingress'),
-        annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '1m' },
-      },
-      spec: {
-        ingressClassName: 'nginx',
-        rules: [
-          {
-            ...(config.ingressHost ? { host: config.ingressHost } : {}),
-            http: {
-              paths: [
-                {
-                  path: '/webhooks',
-                  pathType: 'Prefix',
-                  backend: { service: { name: INGEST, port: { number: 3001 } } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    });
-
     this.networkPolicies();
     if (config.providerStub) this.silvergateStub(config);
   }
 
-  private migrationsJob(config: PlatformConfig, apiConfig: kplus.ConfigMap, pgUrl: string): void {
-    const labels = appLabels(MIGRATE, 'migrations');
-    new k8s.KubeJob(this, 'migrate', {
-      metadata: { name: MIGRATE_JOB, labels },
-      spec: {
-        backoffLimit: 6,
-        activeDeadlineSeconds: 900,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: 'OnFailure',
-            automountServiceAccountToken: false,
-            securityContext: lockedDownPod(APP_UID),
-            containers: [
-              {
-                name: MIGRATE,
-                image: config.images.api,
-                imagePullPolicy: 'IfNotPresent',
-                args: MIGRATE_ARGS,
-                envFrom: [{ configMapRef: { name: apiConfig.name } }],
-                env: [
-                  { name: 'DB_USER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },
-                  {
-                    name: 'DB_PASSWORD',
-                    valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'password' } },
-                  },
-                  { name: 'PG_URL', value: pgUrl },
-                ],
-                resources: resources('100m', '128Mi', '500m', '256Mi'),
-                securityContext: lockedDownContainer(APP_UID),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [{ name: 'tmp', emptyDir: {} }],
-          },
-        },
-      },
-    });
-  }
-
   private networkPolicies(): void {
     const peer = (name: string) => ({ podSelector: { matchLabels: selectorLabels(name) } });
-    // Webhooks reach ingest only through the ingress controller; Prometheus scrapes its /metrics.
+    // Webhooks reach ingest only through the Gateway's Envoy proxies; Prometheus scrapes its /metrics.
     new k8s.KubeNetworkPolicy(this, 'netpol-ingest', {
       metadata: { name: INGEST, labels: appLabels(INGEST, 'network') },
       spec: {
@@ -249,7 +157,7 @@ export class AppChart extends Chart {
         ingress: [
           {
             from: [
-              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': INGRESS_NAMESPACE } } },
+              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': GATEWAY_NAMESPACE } } },
               peer('prometheus'),
             ],
             ports: [{ port: k8s.IntOrString.fromNumber(3001), protocol: 'TCP' }],

@@ -2,7 +2,7 @@ import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { selectorLabels } from '../constructs/labels.ts';
 import { Kafka, KafkaNodePool, KafkaTopic, type ResourceRequirements } from '../crds/strimzi.ts';
-import { KAFKA_CLUSTER_NAME, KAFKA_TOPICS } from '../topics.ts';
+import { KAFKA_CLUSTER_NAME, KAFKA_TOPICS, KAFKA_VERSION } from '../topics.ts';
 
 export interface KafkaChartProps extends ChartProps {
   replicas: number;
@@ -16,11 +16,17 @@ const SMALL: ResourceRequirements = {
   limits: { cpu: '500m', memory: '512Mi' },
 };
 
-/** Kafka via Strimzi: one KRaft node pool (controller + broker) and the contract's topics. */
+/**
+ * Kafka via Strimzi 1.x (KRaft only, node pools only): one node pool whose nodes are both controller and broker,
+ * and the contract's topics. Three nodes outside the dev profile, so the quorum and every partition survive the
+ * loss of one pod or volume: replication factor 3, min.insync.replicas 2 (producers use acks=all, idempotent).
+ */
 export class KafkaChart extends Chart {
   constructor(scope: Construct, id: string, props: KafkaChartProps) {
     super(scope, id, props);
     const replication = Math.min(props.replicas, 3);
+    // With acks=all, one replica may be down while writes still succeed; a single node can only require itself.
+    const minInSync = Math.max(1, replication - 1);
 
     new KafkaNodePool(this, 'pool', {
       metadata: { name: 'dual-role', labels: { 'strimzi.io/cluster': KAFKA_CLUSTER_NAME } },
@@ -38,15 +44,11 @@ export class KafkaChart extends Chart {
     });
 
     new Kafka(this, 'kafka', {
-      metadata: {
-        name: KAFKA_CLUSTER_NAME,
-        // Strimzi 0.45 still needs both annotations to run KRaft with node pools instead of ZooKeeper.
-        annotations: { 'strimzi.io/node-pools': 'enabled', 'strimzi.io/kraft': 'enabled' },
-      },
+      metadata: { name: KAFKA_CLUSTER_NAME },
       spec: {
         kafka: {
-          version: '3.9.0',
-          metadataVersion: '3.9-IV0',
+          // The metadata version follows the broker version (Strimzi's default for it) unless pinned.
+          version: KAFKA_VERSION,
           listeners: [
             {
               name: 'plain',
@@ -63,9 +65,9 @@ export class KafkaChart extends Chart {
             'auto.create.topics.enable': false,
             'offsets.topic.replication.factor': replication,
             'transaction.state.log.replication.factor': replication,
-            'transaction.state.log.min.isr': Math.max(1, replication - 1),
+            'transaction.state.log.min.isr': minInSync,
             'default.replication.factor': replication,
-            'min.insync.replicas': Math.max(1, replication - 1),
+            'min.insync.replicas': minInSync,
           },
         },
         entityOperator: { topicOperator: { resources: SMALL } },
@@ -75,7 +77,12 @@ export class KafkaChart extends Chart {
     for (const topic of KAFKA_TOPICS) {
       new KafkaTopic(this, `topic-${topic.name}`, {
         metadata: { name: topic.name, labels: { 'strimzi.io/cluster': KAFKA_CLUSTER_NAME } },
-        spec: { topicName: topic.name, partitions: topic.partitions, replicas: replication },
+        spec: {
+          topicName: topic.name,
+          partitions: topic.partitions,
+          replicas: replication,
+          config: { 'min.insync.replicas': minInSync },
+        },
       });
     }
   }

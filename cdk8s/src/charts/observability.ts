@@ -1,7 +1,9 @@
 import { Chart, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { httpProbe } from '../constructs/hardening.ts';
+import { appLabels } from '../constructs/labels.ts';
 import { type ConfigMount, SupportService } from '../constructs/support-service.ts';
 import { type RepoFileOptions, readRepoDir, readRepoFile, repoSubdirs } from '../repo-files.ts';
 
@@ -85,6 +87,21 @@ export class ObservabilityChart extends Chart {
       scratch: ['/loki', '/tmp'],
     });
 
+    // Prometheus discovers the API and ingest pods through the Kubernetes API (pod role, this namespace only).
+    const prometheusLabels = appLabels('prometheus', 'observability');
+    new k8s.KubeServiceAccount(this, 'prometheus-sa', {
+      metadata: { name: 'prometheus', labels: prometheusLabels },
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeRole(this, 'prometheus-role', {
+      metadata: { name: 'prometheus-discovery', labels: prometheusLabels },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'prometheus-rolebinding', {
+      metadata: { name: 'prometheus-discovery', labels: prometheusLabels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'prometheus-discovery' },
+      subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: props.namespace as string }],
+    });
     new SupportService(this, 'prometheus', {
       name: 'prometheus',
       component: 'observability',
@@ -99,10 +116,16 @@ export class ObservabilityChart extends Chart {
       ],
       ports: [{ name: 'http', port: 9090 }],
       probe: httpProbe('/-/ready', 9090),
+      serviceAccountName: 'prometheus',
       mounts: [
         {
           configMap: 'prometheus-config',
-          data: readRepoFile('deploy/prometheus/prometheus.yml', files),
+          // Same file name as compose's, so --config.file is the same in both environments.
+          data: {
+            'prometheus.yml': readRepoFile('deploy/prometheus/prometheus-kubernetes.yml', files)[
+              'prometheus-kubernetes.yml'
+            ] as string,
+          },
           mountPath: '/etc/prometheus',
         },
       ],

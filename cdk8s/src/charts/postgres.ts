@@ -4,6 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { selectorLabels } from '../constructs/labels.ts';
 import { PG_APP_USER, PG_CLUSTER_NAME, PG_CREDENTIALS_SECRET, PG_DATABASE } from '../database.ts';
+import { BACKUP_BUCKET, BACKUP_STORE_SECRET, BackupStore } from './backup-store.ts';
 
 export interface PostgresChartProps extends ChartProps {
   image: string;
@@ -12,6 +13,21 @@ export interface PostgresChartProps extends ChartProps {
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
   operatorNamespace: string;
+  backup: { image: string; accessKeyId: string; secretAccessKey: string };
+}
+
+/** barman-cloud's view of the in-cluster object store: the same for backups and for a restore's source. */
+export function backupObjectStore(endpointUrl: string): NonNullable<ClusterSpec['backup']>['barmanObjectStore'] {
+  return {
+    destinationPath: `s3://${BACKUP_BUCKET}/`,
+    endpointURL: endpointUrl,
+    s3Credentials: {
+      accessKeyId: { name: BACKUP_STORE_SECRET, key: 'ACCESS_KEY_ID' },
+      secretAccessKey: { name: BACKUP_STORE_SECRET, key: 'ACCESS_SECRET_KEY' },
+    },
+    wal: { compression: 'gzip' },
+    data: { compression: 'gzip' },
+  };
 }
 
 /** Secret of the application role; shared by CNPG bootstrap and the Citus option. */
@@ -31,6 +47,11 @@ export class PostgresChart extends Chart {
   constructor(scope: Construct, id: string, props: PostgresChartProps) {
     super(scope, id, props);
     credentialsSecret(this, props.password);
+    const store = new BackupStore(this, 'backup-store', {
+      ...props.backup,
+      storage: '5Gi',
+      clientSelector: { 'cnpg.io/cluster': PG_CLUSTER_NAME },
+    });
 
     const spec: ClusterSpec = {
       instances: props.instances,
@@ -57,6 +78,9 @@ export class PostgresChart extends Chart {
         },
       },
       storage: { size: '2Gi' },
+      // Continuous WAL archiving and base backups to the in-cluster object store (docs/kubernetes.md, "Backup and
+      // restore"). In-tree barman-cloud: deprecated since CloudNativePG 1.26, supported through 1.31.
+      backup: { barmanObjectStore: backupObjectStore(store.endpointUrl), retentionPolicy: '7d' },
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
     };
     new ApiObject(this, 'cluster', {
@@ -64,6 +88,20 @@ export class PostgresChart extends Chart {
       kind: 'Cluster',
       metadata: { name: PG_CLUSTER_NAME },
       spec,
+    });
+
+    new ApiObject(this, 'daily-backup', {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'ScheduledBackup',
+      metadata: { name: `${PG_CLUSTER_NAME}-daily` },
+      // Six-field cron (seconds first); `immediate` takes the first base backup as soon as the cluster is up.
+      spec: {
+        schedule: '0 0 2 * * *',
+        immediate: true,
+        cluster: { name: PG_CLUSTER_NAME },
+        method: 'barmanObjectStore',
+        backupOwnerReference: 'self',
+      },
     });
 
     new k8s.KubeNetworkPolicy(this, 'netpol', {

@@ -45,9 +45,8 @@ export interface PaymentServiceProps {
   minReplicas: number;
   maxReplicas: number;
   resources: ResourceBudget;
-  serviceAccount?: kplus.IServiceAccount;
-  /** Containers that must finish before the service starts (e.g. waiting for the migrations Job). */
-  initContainers?: kplus.ContainerProps[];
+  /** Longest start-up before the kubelet restarts the container (default 60 s). */
+  startupSeconds?: number;
   /** OTLP/HTTP endpoint of the collector; OTEL_SERVICE_NAME is the service name. */
   otlpEndpoint: string;
 }
@@ -82,16 +81,9 @@ export class PaymentService extends Construct {
       metadata: { name: props.name, labels },
       podMetadata: { labels },
       select: false,
-      serviceAccount: props.serviceAccount,
-      automountServiceAccountToken: props.serviceAccount !== undefined,
+      // Our services never call the Kubernetes API.
+      automountServiceAccountToken: false,
       securityContext: { ensureNonRoot: true, user: APP_UID, group: APP_UID, fsGroup: APP_UID },
-      // Init containers run locked down as the same UID (a projected token is then owned by it, mode 0600)
-      // and share the service's writable /tmp.
-      initContainers: props.initContainers?.map((c) => ({
-        ...c,
-        securityContext: APP_CONTAINER_SECURITY,
-        volumeMounts: [...(c.volumeMounts ?? []), { path: '/tmp', volume: tmp }],
-      })),
       containers: [
         {
           name: props.name,
@@ -127,7 +119,7 @@ export class PaymentService extends Construct {
           startup: kplus.Probe.fromHttpGet('/health/live', {
             port: props.port,
             periodSeconds: Duration.seconds(2),
-            failureThreshold: 30,
+            failureThreshold: Math.ceil((props.startupSeconds ?? 60) / 2),
           }),
           liveness: kplus.Probe.fromHttpGet('/health/live', { port: props.port, periodSeconds: Duration.seconds(10) }),
           readiness: kplus.Probe.fromHttpGet('/health/ready', {

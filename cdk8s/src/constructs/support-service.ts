@@ -29,6 +29,8 @@ export interface SupportServiceProps {
   /** Writable paths (emptyDir): the root file system is read-only. */
   scratch: string[];
   memoryLimit?: string;
+  /** Service account whose token the pod mounts (only components that call the Kubernetes API get one). */
+  serviceAccountName?: string;
 }
 
 /**
@@ -57,7 +59,8 @@ export class SupportService extends Construct {
           metadata: { labels },
           spec: {
             securityContext: lockedDownPod(props.uid),
-            automountServiceAccountToken: false,
+            ...(props.serviceAccountName ? { serviceAccountName: props.serviceAccountName } : {}),
+            automountServiceAccountToken: props.serviceAccountName !== undefined,
             containers: [
               {
                 name: props.name,

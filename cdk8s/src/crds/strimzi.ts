@@ -2,13 +2,12 @@ import { ApiObject, type ApiObjectMetadata } from 'cdk8s';
 import type { Construct } from 'constructs';
 
 /*
- * Typed props for the Strimzi custom resources we use (kafka.strimzi.io/v1beta2, operator 0.45).
- * No npm package ships Strimzi models and we have no network access for `cdk8s import`, so these cover
- * exactly the fields we set; the tests validate the output against the operator's CRD schema when the
- * CRDs are available.
+ * Typed props for the Strimzi custom resources we use (kafka.strimzi.io/v1, operator 1.2.0, which serves only
+ * v1). No npm package ships Strimzi models, so these cover exactly the fields we set; the tests validate the
+ * output against the operator's CRDs, schema-only and on a real kube-apiserver.
  */
 
-export const STRIMZI_API_VERSION = 'kafka.strimzi.io/v1beta2';
+export const STRIMZI_API_VERSION = 'kafka.strimzi.io/v1';
 
 export interface KafkaListener {
   name: string;
@@ -30,7 +29,6 @@ export interface ResourceRequirements {
 export interface KafkaSpec {
   kafka: {
     version: string;
-    metadataVersion?: string;
     listeners: KafkaListener[];
     config: Record<string, string | number | boolean>;
     template?: { pod?: { securityContext?: Record<string, unknown> } };

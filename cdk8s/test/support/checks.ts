@@ -61,7 +61,7 @@ export interface CrossRefOptions {
 
 /**
  * References between objects resolve: Service selectors hit pods and their targetPorts exist, probe ports are
- * declared, ConfigMap/Secret names and keys exist, Ingress backends exist with that port, ServiceAccounts
+ * declared, ConfigMap/Secret names and keys exist, HTTPRoute parents and backends exist with that port, ServiceAccounts
  * and RBAC bindings resolve.
  */
 export function crossReferenceProblems(objects: K8sObject[], opts: CrossRefOptions = {}): string[] {
@@ -153,18 +153,22 @@ export function crossReferenceProblems(objects: K8sObject[], opts: CrossRefOptio
       problems.push(`${id(owner)}: ServiceAccount ${sa} is missing`);
   }
 
-  for (const ing of objects.filter((o) => o.kind === 'Ingress')) {
-    for (const rule of ing.spec?.rules ?? []) {
-      for (const path of rule.http?.paths ?? []) {
-        const backend = path.backend?.service;
-        const svc = backend && inNs('Service', ing.metadata.namespace, backend.name);
-        if (!svc) problems.push(`${id(ing)}: backend Service ${backend?.name} is missing`);
-        else if (
-          !(svc.spec.ports ?? []).some(
-            (p: { port: number; name?: string }) => p.port === backend.port?.number || p.name === backend.port?.name,
-          )
-        )
-          problems.push(`${id(ing)}: backend port ${JSON.stringify(backend.port)} is not a port of ${id(svc)}`);
+  for (const route of objects.filter((o) => o.kind === 'HTTPRoute')) {
+    for (const parent of route.spec?.parentRefs ?? []) {
+      const gateway = inNs('Gateway', route.metadata.namespace, parent.name);
+      if (!gateway) problems.push(`${id(route)}: parent Gateway ${parent.name} is missing`);
+      else if (
+        parent.sectionName &&
+        !(gateway.spec.listeners ?? []).some((l: { name: string }) => l.name === parent.sectionName)
+      )
+        problems.push(`${id(route)}: Gateway ${parent.name} has no listener ${parent.sectionName}`);
+    }
+    for (const rule of route.spec?.rules ?? []) {
+      for (const backend of rule.backendRefs ?? []) {
+        const svc = inNs('Service', route.metadata.namespace, backend.name);
+        if (!svc) problems.push(`${id(route)}: backend Service ${backend.name} is missing`);
+        else if (!(svc.spec.ports ?? []).some((p: { port: number }) => p.port === backend.port))
+          problems.push(`${id(route)}: backend port ${backend.port} is not a port of ${id(svc)}`);
       }
     }
   }

@@ -38,8 +38,12 @@ export async function coreSchemaErrors(objects: K8sObject[]): Promise<string[]> 
   return errors;
 }
 
+/** Groups under *.k8s.io that Kubernetes itself does not serve: they come from CRDs (the Gateway API). */
+const CRD_GROUPS_UNDER_K8S_IO = ['gateway.networking.k8s.io'];
+
 export function isCoreApi(apiVersion: string): boolean {
   const group = apiVersion.includes('/') ? (apiVersion.split('/')[0] as string) : '';
+  if (CRD_GROUPS_UNDER_K8S_IO.includes(group)) return false;
   return group === '' || !group.includes('.') || group.endsWith('.k8s.io');
 }
 

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# A real Kubernetes API server (kube-apiserver + etcd, no kubelet, no controllers) for the tests: the manifests
+# are judged by the same validation, defaulting, structural schemas and CEL rules as on a kind cluster.
+#
+#   scripts/kube-apiserver.sh build     build kube-apiserver and etcd into the cache (skipped when present)
+#   eval "$(scripts/kube-apiserver.sh start)"   build if needed, start both on free local ports, wait for /readyz,
+#                                                and export PM_TEST_KUBE_APISERVER (a kubeconfig path)
+#   scripts/kube-apiserver.sh env       print the export line of the running server
+#   scripts/kube-apiserver.sh stop      stop both and delete their state
+#
+# Both are built with the Go toolchain from the Go module proxy: kube-apiserver from k8s.io/kubernetes at the kind
+# node's version, consumed as a module whose k8s.io/* staging modules are pinned by `replace` directives (the
+# staging modules are published as k8s.io/<name> v0.<minor>.<patch>), and etcd from go.etcd.io/etcd/server/v3 at
+# the version that Kubernetes release requires. Binaries are cached in $PM_KUBE_CACHE
+# (default ~/.cache/payment-manager/kube) so later runs and CI's fresh clones reuse them.
+# Progress goes to stderr; stdout carries only the export line.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Keep in step with deploy/kind/cluster.yaml's node image (kindest/node:v1.36.1).
+KUBE_VERSION=1.36.1
+# The etcd release k8s.io/kubernetes v1.36.1 requires in its go.mod (go.etcd.io/etcd/server/v3 v3.6.8).
+ETCD_VERSION=3.6.8
+CACHE=${PM_KUBE_CACHE:-$HOME/.cache/payment-manager/kube}
+BIN_DIR="$CACHE/bin-v$KUBE_VERSION-etcd-v$ETCD_VERSION"
+STATE_DIR="$ROOT/.data/kube-apiserver"
+ENV_FILE="$ROOT/.data/kube-apiserver.env"
+READY_TIMEOUT=${PM_KUBE_READY_TIMEOUT:-180}
+
+log() { printf '%s [kube-apiserver] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Go's own caches stay where the machine keeps them (GOMODCACHE, GOCACHE); GOFLAGS from the environment
+# (e.g. -mod=vendor) must not change how these throw-away modules resolve.
+go_in() {
+  local dir=$1
+  shift
+  (cd "$dir" && GOFLAGS=-mod=mod GOTOOLCHAIN=local nice -n 10 go "$@")
+}
+
+build_kube_apiserver() {
+  local src="$CACHE/src/kubernetes-v$KUBE_VERSION" staging_version="v0.${KUBE_VERSION#1.}" upstream_mod
+  mkdir -p "$src"
+  log "resolving k8s.io/kubernetes v$KUBE_VERSION through the Go module proxy"
+  upstream_mod=$(cd "$src" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" |
+    sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')
+  [[ -f $upstream_mod ]] || die "go mod download did not give k8s.io/kubernetes's go.mod"
+  {
+    echo 'module payment-manager.local/kube-apiserver-build'
+    echo
+    echo "go $(sed -n 's/^go //p' "$upstream_mod")"
+    echo
+    echo "require k8s.io/kubernetes v$KUBE_VERSION"
+    echo
+    echo 'replace ('
+    # Every staging module Kubernetes requires as v0.0.0 (it replaces them with ./staging/src/... in its own
+    # go.mod, which a dependent module does not inherit) → its published release.
+    sed -n 's/^\s*\(k8s\.io\/[a-z0-9-]*\) v0\.0\.0$/\1/p' "$upstream_mod" | while read -r module; do
+      echo "	$module => $module $staging_version"
+    done
+    echo ')'
+  } >"$src/go.mod"
+  cat >"$src/tools.go" <<'EOF'
+//go:build tools
+
+// Pins the command this module exists to build, so `go mod tidy` keeps its dependencies.
+package tools
+
+import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+EOF
+  log "resolving kube-apiserver's dependencies"
+  go_in "$src" mod tidy
+  log "compiling kube-apiserver v$KUBE_VERSION (nice 10; several minutes on a cold Go cache)"
+  go_in "$src" build -trimpath -ldflags "-s -w \
+    -X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION \
+    -X k8s.io/component-base/version.gitMajor=1 \
+    -X k8s.io/component-base/version.gitMinor=${KUBE_VERSION#1.} \
+    -X k8s.io/client-go/pkg/version.gitVersion=v$KUBE_VERSION" \
+    -o "$BIN_DIR/kube-apiserver.partial" k8s.io/kubernetes/cmd/kube-apiserver
+  mv "$BIN_DIR/kube-apiserver.partial" "$BIN_DIR/kube-apiserver"
+}
+
+build_etcd() {
+  local src="$CACHE/src/etcd-v$ETCD_VERSION"
+  mkdir -p "$src"
+  cat >"$src/go.mod" <<EOF
+module payment-manager.local/etcd-build
+
+go 1.24
+
+require go.etcd.io/etcd/server/v3 v$ETCD_VERSION
+EOF
+  cat >"$src/tools.go" <<'EOF'
+//go:build tools
+
+// Pins the command this module exists to build, so `go mod tidy` keeps its dependencies.
+package tools
+
+import _ "go.etcd.io/etcd/server/v3"
+EOF
+  log "resolving etcd v$ETCD_VERSION"
+  go_in "$src" mod tidy
+  log "compiling etcd v$ETCD_VERSION (nice 10)"
+  go_in "$src" build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd.partial" go.etcd.io/etcd/server/v3
+  mv "$BIN_DIR/etcd.partial" "$BIN_DIR/etcd"
+}
+
+cmd_build() {
+  command -v go >/dev/null || die "Go is missing (it builds kube-apiserver and etcd from the Go module proxy)"
+  mkdir -p "$BIN_DIR"
+  local started=$SECONDS
+  [[ -x "$BIN_DIR/etcd" ]] || build_etcd
+  [[ -x "$BIN_DIR/kube-apiserver" ]] || build_kube_apiserver
+  log "binaries ready in $BIN_DIR ($((SECONDS - started))s)"
+}
+
+pid_alive() { [[ -f "$STATE_DIR/$1.pid" ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
+
+start_detached() {
+  local name=$1
+  shift
+  setsid "$@" </dev/null >"$STATE_DIR/$name.log" 2>&1 &
+  echo $! >"$STATE_DIR/$name.pid"
+}
+
+stop_detached() {
+  local name=$1 pid
+  [[ -f "$STATE_DIR/$name.pid" ]] || return 0
+  pid=$(cat "$STATE_DIR/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    log "stopped $name (pid $pid)"
+  fi
+  rm -f "$STATE_DIR/$name.pid"
+}
+
+free_port() {
+  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"
+}
+
+# A CA, a serving certificate for 127.0.0.1/localhost, and the service-account signing key.
+make_pki() {
+  local pki="$STATE_DIR/pki"
+  mkdir -p "$pki"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=payment-manager-test-ca' \
+    -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj '/CN=kube-apiserver' \
+    -keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" 2>/dev/null
+  openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 2 \
+    -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n') \
+    -out "$pki/apiserver.crt" 2>/dev/null
+  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+  # Admin access: a static bearer token in system:masters (what kind's admin client certificate grants).
+  ADMIN_TOKEN=$(openssl rand -hex 24)
+  printf '%s,payment-manager-admin,payment-manager-admin,"system:masters"\n' "$ADMIN_TOKEN" >"$pki/tokens.csv"
+}
+
+write_kubeconfig() {
+  local server=$1 ca_data
+  ca_data=$(base64 -w0 <"$STATE_DIR/pki/ca.crt")
+  umask 077
+  cat >"$STATE_DIR/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+  - name: test-apiserver
+    cluster:
+      server: $server
+      certificate-authority-data: $ca_data
+users:
+  - name: admin
+    user:
+      token: $ADMIN_TOKEN
+contexts:
+  - name: test-apiserver
+    context:
+      cluster: test-apiserver
+      user: admin
+current-context: test-apiserver
+EOF
+}
+
+readyz() {
+  curl -fsS --max-time 3 --cacert "$STATE_DIR/pki/ca.crt" -H "Authorization: Bearer $ADMIN_TOKEN" "$1/readyz"
+}
+
+running() { [[ -f $ENV_FILE ]] && pid_alive etcd && pid_alive kube-apiserver; }
+
+cmd_start() {
+  if running; then
+    log "already running (scripts/kube-apiserver.sh stop to restart)"
+    cat "$ENV_FILE"
+    return
+  fi
+  cmd_stop 2>/dev/null
+  command -v openssl >/dev/null || die "openssl is missing"
+  cmd_build
+  mkdir -p "$STATE_DIR"
+  make_pki
+  local etcd_port etcd_peer_port api_port server deadline next_report
+  etcd_port=$(free_port)
+  etcd_peer_port=$(free_port)
+  api_port=$(free_port)
+  log "starting etcd v$ETCD_VERSION on 127.0.0.1:$etcd_port"
+  # No fsync: the data is thrown away after the run, and fsync on a shared disk only slows the tests.
+  start_detached etcd "$BIN_DIR/etcd" --name test --data-dir "$STATE_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+    --initial-cluster "test=http://127.0.0.1:$etcd_peer_port" \
+    --unsafe-no-fsync --log-level warn
+  log "starting kube-apiserver v$KUBE_VERSION on https://127.0.0.1:$api_port"
+  start_detached kube-apiserver "$BIN_DIR/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --tls-cert-file "$STATE_DIR/pki/apiserver.crt" --tls-private-key-file "$STATE_DIR/pki/apiserver.key" \
+    --client-ca-file "$STATE_DIR/pki/ca.crt" \
+    --token-auth-file "$STATE_DIR/pki/tokens.csv" \
+    --authorization-mode RBAC \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$STATE_DIR/pki/sa.pub" \
+    --service-account-signing-key-file "$STATE_DIR/pki/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --allow-privileged=true \
+    --cert-dir "$STATE_DIR/pki/generated"
+  server="https://127.0.0.1:$api_port"
+  deadline=$((SECONDS + READY_TIMEOUT))
+  next_report=$((SECONDS + 10))
+  until readyz "$server" >/dev/null 2>&1; do
+    pid_alive etcd || { tail -n 30 "$STATE_DIR/etcd.log" >&2; die "etcd exited during start-up"; }
+    pid_alive kube-apiserver || { tail -n 30 "$STATE_DIR/kube-apiserver.log" >&2; die "kube-apiserver exited during start-up"; }
+    if ((SECONDS >= deadline)); then
+      tail -n 30 "$STATE_DIR/kube-apiserver.log" >&2
+      die "kube-apiserver's /readyz did not answer ok within ${READY_TIMEOUT}s"
+    fi
+    if ((SECONDS >= next_report)); then
+      log "waiting for /readyz ($((deadline - SECONDS))s left)"
+      next_report=$((SECONDS + 10))
+    fi
+    sleep 0.5
+  done
+  write_kubeconfig "$server"
+  log "ready: $server (kubeconfig $STATE_DIR/kubeconfig)"
+  echo "export PM_TEST_KUBE_APISERVER='$STATE_DIR/kubeconfig'" >"$ENV_FILE"
+  cat "$ENV_FILE"
+}
+
+cmd_stop() {
+  stop_detached kube-apiserver
+  stop_detached etcd
+  rm -rf "$STATE_DIR/etcd" "$STATE_DIR/pki" "$STATE_DIR/kubeconfig"
+  rm -f "$ENV_FILE"
+}
+
+case ${1:-} in
+  build) cmd_build ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  env) [[ -f $ENV_FILE ]] || die "not running (eval \"\$(scripts/kube-apiserver.sh start)\")"; cat "$ENV_FILE" ;;
+  *) echo "usage: $0 build|start|stop|env" >&2; exit 2 ;;
+esac
