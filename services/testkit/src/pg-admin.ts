@@ -53,11 +53,12 @@ export async function cloneDatabase(adminUrl: string, template: string, name: st
 
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   await withAdminClient(adminUrl, async (client) => {
-    // A template cannot be dropped while flagged as one.
+    // A template cannot be dropped while flagged as one. 3D000: gone already; 55000: left invalid by an
+    // interrupted DROP DATABASE, which only DROP DATABASE accepts.
     await client
       .query(`ALTER DATABASE ${pg.escapeIdentifier(name)} WITH IS_TEMPLATE false`)
       .catch((err: { code?: string }) => {
-        if (err.code !== '3D000') throw err;
+        if (err.code !== '3D000' && err.code !== '55000') throw err;
       });
     await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
   });

@@ -93,7 +93,7 @@ export const disputeRoutes: FastifyPluginAsync<{
     async (request) => {
       const dispute = await findDispute(readPool, request.params.dispute_id);
       if (!dispute) throw notFound('Dispute not found');
-      return withoutNulls(dispute);
+      return withoutNulls(dispute.row);
     },
   );
 
