@@ -158,6 +158,11 @@ async function startContainer(service: ServiceName): Promise<FoundService> {
 
 export type Discovery = { found: FoundService } | { missing: string };
 
+/** A PM_TEST_* value from the environment, else from the exports `scripts/test-services.sh` wrote. */
+export function testVariable(name: string): string | undefined {
+  return process.env[name]?.trim() || readStateFile()[name];
+}
+
 const CITUS_VARIABLE = 'PM_TEST_CITUS_URL';
 
 /**
