@@ -15,6 +15,7 @@ export interface PlatformImages {
   ingest: string;
   /** CloudNativePG operand image with pg_partman added (deploy/operators/postgres-cnpg.Dockerfile). */
   postgres: string;
+  /** PostgreSQL 17 + Citus 13.2 + pg_partman for PM_POSTGRES=citus (deploy/citus/Dockerfile). */
   citus: string;
   kubectl: string;
   otelCollector: string;
@@ -64,7 +65,6 @@ export function defaultImageTag(repoRoot: string = REPO_ROOT): string {
  * against the same binaries.
  */
 export const PINNED_IMAGES = {
-  citus: 'citusdata/citus:12.1.6',
   kubectl: 'registry.k8s.io/kubectl:v1.28.15',
   otelCollector: 'otel/opentelemetry-collector-contrib:0.137.0',
   tempo: 'grafana/tempo:2.9.0',
@@ -126,6 +126,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
       api: `payment-manager/api:${tag}`,
       ingest: `payment-manager/ingest:${tag}`,
       postgres: `payment-manager/postgres-cnpg:${tag}`,
+      citus: `payment-manager/postgres-citus:${tag}`,
       ...PINNED_IMAGES,
     },
     providerStub,
