@@ -32,12 +32,14 @@ export default defineConfig({
         test: {
           name: 'postgres',
           globalSetup,
+          // The projects run one after the other: two Kafka pipeline suites at once overload two cores.
+          sequence: { groupOrder: 0 },
           include: ['services/*/test/**/*.test.ts', 'cdk8s/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
           exclude: ['**/node_modules/**', 'services/api/test/citus/**'],
         },
       },
       // The same scenario and pipeline suites against Citus (PM_TEST_CITUS_URL), plus the Citus-only checks.
-      { extends: true, test: { name: 'citus', globalSetup, include: CITUS_SUITES } },
+      { extends: true, test: { name: 'citus', globalSetup, include: CITUS_SUITES, sequence: { groupOrder: 1 } } },
     ],
   },
 });
