@@ -182,12 +182,15 @@ cmd_start() {
     KAFKA_BROKERS_FOR_TESTS=$(cat "$STATE_DIR/kafka-1node.brokers")
     KAFKA_CLUSTER_FOR_TESTS=$STATE_DIR/kafka-3node
   fi
+  # Citus cluster and a streaming replica pair (docs/data-tier.md); prints its own export lines.
+  DATA_TIER_EXPORTS=$("$ROOT/scripts/data-tier-services.sh" start)
   umask 077
   cat >"$ENV_FILE" <<EOF
 export PM_TEST_PG_URL='$PG_URL_FOR_TESTS'
 export PM_TEST_WIREMOCK_URL='$WIREMOCK_URL_FOR_TESTS'
 export PM_TEST_KAFKA_BROKERS='$KAFKA_BROKERS_FOR_TESTS'
 export PM_TEST_KAFKA_CLUSTER='$KAFKA_CLUSTER_FOR_TESTS'
+$DATA_TIER_EXPORTS
 EOF
   print_env
 }
@@ -197,6 +200,7 @@ cmd_stop() {
   stop_detached kafka-mock
   "$ROOT/scripts/kafka.sh" stop --dir "$STATE_DIR/kafka-1node"
   "$ROOT/scripts/kafka.sh" stop --dir "$STATE_DIR/kafka-3node"
+  "$ROOT/scripts/data-tier-services.sh" stop
   if [[ -f "$STATE_DIR/postgres.started" ]]; then
     read -r version name <"$STATE_DIR/postgres.started"
     pg_ctlcluster --skip-systemctl-redirect "$version" "$name" stop && log "stopped PostgreSQL $version/$name"

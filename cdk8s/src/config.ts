@@ -15,6 +15,7 @@ export interface PlatformImages {
   ingest: string;
   /** CloudNativePG operand image with pg_partman added (deploy/operators/postgres-cnpg.Dockerfile). */
   postgres: string;
+  /** PostgreSQL 17 + Citus 13.2 + pg_partman for PM_POSTGRES=citus (deploy/citus/Dockerfile). */
   citus: string;
   /** S3-compatible store for CloudNativePG backups on kind (SeaweedFS). */
   backupStore: string;
@@ -69,7 +70,6 @@ export function defaultImageTag(repoRoot: string = REPO_ROOT): string {
  * against the same binaries.
  */
 export const PINNED_IMAGES = {
-  citus: 'citusdata/citus:12.1.6',
   // Release 4.43 (2026-08-21) of seaweedfs/seaweedfs; its release workflow pushes chrislusf/seaweedfs:<tag>.
   backupStore: 'chrislusf/seaweedfs:4.43',
   otelCollector: 'otel/opentelemetry-collector-contrib:0.137.0',
@@ -146,6 +146,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
       api: `payment-manager/api:${tag}`,
       ingest: `payment-manager/ingest:${tag}`,
       postgres: `payment-manager/postgres-cnpg:${tag}`,
+      citus: `payment-manager/postgres-citus:${tag}`,
       ...PINNED_IMAGES,
     },
     providerStub,

@@ -13,14 +13,14 @@ export interface CitusChartProps extends ChartProps {
   clientPodNames: string[];
 }
 
-/** UID of the postgres user in the Debian-based citusdata/citus image. */
+/** UID of the postgres user in the Debian-based official postgres image that deploy/citus builds on. */
 const POSTGRES_UID = 999;
 
 /**
- * EXPERIMENTAL Citus topology (PM_POSTGRES=citus): one coordinator and N workers as StatefulSets, and a Job
- * that registers the workers with the coordinator. The API talks to the coordinator only (no PG_REPLICA_URL).
- * The citus image has no pg_partman and the migrations do not distribute tables yet, so this is the
- * deployment half of the sharding-by-user_id plan (spec §11.2), not a drop-in replacement.
+ * Citus mode (PM_POSTGRES=citus, docs/data-tier.md): one coordinator and N (≥ 2) workers as StatefulSets, all
+ * running deploy/citus (PostgreSQL 17 + Citus 13.2 + pg_partman, non-root), and a Job that registers the workers
+ * with the coordinator. The API and its migrations Job talk to the coordinator only (no PG_REPLICA_URL); the
+ * migrations distribute the tables by shard_key once the workers are registered (the Job retries until then).
  */
 export class CitusChart extends Chart {
   constructor(scope: Construct, id: string, props: CitusChartProps) {

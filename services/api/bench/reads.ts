@@ -133,11 +133,12 @@ async function seed(pool: pg.Pool): Promise<void> {
     const to = Math.min(EVENTS, from + CHUNK - 1);
     // Evenly over the last 90 days up to now, microsecond timestamps as the API stores them.
     await pool.query(
-      `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at)
+      `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at, shard_key)
        SELECT 'evt_' || g, 'dsp_' || (1 + g % $3::int),
               (ARRAY['webhook_opened','webhook_updated','provider_decision','evidence_added','evidence_submitted'])[1 + g % 5],
               'pev_' || g, jsonb_build_object('seq', g),
-              (now() AT TIME ZONE 'UTC') - interval '${DAYS} days' * (1 - g::float8 / $4::int)
+              (now() AT TIME ZONE 'UTC') - interval '${DAYS} days' * (1 - g::float8 / $4::int),
+              order_shard_key('ord_' || (1 + g % $3::int))
        FROM generate_series($1::int, $2::int) g`,
       [from, to, DISPUTES, EVENTS],
     );

@@ -14,6 +14,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type pg from 'pg';
 import type { ApiConfig } from './config.ts';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from './db/migrations.ts';
+import type { Queryable } from './db/pool.ts';
+import { ReplicaReads } from './db/replica-reads.ts';
 import { registerHttpConventions } from './http/conventions.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import type { SilvergateClient } from './provider/silvergate.ts';
@@ -26,8 +28,8 @@ import { publicWebhookRoutes } from './routes/webhooks.ts';
 export interface AppDeps {
   config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & Partial<Pick<ApiConfig, 'webhookSecret'>>;
   pool: pg.Pool;
-  /** Pool for plain reads, e.g. on a streaming replica (PG_REPLICA_URL); defaults to `pool`. */
-  readPool?: pg.Pool;
+  /** Where plain reads go, e.g. the lag-aware replica router (PG_REPLICA_URL); defaults to `pool`. */
+  readPool?: Queryable;
   provider: SilvergateClient;
   /** fastify logger options; tests pass `false`. */
   logger?: FastifyServerOptions['logger'];
@@ -60,7 +62,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ],
   });
   const unregisterPools = [registerPoolMetrics(deps.pool, 'primary')];
-  if (deps.readPool && deps.readPool !== deps.pool) unregisterPools.push(registerPoolMetrics(deps.readPool, 'replica'));
+  if (deps.readPool instanceof ReplicaReads)
+    unregisterPools.push(registerPoolMetrics(deps.readPool.replica, 'replica'));
   app.addHook('onClose', async () => {
     for (const unregister of unregisterPools) unregister();
   });

@@ -11,6 +11,8 @@ export interface ApiConfig {
   pgUrl: string;
   /** Optional streaming replica for plain reads; writes and reads inside transactions stay on the primary. */
   pgReplicaUrl: string | null;
+  /** Plain reads leave the replica while it may be further behind than this (PG_REPLICA_MAX_LAG). */
+  pgReplicaMaxLagMs: number;
   pgPoolMax: number;
   logLevel: LogLevel;
   webhookMode: WebhookMode;
@@ -45,6 +47,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     host: read.optional('HOST', '0.0.0.0'),
     pgUrl: read.required('PG_URL'),
     pgReplicaUrl: read.maybe('PG_REPLICA_URL') ?? null,
+    pgReplicaMaxLagMs: read.duration('PG_REPLICA_MAX_LAG', '1s'),
     pgPoolMax: read.integer('PG_POOL_MAX', 10, 1, 1000),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     webhookMode,

@@ -6,6 +6,7 @@ import { type App, buildApp } from './app.ts';
 import type { ApiConfig } from './config.ts';
 import { runMigrations, startPartitionMaintenance } from './db/migrations.ts';
 import { createPool, waitForDatabase } from './db/pool.ts';
+import { ReplicaReads } from './db/replica-reads.ts';
 import { startWebhookConsumers } from './kafka/consumers.ts';
 import { createSilvergateClient } from './provider/silvergate.ts';
 
@@ -20,8 +21,23 @@ export async function startApi(
   opts: { logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<RunningApi> {
   const pool = createPool({ pgUrl: config.pgUrl, max: config.pgPoolMax });
-  const readPool = config.pgReplicaUrl
-    ? createPool({ pgUrl: config.pgReplicaUrl, max: config.pgPoolMax, applicationName: 'payment-manager-api-reads' })
+  const replicaPool = config.pgReplicaUrl
+    ? createPool({
+        pgUrl: config.pgReplicaUrl,
+        max: config.pgPoolMax,
+        applicationName: 'payment-manager-api-reads',
+        // A replica that does not answer must cost a read little: it then goes to the primary.
+        connectionTimeoutMillis: 2_000,
+      })
+    : null;
+  let replicaLog = (_message: string) => {};
+  const readPool = replicaPool
+    ? new ReplicaReads({
+        primary: pool,
+        replica: replicaPool,
+        maxLagMs: config.pgReplicaMaxLagMs,
+        log: (message) => replicaLog(message),
+      })
     : pool;
   const provider = createSilvergateClient(config.silvergate);
   // kafkajs logs go to the app's logger (with trace ids); the app is built after the client, hence the indirection.
@@ -45,8 +61,11 @@ export async function startApi(
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
   const log = app.log;
+  replicaLog = (message) => log.info(message);
   const stops: Array<() => Promise<void> | void> = [];
+  if (readPool instanceof ReplicaReads) stops.push(() => readPool.stop());
   try {
+    if (readPool instanceof ReplicaReads) readPool.start();
     await waitForDatabase(pool);
     await runMigrations({
       databaseUrl: config.pgUrl,
@@ -73,14 +92,14 @@ export async function startApi(
         await app.close();
         for (const stop of stops.reverse()) await stop();
         await pool.end();
-        if (readPool !== pool) await readPool.end();
+        await replicaPool?.end();
       },
     };
   } catch (err) {
     await app.close().catch(() => {});
     for (const stop of stops.reverse()) await stop();
     await pool.end().catch(() => {});
-    if (readPool !== pool) await readPool.end().catch(() => {});
+    await replicaPool?.end().catch(() => {});
     throw err;
   }
 }

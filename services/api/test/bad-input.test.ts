@@ -153,8 +153,8 @@ describeWith(['postgres'], 'bad input', () => {
 
     it('evidence with a NUL character in a field value', async () => {
       await api.pool.query(
-        `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
-         VALUES ($1, $2, 'open', 'fraud', 1, 'USD', now())`,
+        `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, shard_key)
+         VALUES ($1, $2, 'open', 'fraud', 1, 'USD', now(), order_shard_key($2::varchar))`,
         [`d-${order.order_id}`, order.order_id],
       );
       await rejected(`/disputes/d-${order.order_id}/evidence`, { fields: { note: 'x\u0000' } });

@@ -14,13 +14,13 @@ describeWith(['postgres'], 'disputes', () => {
     const orderId = overrides.orderId ?? uniqueId('ord');
     const disputeId = overrides.id ?? uniqueId('dsp');
     await api.pool.query(
-      `INSERT INTO orders (id, user_id, status, created_at, updated_at)
-       VALUES ($1, gen_random_uuid(), 'created', now(), now()) ON CONFLICT DO NOTHING`,
+      `INSERT INTO orders (id, user_id, status, created_at, updated_at, shard_key)
+       VALUES ($1, gen_random_uuid(), 'created', now(), now(), order_shard_key($1::varchar)) ON CONFLICT DO NOTHING`,
       [orderId],
     );
     await api.pool.query(
-      `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
-       VALUES ($1, $2, $3, 'fraud', 19.99, 'EUR', $4)`,
+      `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, shard_key)
+       VALUES ($1, $2, $3, 'fraud', 19.99, 'EUR', $4, order_shard_key($2::varchar))`,
       [disputeId, orderId, status, overrides.openedAt ?? '2025-03-05 08:00:00'],
     );
     return { disputeId, orderId };

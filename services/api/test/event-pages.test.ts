@@ -59,13 +59,13 @@ describeWith(['postgres'], 'event pages', () => {
 
   beforeAll(async () => {
     await api.pool.query(
-      `INSERT INTO orders (id, user_id, status, created_at, updated_at)
-       SELECT id, gen_random_uuid(), 'created', now(), now() FROM unnest($1::text[]) AS id`,
+      `INSERT INTO orders (id, user_id, status, created_at, updated_at, shard_key)
+       SELECT id, gen_random_uuid(), 'created', now(), now(), order_shard_key(id) FROM unnest($1::text[]) AS id`,
       [Object.values(aggregates)],
     );
     await api.pool.query(
-      `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
-       SELECT id, id, 'open', 'fraud', 1, 'USD', now() FROM unnest($1::text[]) AS id`,
+      `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, shard_key)
+       SELECT id, id, 'open', 'fraud', 1, 'USD', now(), order_shard_key(id) FROM unnest($1::text[]) AS id`,
       [Object.values(aggregates)],
     );
     for (const log of LOGS) {
@@ -78,8 +78,9 @@ describeWith(['postgres'], 'event pages', () => {
           created_at: createdAt,
         }));
         await api.pool.query(
-          `INSERT INTO ${log.table} (id, ${log.column}, kind, provider_event_id, data, created_at)
-           SELECT id, agg, kind, pe, jsonb_build_object('n', pe), created_at
+          // Each dispute here has its order's id, so both logs take the shard key of the aggregate id.
+          `INSERT INTO ${log.table} (id, ${log.column}, kind, provider_event_id, data, created_at, shard_key)
+           SELECT id, agg, kind, pe, jsonb_build_object('n', pe), created_at, order_shard_key(agg)
            FROM jsonb_to_recordset($1::jsonb) AS e(id text, agg text, kind text, pe text, created_at timestamp)`,
           [JSON.stringify(events)],
         );
@@ -246,8 +247,9 @@ describeWith(['postgres'], 'event pages', () => {
   it('limit above 1000 is capped at 1000', async () => {
     const orderId = aggregates.third;
     await api.pool.query(
-      `INSERT INTO order_events (id, order_id, kind, provider_event_id, data, created_at)
-       SELECT 'bulk-' || n, $1, 'bulk', 'pe-bulk-' || n, '{}'::jsonb, TIMESTAMP '2025-06-01' + n * interval '1 millisecond'
+      `INSERT INTO order_events (id, order_id, kind, provider_event_id, data, created_at, shard_key)
+       SELECT 'bulk-' || n, $1, 'bulk', 'pe-bulk-' || n, '{}'::jsonb, TIMESTAMP '2025-06-01' + n * interval '1 millisecond',
+              order_shard_key($1::varchar)
        FROM generate_series(1, 1005) AS n`,
       [orderId],
     );

@@ -85,14 +85,15 @@ describe.skipIf(skipReason !== null)(
       expect(parts).toEqual([{ relname: 'dispute_events_default', bound: 'DEFAULT' }]);
 
       await pool.query(
-        `INSERT INTO orders VALUES ('order_1', gen_random_uuid(), 'created', false, null, now(), now())`,
+        `INSERT INTO orders VALUES ('order_1', gen_random_uuid(), 'created', false, null, now(), now(),
+         order_shard_key('order_1'))`,
       );
       await pool.query(
-        `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
-       VALUES ('dispute_1', 'order_1', 'open', 'fraud', 1, 'USD', now())`,
+        `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, shard_key)
+       VALUES ('dispute_1', 'order_1', 'open', 'fraud', 1, 'USD', now(), order_shard_key('order_1'))`,
       );
       const { rows: landed } = await pool.query(
-        `INSERT INTO dispute_events VALUES ('event_1', 'dispute_1', 'opened', 'p1', '{}', now())
+        `INSERT INTO dispute_events VALUES ('event_1', 'dispute_1', 'opened', 'p1', '{}', now(), order_shard_key('order_1'))
        RETURNING tableoid::regclass::text AS partition`,
       );
       expect(landed).toEqual([{ partition: 'dispute_events_default' }]);

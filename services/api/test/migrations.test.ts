@@ -24,7 +24,7 @@ const SPEC_VERSIONS = [
   '20250830122235',
   '20251227102937',
 ];
-const REWRITE_MIGRATIONS = ['disputes-order-id-unique', 'event-log-keyset-indexes'];
+const REWRITE_MIGRATIONS = ['disputes-order-id-unique', 'event-log-keyset-indexes', 'shard-key'];
 const ALL_MIGRATIONS = SPEC_VERSIONS.length + REWRITE_MIGRATIONS.length;
 const MIGRATIONS_BEFORE_PARTITIONING = 5;
 
@@ -61,15 +61,26 @@ async function appliedMigrations(pool: pg.Pool): Promise<Array<{ id: number; nam
   return rows;
 }
 
+/** Whether the schema has reached the shard-key migration (seeds run at earlier versions too). */
+async function hasShardKeys(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query(
+    `SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'shard_key'`,
+  );
+  return rows.length > 0;
+}
+
 async function seedDispute(pool: pg.Pool, suffix = '1'): Promise<string> {
+  const sharded = await hasShardKeys(pool);
+  const key = (expression: string) => (sharded ? `, order_shard_key(${expression})` : '');
+  const keyColumn = sharded ? ', shard_key' : '';
   await pool.query(
-    `INSERT INTO orders (id, user_id, status, on_hold, created_at, updated_at)
-     VALUES ($1, gen_random_uuid(), 'created', false, now(), now())`,
+    `INSERT INTO orders (id, user_id, status, on_hold, created_at, updated_at${keyColumn})
+     VALUES ($1, gen_random_uuid(), 'created', false, now(), now()${key('$1::varchar')})`,
     [`order_${suffix}`],
   );
   await pool.query(
-    `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
-     VALUES ($1, $2, 'open', 'fraud', 10.50, 'USD', now())`,
+    `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at${keyColumn})
+     VALUES ($1, $2, 'open', 'fraud', 10.50, 'USD', now()${key('$2::varchar')})`,
     [`dispute_${suffix}`, `order_${suffix}`],
   );
   return `dispute_${suffix}`;
@@ -77,9 +88,11 @@ async function seedDispute(pool: pg.Pool, suffix = '1'): Promise<string> {
 
 /** Inserts one event and returns the partition it landed in. */
 async function insertEvent(pool: pg.Pool, disputeId: string, id: string, createdAt: string): Promise<string> {
+  const sharded = await hasShardKeys(pool);
   const { rows } = await pool.query<{ partition: string }>(
-    `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at)
-     VALUES ($1, $2, 'opened', $1, '{}', $3::timestamp) RETURNING tableoid::regclass::text AS partition`,
+    `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at${sharded ? ', shard_key' : ''})
+     SELECT $1::varchar, $2::varchar, 'opened', $1::varchar, '{}', $3::timestamp${sharded ? ', shard_key FROM disputes WHERE id = $2' : ''}
+     RETURNING tableoid::regclass::text AS partition`,
     [id, disputeId, createdAt],
   );
   return rows[0]?.partition as string;
@@ -163,28 +176,48 @@ describe.skipIf(unavailable !== null)(
           [MIGRATIONS_TABLE],
         );
         expect(constraints).toEqual([
-          { table: 'dispute_events', name: 'dispute_events_pk', definition: 'PRIMARY KEY (id, created_at)' },
+          // Every key carries shard_key, the distribution column (migration shard-key, docs/data-tier.md).
+          { table: 'dispute_events', name: 'dispute_events_pk', definition: 'PRIMARY KEY (id, created_at, shard_key)' },
           {
             table: 'dispute_events',
             name: 'fk_dispute_event_dispute',
-            definition: 'FOREIGN KEY (dispute_id) REFERENCES disputes(id)',
+            definition: 'FOREIGN KEY (dispute_id, shard_key) REFERENCES disputes(id, shard_key)',
           },
-          { table: 'disputes', name: 'disputes_order_id_key', definition: 'UNIQUE (order_id)' },
-          { table: 'disputes', name: 'disputes_pkey', definition: 'PRIMARY KEY (id)' },
-          { table: 'disputes', name: 'fk_dispute_order', definition: 'FOREIGN KEY (order_id) REFERENCES orders(id)' },
-          { table: 'evidence', name: 'evidence_pkey', definition: 'PRIMARY KEY (dispute_id)' },
+          { table: 'disputes', name: 'disputes_order_id_key', definition: 'UNIQUE (order_id, shard_key)' },
+          { table: 'disputes', name: 'disputes_pkey', definition: 'PRIMARY KEY (id, shard_key)' },
+          {
+            table: 'disputes',
+            name: 'disputes_shard_key_check',
+            definition: 'CHECK ((shard_key = order_shard_key((order_id)::text)))',
+          },
+          {
+            table: 'disputes',
+            name: 'fk_dispute_order',
+            definition: 'FOREIGN KEY (order_id, shard_key) REFERENCES orders(id, shard_key)',
+          },
+          { table: 'evidence', name: 'evidence_pkey', definition: 'PRIMARY KEY (dispute_id, shard_key)' },
           {
             table: 'evidence',
             name: 'fk_evidence_dispute',
-            definition: 'FOREIGN KEY (dispute_id) REFERENCES disputes(id) ON DELETE CASCADE',
+            definition: 'FOREIGN KEY (dispute_id, shard_key) REFERENCES disputes(id, shard_key) ON DELETE CASCADE',
           },
           {
             table: 'order_events',
             name: 'fk_order_event_order',
-            definition: 'FOREIGN KEY (order_id) REFERENCES orders(id)',
+            definition: 'FOREIGN KEY (order_id, shard_key) REFERENCES orders(id, shard_key)',
           },
-          { table: 'order_events', name: 'order_events_pkey', definition: 'PRIMARY KEY (id)' },
-          { table: 'orders', name: 'orders_pkey', definition: 'PRIMARY KEY (id)' },
+          { table: 'order_events', name: 'order_events_pkey', definition: 'PRIMARY KEY (id, shard_key)' },
+          {
+            table: 'order_events',
+            name: 'order_events_shard_key_check',
+            definition: 'CHECK ((shard_key = order_shard_key((order_id)::text)))',
+          },
+          { table: 'orders', name: 'orders_pkey', definition: 'PRIMARY KEY (id, shard_key)' },
+          {
+            table: 'orders',
+            name: 'orders_shard_key_check',
+            definition: 'CHECK ((shard_key = order_shard_key((id)::text)))',
+          },
         ]);
 
         const { rows: indexes } = await pool.query<{ name: string; definition: string }>(
@@ -197,10 +230,13 @@ describe.skipIf(unavailable !== null)(
         expect(indexes).toEqual([
           { name: 'de_created_at_id', definition: 'btree (created_at, id)' },
           { name: 'de_kind_created_at', definition: 'btree (kind, created_at)' },
-          { name: 'disputes_order_id_key', definition: 'btree (order_id)' },
+          { name: 'disputes_order_id_key', definition: 'btree (order_id, shard_key)' },
           { name: 'disputes_status_reason_id', definition: 'btree (status, reason, id)' },
-          { name: 'idx_dispute_events_idempotency', definition: 'btree (dispute_id, provider_event_id, created_at)' },
-          { name: 'idx_order_events_idempotency', definition: 'btree (order_id, provider_event_id)' },
+          {
+            name: 'idx_dispute_events_idempotency',
+            definition: 'btree (dispute_id, provider_event_id, created_at, shard_key)',
+          },
+          { name: 'idx_order_events_idempotency', definition: 'btree (order_id, provider_event_id, shard_key)' },
           { name: 'oe_created_at_id', definition: 'btree (created_at, id)' },
           { name: 'oe_kind_created_at_inc_order', definition: 'btree (kind, created_at)' },
         ]);

@@ -32,12 +32,14 @@ describeWith(['postgres'], 'orders', () => {
     beforeAll(async () => {
       // b and c share created_at (tie broken by order_id); c and e share updated_at; e has a non-domain status (R-23).
       await api.pool.query(
-        `INSERT INTO orders (id, user_id, status, on_hold, hold_reason, created_at, updated_at) VALUES
-         ($1 || '-a', $2, 'created', FALSE, NULL, '2025-01-01 10:00:00', '2025-01-05 00:00:00'),
-         ($1 || '-b', $2, 'updated', FALSE, NULL, '2025-01-02 10:00:00.123456', '2025-01-03 00:00:00'),
-         ($1 || '-c', $2, 'success', FALSE, NULL, '2025-01-02 10:00:00.123456', '2025-01-04 00:00:00'),
-         ($1 || '-d', $2, 'failed', FALSE, NULL, '2025-01-03 10:00:00', '2025-01-03 12:00:00'),
-         ($1 || '-e', $2, 'completed', TRUE, 'risk', '2025-01-04 10:00:00', '2025-01-04 00:00:00')`,
+        `INSERT INTO orders (id, user_id, status, on_hold, hold_reason, created_at, updated_at, shard_key)
+         SELECT id, $2, status, on_hold, hold_reason, created_at, updated_at, order_shard_key(id) FROM (VALUES
+         ($1 || '-a', 'created', FALSE, NULL, '2025-01-01 10:00:00'::timestamp, '2025-01-05 00:00:00'::timestamp),
+         ($1 || '-b', 'updated', FALSE, NULL, '2025-01-02 10:00:00.123456', '2025-01-03 00:00:00'),
+         ($1 || '-c', 'success', FALSE, NULL, '2025-01-02 10:00:00.123456', '2025-01-04 00:00:00'),
+         ($1 || '-d', 'failed', FALSE, NULL, '2025-01-03 10:00:00', '2025-01-03 12:00:00'),
+         ($1 || '-e', 'completed', TRUE, 'risk', '2025-01-04 10:00:00', '2025-01-04 00:00:00'))
+         AS o(id, status, on_hold, hold_reason, created_at, updated_at)`,
         [p, user],
       );
     });

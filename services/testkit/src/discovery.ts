@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@payment-manager/shared/net';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { isCitusCoordinator } from './citus.ts';
 import { databaseUrlFor, postgresAnswers } from './pg-admin.ts';
 import type { ServiceName } from './services.ts';
 
@@ -192,6 +193,32 @@ async function startContainer(service: ServiceName): Promise<FoundService> {
 }
 
 export type Discovery = { found: FoundService } | { missing: string };
+
+/** A PM_TEST_* value from the environment, else from the exports `scripts/test-services.sh` wrote. */
+export function testVariable(name: string): string | undefined {
+  return process.env[name]?.trim() || readStateFile()[name];
+}
+
+const CITUS_VARIABLE = 'PM_TEST_CITUS_URL';
+
+/**
+ * The Citus coordinator for the `citus` vitest project: PM_TEST_CITUS_URL (must answer and have the citus
+ * extension), else the exports of `scripts/test-services.sh`; no default address and no container.
+ */
+export async function discoverCitus(): Promise<Discovery> {
+  const explicit = process.env[CITUS_VARIABLE]?.trim();
+  if (explicit) {
+    if (await isCitusCoordinator(explicit)) return { found: { value: explicit, source: CITUS_VARIABLE } };
+    throw new Error(`${CITUS_VARIABLE}=${redact(explicit)} is set but no Citus coordinator answers there`);
+  }
+  const fromStateFile = readStateFile()[CITUS_VARIABLE];
+  if (fromStateFile && (await isCitusCoordinator(fromStateFile))) {
+    return { found: { value: fromStateFile, source: '.data/test-services.env' } };
+  }
+  return {
+    missing: `${CITUS_VARIABLE} is unset (a Citus coordinator with workers); .ci/run starts one with scripts/citus-test-cluster.sh (locally: eval "$(scripts/test-services.sh start)" as root)`,
+  };
+}
 
 export async function discover(service: ServiceName): Promise<Discovery> {
   const variable = VARIABLES[service];

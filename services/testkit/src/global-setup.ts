@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { runMigrations } from '@payment-manager/api/db/migrations';
 import type { TestProject } from 'vitest/node';
-import { type Discovery, discover, isKafkaMockCluster, kafkaClusterBrokers, redact } from './discovery.ts';
+import { citusWorkerAdminUrls, initCitusDatabase } from './citus.ts';
+import {
+  type Discovery,
+  discover,
+  discoverCitus,
+  isKafkaMockCluster,
+  kafkaClusterBrokers,
+  redact,
+} from './discovery.ts';
 import {
   createTemplateDatabase,
   dropDatabasesWithPrefix,
@@ -13,14 +21,18 @@ import type { ServiceName, TestServices } from './services.ts';
 const log = (message: string) => console.log(`[testkit] ${message}`);
 
 /**
- * Runs once per `vitest run`: finds or starts Postgres, WireMock and Kafka, builds the migrated template database,
- * hands everything to the test workers (provide/inject) and removes what it created at the end.
+ * Runs once per `vitest run` and project: finds or starts Postgres, WireMock and Kafka, builds the migrated template
+ * database, hands everything to the test workers (provide/inject) and removes what it created at the end. In the
+ * project named `citus` "postgres" is a Citus coordinator with workers (PM_TEST_CITUS_URL).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const flavour = project.name === 'citus' ? 'citus' : 'postgres';
   const stops: Array<() => Promise<void>> = [];
   const discovered = {} as Record<ServiceName, Discovery>;
   const services = ['postgres', 'wiremock', 'kafka', 'kafkaCluster'] as const;
-  const results = await Promise.allSettled(services.map((service) => discover(service)));
+  const results = await Promise.allSettled(
+    services.map((service) => (service === 'postgres' && flavour === 'citus' ? discoverCitus() : discover(service))),
+  );
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => log(`stopping a container failed: ${err}`));
   };
@@ -43,6 +55,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafkaIsMockCluster: false,
     kafkaCluster: null,
     missing: {},
+    flavour,
+    plainPostgresAdminUrl: null,
   };
   for (const service of services) {
     const outcome = discovered[service];
@@ -50,7 +64,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       provided.missing[service] = outcome.missing;
       log(`${service}: MISSING — suites that need it are skipped: ${outcome.missing}`);
     } else {
-      log(`${service}: ${redact(outcome.found.value)} (${outcome.found.source})`);
+      log(
+        `${service}${service === 'postgres' ? ` (${flavour})` : ''}: ${redact(outcome.found.value)} (${outcome.found.source})`,
+      );
     }
   }
   const wiremock = discovered.wiremock;
@@ -72,22 +88,39 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const postgres = discovered.postgres;
   if ('found' in postgres) {
     const adminUrl = postgres.found.value;
+    const workerAdminUrls = flavour === 'citus' ? await citusWorkerAdminUrls(adminUrl) : [];
+    const nodes = [adminUrl, ...workerAdminUrls];
     // Unique per run so parallel runs on one server (two checkouts, CI and a developer) never collide.
     const databasePrefix = runDatabasePrefix(randomBytes(3).toString('hex'));
-    const stale = await dropStaleRunDatabases(adminUrl);
+    let stale = 0;
+    for (const node of nodes) stale += await dropStaleRunDatabases(node);
     if (stale > 0) log(`dropped ${stale} database(s) left behind by interrupted runs`);
     const templateDatabase = `${databasePrefix}template`;
-    cleanupDatabases = () => dropDatabasesWithPrefix(adminUrl, databasePrefix);
+    cleanupDatabases = async () => {
+      for (const node of nodes) await dropDatabasesWithPrefix(node, databasePrefix);
+    };
     try {
       const started = Date.now();
-      await createTemplateDatabase(adminUrl, templateDatabase, (databaseUrl) => runMigrations({ databaseUrl }));
-      log(`template database ${templateDatabase} migrated in ${Date.now() - started} ms`);
+      await createTemplateDatabase(
+        adminUrl,
+        templateDatabase,
+        async (databaseUrl) => {
+          if (flavour === 'citus') await initCitusDatabase(adminUrl, workerAdminUrls, templateDatabase);
+          await runMigrations({ databaseUrl });
+        },
+        workerAdminUrls,
+      );
+      log(`template database ${templateDatabase} migrated in ${Date.now() - started} ms (${nodes.length} node(s))`);
     } catch (err) {
       await cleanupDatabases().catch(() => {});
       await stopAll();
       throw err;
     }
-    provided.postgres = { adminUrl, templateDatabase, databasePrefix };
+    provided.postgres = { adminUrl, templateDatabase, databasePrefix, workerAdminUrls };
+    if (flavour === 'citus') {
+      const plain = await discover('postgres');
+      if ('found' in plain) provided.plainPostgresAdminUrl = plain.found.value;
+    }
   }
 
   project.provide('pmTestServices', provided);

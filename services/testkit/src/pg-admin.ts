@@ -31,33 +31,54 @@ export async function postgresAnswers(adminUrl: string): Promise<boolean> {
 
 /**
  * Creates `name`, lets `migrate` bring it to the current schema, then closes it to connections: CREATE DATABASE …
- * TEMPLATE refuses a source that has sessions, and no test may connect to the template by accident.
+ * TEMPLATE refuses a source that has sessions, and no test may connect to the template by accident. On a Citus
+ * cluster the database is created on the workers too (`workerAdminUrls`) and `migrate` also sets Citus up in it;
+ * sessions Citus keeps open on it (maintenance daemon, cached connections) are ended.
  */
 export async function createTemplateDatabase(
   adminUrl: string,
   name: string,
   migrate: (databaseUrl: string) => Promise<void>,
+  workerAdminUrls: string[] = [],
 ): Promise<void> {
-  await withAdminClient(adminUrl, (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  const nodes = [adminUrl, ...workerAdminUrls];
+  for (const node of nodes) {
+    await withAdminClient(node, (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  }
   await migrate(databaseUrlFor(adminUrl, name));
-  await withAdminClient(adminUrl, (client) =>
-    client.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`),
-  );
+  for (const node of nodes) {
+    await withAdminClient(node, async (client) => {
+      await client.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+      await client.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
+    });
+  }
 }
 
-export async function cloneDatabase(adminUrl: string, template: string, name: string): Promise<void> {
-  await withAdminClient(adminUrl, (client) =>
-    client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`),
-  );
+/** Clones `template` as `name`, on every node of a Citus cluster when `workerAdminUrls` are given. */
+export async function cloneDatabase(
+  adminUrl: string,
+  template: string,
+  name: string,
+  workerAdminUrls: string[] = [],
+): Promise<void> {
+  for (const node of [adminUrl, ...workerAdminUrls]) {
+    await withAdminClient(node, (client) =>
+      client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`),
+    );
+  }
 }
 
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   await withAdminClient(adminUrl, async (client) => {
-    // A template cannot be dropped while flagged as one.
+    // A template cannot be dropped while flagged as one. 3D000: gone already; 55000: left invalid by an
+    // interrupted DROP DATABASE, which only DROP DATABASE accepts.
     await client
       .query(`ALTER DATABASE ${pg.escapeIdentifier(name)} WITH IS_TEMPLATE false`)
       .catch((err: { code?: string }) => {
-        if (err.code !== '3D000') throw err;
+        if (err.code !== '3D000' && err.code !== '55000') throw err;
       });
     await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
   });

@@ -21,9 +21,9 @@ export interface TestDatabase {
  * run per file), so test files never see each other's rows.
  */
 export async function createTestDatabase(options: { poolMax?: number } = {}): Promise<TestDatabase> {
-  const { adminUrl, templateDatabase, databasePrefix } = requirePostgres();
+  const { adminUrl, templateDatabase, databasePrefix, workerAdminUrls } = requirePostgres();
   const name = `${databasePrefix}${randomBytes(4).toString('hex')}`;
-  await cloneDatabase(adminUrl, templateDatabase, name);
+  await cloneDatabase(adminUrl, templateDatabase, name, workerAdminUrls);
   const databaseUrl = databaseUrlFor(adminUrl, name);
   const pool = createPool({ pgUrl: databaseUrl, max: options.poolMax ?? 5, applicationName: 'payment-manager-test' });
   let dropped = false;
@@ -34,7 +34,7 @@ export async function createTestDatabase(options: { poolMax?: number } = {}): Pr
       if (dropped) return;
       dropped = true;
       await pool.end();
-      await dropDatabase(adminUrl, name);
+      for (const node of [adminUrl, ...workerAdminUrls]) await dropDatabase(node, name);
     },
   };
 }

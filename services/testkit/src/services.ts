@@ -11,7 +11,13 @@ export interface TestServices {
     templateDatabase: string;
     /** Prefix of every database this run creates, so teardown can remove leftovers of crashed workers. */
     databasePrefix: string;
+    /** Citus project: admin URLs of the workers (each test database exists on every node); [] on plain PostgreSQL. */
+    workerAdminUrls: string[];
   } | null;
+  /** Which database the suites run against: the vitest project `citus` runs them on a Citus coordinator. */
+  flavour: 'postgres' | 'citus';
+  /** Citus project only: a plain PostgreSQL admin URL, for suites that compare the two; null elsewhere. */
+  plainPostgresAdminUrl: string | null;
   wiremockUrl: string | null;
   kafkaBrokers: string[] | null;
   /** librdkafka's mock cluster: speaks the protocol but lacks the idempotent producer and admin CreateTopics. */

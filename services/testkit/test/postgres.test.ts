@@ -5,7 +5,8 @@ import { describeWith } from '../src/services.ts';
 
 function insertOrder(pool: pg.Pool, id: string) {
   return pool.query(
-    `INSERT INTO orders (id, user_id, status, created_at, updated_at) VALUES ($1, gen_random_uuid(), 'created', now(), now())`,
+    `INSERT INTO orders (id, user_id, status, created_at, updated_at, shard_key)
+     VALUES ($1, gen_random_uuid(), 'created', now(), now(), order_shard_key($1::varchar))`,
     [id],
   );
 }

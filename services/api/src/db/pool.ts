@@ -51,9 +51,15 @@ export interface PoolOptions {
   pgUrl: string;
   max: number;
   applicationName?: string;
+  connectionTimeoutMillis?: number;
 }
 
-export function createPool({ pgUrl, max, applicationName = 'payment-manager-api' }: PoolOptions): pg.Pool {
+export function createPool({
+  pgUrl,
+  max,
+  applicationName = 'payment-manager-api',
+  connectionTimeoutMillis = 10_000,
+}: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     ...parsePgUrl(pgUrl),
     max,
@@ -61,7 +67,7 @@ export function createPool({ pgUrl, max, applicationName = 'payment-manager-api'
     application_name: applicationName,
     // Every session works in UTC so now()/clock_timestamp() and timestamptz casts agree with stored values.
     options: '-c TimeZone=UTC',
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis,
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -69,7 +75,11 @@ export function createPool({ pgUrl, max, applicationName = 'payment-manager-api'
   return pool;
 }
 
-export type Queryable = Pick<pg.PoolClient, 'query'>;
+/** What the store's SQL runs on: a pool, a client in a transaction, or the replica-aware read router. */
+export interface Queryable {
+  // biome-ignore lint/suspicious/noExplicitAny: the same row typing as pg's own query()
+  query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
 
 /** Runs `work` in one READ COMMITTED transaction (spec §8); rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -121,9 +121,14 @@ export interface EventLogTable {
 /**
  * Filters in a fixed order (ids, kinds, time range, cursor), ordered by (created_at, id), `limit + 1` rows
  * so the caller learns whether another page exists. Client timestamps may carry any offset; they are
- * converted to the UTC wall clock the columns store.
+ * converted to the UTC wall clock the columns store. `shardKeys`, when given, are the shard keys of the
+ * requested ids: a redundant filter that lets Citus read only their shards.
  */
-export function buildEventPageSql({ table, aggregateColumn }: EventLogTable, request: EventPageRequest) {
+export function buildEventPageSql(
+  { table, aggregateColumn }: EventLogTable,
+  request: EventPageRequest,
+  shardKeys: readonly number[] = [],
+) {
   const where: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => {
@@ -131,6 +136,7 @@ export function buildEventPageSql({ table, aggregateColumn }: EventLogTable, req
     return `$${params.length}`;
   };
   if (request.aggregateIds.length > 0) where.push(`${aggregateColumn} = ANY(${param(request.aggregateIds)}::text[])`);
+  if (shardKeys.length > 0) where.push(`shard_key = ANY(${param(shardKeys)}::int[])`);
   if (request.kinds.length > 0) where.push(`kind = ANY(${param(request.kinds)}::text[])`);
   if (request.timeFrom) where.push(`created_at >= (${param(request.timeFrom)}::timestamptz AT TIME ZONE 'UTC')`);
   if (request.timeTo) where.push(`created_at < (${param(request.timeTo)}::timestamptz AT TIME ZONE 'UTC')`);

@@ -9,7 +9,7 @@ import {
   appendDisputeEvent,
   type EvidenceFile,
   findDispute,
-  findEvidence,
+  findEvidenceByKey,
   markSubmitted,
   setDisputeStatus,
   upsertEvidence,
@@ -21,14 +21,15 @@ export async function putEvidence(
   input: { fields?: Record<string, string>; files?: EvidenceFile[] },
 ) {
   return withTransaction(pool, async (tx) => {
-    const dispute = await findDispute(tx, disputeId, true);
-    if (!dispute) throw notFound('Dispute not found');
+    const found = await findDispute(tx, disputeId, true);
+    if (!found) throw notFound('Dispute not found');
+    const { row: dispute, key } = found;
     if (!isEditable(dispute.status)) throw conflict(`dispute cannot be edited in status: ${dispute.status}`);
     // Absent parts are stored empty, never as JSON null (R-20); upsert replaces, it does not merge.
-    const evidence = await upsertEvidence(tx, disputeId, { fields: input.fields ?? {}, files: input.files ?? [] });
+    const evidence = await upsertEvidence(tx, key, { fields: input.fields ?? {}, files: input.files ?? [] });
     const nextStatus = statusAfterEvidence(dispute.status);
-    if (nextStatus !== dispute.status) await setDisputeStatus(tx, disputeId, nextStatus);
-    await appendDisputeEvent(tx, disputeId, { kind: 'evidence_added', providerEventId: randomUUID(), data: evidence });
+    if (nextStatus !== dispute.status) await setDisputeStatus(tx, key, nextStatus);
+    await appendDisputeEvent(tx, key, { kind: 'evidence_added', providerEventId: randomUUID(), data: evidence });
     return evidence;
   });
 }
@@ -39,10 +40,11 @@ export async function putEvidence(
  */
 export async function submitDispute(pool: pg.Pool, provider: SilvergateClient, disputeId: string) {
   return withTransaction(pool, async (tx) => {
-    const dispute = await findDispute(tx, disputeId, true);
-    if (!dispute) throw notFound('Dispute not found');
+    const found = await findDispute(tx, disputeId, true);
+    if (!found) throw notFound('Dispute not found');
+    const { row: dispute, key } = found;
     if (!isSubmittable(dispute.status)) throw conflict(`status ${dispute.status} not eligible for submission`);
-    const evidence = await findEvidence(tx, disputeId);
+    const evidence = await findEvidenceByKey(tx, key);
     if (!evidence) throw conflict('evidence not found');
 
     let submission: { id: string };
@@ -55,8 +57,8 @@ export async function submitDispute(pool: pg.Pool, provider: SilvergateClient, d
       if (err instanceof ProviderError) throw badGateway(`provider submit: ${err.message}`);
       throw err;
     }
-    const submitted = await markSubmitted(tx, disputeId, submission.id);
-    await appendDisputeEvent(tx, disputeId, {
+    const submitted = await markSubmitted(tx, key, submission.id);
+    await appendDisputeEvent(tx, key, {
       kind: 'evidence_submitted',
       providerEventId: submission.id,
       data: { provider_submission_id: submission.id },

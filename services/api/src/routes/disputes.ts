@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Type } from 'typebox';
+import type { Queryable } from '../db/pool.ts';
 import { DISPUTE_STATUSES } from '../domain/disputes.ts';
 import { type EventPageQuery, splitList } from '../domain/event-page.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -28,7 +29,7 @@ const DisputeIdParams = Type.Object({ dispute_id: Type.String({ minLength: 1, ma
 
 export const disputeRoutes: FastifyPluginAsync<{
   pool: pg.Pool;
-  readPool: pg.Pool;
+  readPool: Queryable;
   provider: SilvergateClient;
 }> = async (base, { pool, readPool, provider }) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
@@ -93,7 +94,7 @@ export const disputeRoutes: FastifyPluginAsync<{
     async (request) => {
       const dispute = await findDispute(readPool, request.params.dispute_id);
       if (!dispute) throw notFound('Dispute not found');
-      return withoutNulls(dispute);
+      return withoutNulls(dispute.row);
     },
   );
 

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Type } from 'typebox';
+import type { Queryable } from '../db/pool.ts';
 import type { EventPageQuery } from '../domain/event-page.ts';
 import { splitList } from '../domain/event-page.ts';
 import { ORDER_STATUSES } from '../domain/orders.ts';
@@ -29,10 +30,11 @@ import { eventPageRequestOrThrow } from './event-pages.ts';
 
 const OrderIdParams = Type.Object({ order_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
-export const orderRoutes: FastifyPluginAsync<{ pool: pg.Pool; readPool: pg.Pool; provider: SilvergateClient }> = async (
-  base,
-  { pool, readPool, provider },
-) => {
+export const orderRoutes: FastifyPluginAsync<{
+  pool: pg.Pool;
+  readPool: Queryable;
+  provider: SilvergateClient;
+}> = async (base, { pool, readPool, provider }) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(

@@ -1,6 +1,10 @@
-/** SQL for orders and the order event log. Thin: no decisions here. */
+/**
+ * SQL for orders and the order event log. Thin: no decisions here. Every statement about one order names its
+ * shard key, so on Citus it runs on that order's shard alone (docs/data-tier.md).
+ */
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
+import { orderShardKey } from '../db/shard-key.ts';
 
 export interface OrderRow {
   order_id: string;
@@ -15,12 +19,18 @@ export interface OrderRow {
 const ORDER_COLUMNS = 'id AS order_id, user_id, status, on_hold, hold_reason, created_at, updated_at';
 
 export async function findOrder(db: Queryable, orderId: string): Promise<OrderRow | null> {
-  const { rows } = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [orderId]);
+  const { rows } = await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE shard_key = $2 AND id = $1`, [
+    orderId,
+    orderShardKey(orderId),
+  ]);
   return rows[0] ?? null;
 }
 
 export async function orderExists(db: Queryable, orderId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM orders WHERE id = $1', [orderId]);
+  const { rowCount } = await db.query('SELECT 1 FROM orders WHERE shard_key = $2 AND id = $1', [
+    orderId,
+    orderShardKey(orderId),
+  ]);
   return (rowCount ?? 0) > 0;
 }
 
@@ -59,9 +69,9 @@ export async function insertOrder(
   order: { id: string; userId: string; status: string; createdAt: string; updatedAt: string },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO orders (id, user_id, status, on_hold, hold_reason, created_at, updated_at)
-     VALUES ($1, $2, $3, FALSE, NULL, $4::timestamptz AT TIME ZONE 'UTC', $5::timestamptz AT TIME ZONE 'UTC')`,
-    [order.id, order.userId, order.status, order.createdAt, order.updatedAt],
+    `INSERT INTO orders (id, user_id, status, on_hold, hold_reason, created_at, updated_at, shard_key)
+     VALUES ($1, $2, $3, FALSE, NULL, $4::timestamptz AT TIME ZONE 'UTC', $5::timestamptz AT TIME ZONE 'UTC', $6)`,
+    [order.id, order.userId, order.status, order.createdAt, order.updatedAt, orderShardKey(order.id)],
   );
 }
 
@@ -71,27 +81,26 @@ export async function updateOrderStatus(
   status: string,
   updatedAt: string,
 ): Promise<void> {
-  await db.query(`UPDATE orders SET status = $2, updated_at = $3::timestamptz AT TIME ZONE 'UTC' WHERE id = $1`, [
-    orderId,
-    status,
-    updatedAt,
-  ]);
+  await db.query(
+    `UPDATE orders SET status = $2, updated_at = $3::timestamptz AT TIME ZONE 'UTC' WHERE shard_key = $4 AND id = $1`,
+    [orderId, status, updatedAt, orderShardKey(orderId)],
+  );
 }
 
 export async function setHold(db: Queryable, orderId: string, reason: string | null): Promise<OrderRow | null> {
   const { rows } = await db.query<OrderRow>(
     `UPDATE orders SET on_hold = $2, hold_reason = $3, updated_at = now() AT TIME ZONE 'UTC'
-     WHERE id = $1 RETURNING ${ORDER_COLUMNS}`,
-    [orderId, reason !== null, reason],
+     WHERE shard_key = $4 AND id = $1 RETURNING ${ORDER_COLUMNS}`,
+    [orderId, reason !== null, reason, orderShardKey(orderId)],
   );
   return rows[0] ?? null;
 }
 
 export async function orderEventExists(db: Queryable, orderId: string, providerEventId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM order_events WHERE order_id = $1 AND provider_event_id = $2', [
-    orderId,
-    providerEventId,
-  ]);
+  const { rowCount } = await db.query(
+    'SELECT 1 FROM order_events WHERE shard_key = $3 AND order_id = $1 AND provider_event_id = $2',
+    [orderId, providerEventId, orderShardKey(orderId)],
+  );
   return (rowCount ?? 0) > 0;
 }
 
@@ -112,12 +121,21 @@ export async function appendOrderEvent(
   after?: string,
 ): Promise<{ created_at: string } | null> {
   const { rows } = await db.query<{ created_at: string }>(
-    `INSERT INTO order_events (id, order_id, kind, provider_event_id, data, created_at)
+    `INSERT INTO order_events (id, order_id, kind, provider_event_id, data, created_at, shard_key)
      VALUES ($1, $2, $3, $4, $5::jsonb,
-             GREATEST(clock_timestamp() AT TIME ZONE 'UTC', $6::timestamptz AT TIME ZONE 'UTC' + interval '1 microsecond'))
-     ON CONFLICT (order_id, provider_event_id) DO NOTHING
+             GREATEST(clock_timestamp() AT TIME ZONE 'UTC', $6::timestamptz AT TIME ZONE 'UTC' + interval '1 microsecond'),
+             $7)
+     ON CONFLICT (order_id, provider_event_id, shard_key) DO NOTHING
      RETURNING created_at`,
-    [randomUUID(), orderId, event.kind, event.providerEventId, JSON.stringify(event.data), after ?? null],
+    [
+      randomUUID(),
+      orderId,
+      event.kind,
+      event.providerEventId,
+      JSON.stringify(event.data),
+      after ?? null,
+      orderShardKey(orderId),
+    ],
   );
   return rows[0] ?? null;
 }

@@ -13,6 +13,7 @@ import { decideOrderWebhook } from '../domain/orders.ts';
 import {
   appendDisputeEvent,
   applyDisputeChange,
+  type DisputeKey,
   disputeEventExists,
   findDisputeByOrder,
   insertDispute,
@@ -93,22 +94,26 @@ async function applyChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargeba
   return withTransaction(pool, async (tx) => {
     await lockOrder(tx, webhook.order_id);
     const dispute = await findDisputeByOrder(tx, webhook.order_id);
-    if (dispute && (await disputeEventExists(tx, dispute.dispute_id, webhook.provider_event_id))) return 'duplicate';
+    if (dispute && (await disputeEventExists(tx, dispute.key, webhook.provider_event_id))) return 'duplicate';
 
-    const decision = decideChargeback(dispute, dispute !== null || (await orderExists(tx, webhook.order_id)), webhook);
-    let disputeId: string;
+    const decision = decideChargeback(
+      dispute?.row ?? null,
+      dispute !== null || (await orderExists(tx, webhook.order_id)),
+      webhook,
+    );
+    let key: DisputeKey;
     switch (decision.kind) {
       case 'reject':
         return decision.outcome;
       case 'create':
-        disputeId = await insertDispute(tx, decision.dispute);
+        key = await insertDispute(tx, decision.dispute);
         break;
       case 'apply':
-        disputeId = (dispute as NonNullable<typeof dispute>).dispute_id;
-        await applyDisputeChange(tx, disputeId, decision.change);
+        key = (dispute as NonNullable<typeof dispute>).key;
+        await applyDisputeChange(tx, key, decision.change);
         break;
     }
-    await appendDisputeEvent(tx, disputeId, {
+    await appendDisputeEvent(tx, key, {
       kind: DISPUTE_EVENT_KIND_BY_WEBHOOK_STATUS[webhook.status],
       providerEventId: webhook.provider_event_id,
       data: webhook,

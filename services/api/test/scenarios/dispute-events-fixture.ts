@@ -93,14 +93,15 @@ export async function loadDisputeEventsFixture(pool: pg.Pool, prefix: string): P
   const ids = fixtureIds(prefix);
   const orderNumbers = Array.from({ length: 50 }, (_, i) => i + 1);
   await pool.query(
-    `INSERT INTO orders (id, user_id, status, on_hold, created_at, updated_at)
-     SELECT $1 || 'order_' || lpad(n::text, 3, '0'),
+    `INSERT INTO orders (id, user_id, status, on_hold, created_at, updated_at, shard_key)
+     SELECT id, user_id, status, on_hold, created_at, updated_at, order_shard_key(id) FROM (
+     SELECT $1 || 'order_' || lpad(n::text, 3, '0') AS id,
             ('550e8400-e29b-41d4-a716-4466554400' || lpad(n::text, 2, '0'))::uuid,
             CASE WHEN n % 3 = 0 THEN 'pending' ELSE 'completed' END,
             FALSE,
             TIMESTAMP '2024-01-15 10:00:00' + ((n - 1) % 14) * interval '1 day',
             TIMESTAMP '2024-01-15 12:00:00' + ((n - 1) % 14) * interval '1 day'
-     FROM unnest($2::int[]) AS n`,
+     FROM unnest($2::int[]) AS n) AS o(id, user_id, status, on_hold, created_at, updated_at)`,
     [prefix, orderNumbers],
   );
   const disputes = EVENTS_PER_DISPUTE.map((_, index) => ({
@@ -113,22 +114,25 @@ export async function loadDisputeEventsFixture(pool: pg.Pool, prefix: string): P
     opened_at: timestamp(index, 0),
   }));
   await pool.query(
-    `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
-     SELECT id, order_id, status, reason, amount, currency, opened_at
+    `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, shard_key)
+     SELECT id, order_id, status, reason, amount, currency, opened_at, order_shard_key(order_id)
      FROM jsonb_to_recordset($1::jsonb)
        AS d(id text, order_id text, status text, reason text, amount numeric, currency text, opened_at timestamp)`,
     [JSON.stringify(disputes)],
   );
+  const orderOfDispute = new Map(disputes.map((d) => [d.id, d.order_id]));
   await pool.query(
-    `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at)
-     SELECT id, dispute_id, kind, provider_event_id, jsonb_build_object('fixture', true, 'kind', kind), created_at
+    `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at, shard_key)
+     SELECT id, dispute_id, kind, provider_event_id, jsonb_build_object('fixture', true, 'kind', kind), created_at,
+            order_shard_key(order_id)
      FROM jsonb_to_recordset($1::jsonb)
-       AS e(id text, dispute_id text, kind text, provider_event_id text, created_at timestamp)`,
+       AS e(id text, dispute_id text, order_id text, kind text, provider_event_id text, created_at timestamp)`,
     [
       JSON.stringify(
         fixtureEvents(prefix).map((e) => ({
           id: e.id,
           dispute_id: e.disputeId,
+          order_id: orderOfDispute.get(e.disputeId),
           kind: e.kind,
           provider_event_id: e.providerEventId,
           created_at: e.createdAt,
