@@ -164,13 +164,13 @@ stop_detached() {
 
 # Ports the kernel hands out for port 0 are free now; the processes bind them right after.
 free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-sockets = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in sockets:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in sockets))
-PY
+  node -e "
+    const net = require('node:net');
+    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer().listen(0, '127.0.0.1'));
+    Promise.all(servers.map((s) => new Promise((ok) => s.on('listening', ok)))).then(() => {
+      console.log(servers.map((s) => s.address().port).join(' '));
+      for (const s of servers) s.close();
+    });" "$1"
 }
 
 wait_ready() {

@@ -273,17 +273,17 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
       Record<string, unknown>
     >;
     const built = parseYaml(spawnSync(binary, ['components'], { encoding: 'utf8' }).stdout) as Record<
-      string,
-      Array<{ name: string }> | unknown
-    >;
+      'receivers' | 'processors' | 'exporters' | 'extensions',
+      Array<{ name: string }>
+    > & { buildinfo: { version: string } };
     for (const kind of ['receivers', 'processors', 'exporters', 'extensions'] as const) {
       const used = new Set(Object.keys(config[kind] ?? {}).map((id) => id.split('/')[0]));
-      const available = new Set((built[kind] as Array<{ name: string }>).map((component) => component.name));
+      const available = new Set(built[kind].map((component) => component.name));
       expect(available, kind).toEqual(used);
     }
     const composeImage = /otel\/opentelemetry-collector-contrib:(\S+)/.exec(
       readFileSync(`${REPO_ROOT}docker-compose.yml`, 'utf8'),
     )?.[1];
-    expect(String(built.version)).toBe(composeImage);
+    expect(built.buildinfo.version).toBe(composeImage);
   });
 });
