@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { REPO_ROOT } from './discovery.ts';
+import { REPO_ROOT, readStateFile } from './discovery.ts';
 
 /**
  * The OpenTelemetry Collector and Tempo that `scripts/observability-stack.sh start` runs with the project's own
@@ -17,21 +16,8 @@ export interface ObservabilityStack {
 
 const STACK_ENV_FILE = `${REPO_ROOT}.data/observability-stack.env`;
 
-function exportsOfStackScript(): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(STACK_ENV_FILE, 'utf8');
-  } catch {
-    return {};
-  }
-  const values: Record<string, string> = {};
-  for (const match of text.matchAll(/^export (PM_TEST_\w+)='([^']*)'$/gm))
-    values[match[1] as string] = match[2] as string;
-  return values;
-}
-
 export function findObservabilityStack(): { stack: ObservabilityStack } | { missing: string } {
-  const fromFile = exportsOfStackScript();
+  const fromFile = readStateFile(STACK_ENV_FILE);
   const value = (name: string) => process.env[name]?.trim() || fromFile[name] || null;
   const otlpEndpoint = value('PM_TEST_OTLP_ENDPOINT');
   const tempoUrl = value('PM_TEST_TEMPO_URL');
