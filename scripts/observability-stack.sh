@@ -171,16 +171,14 @@ wait_ready() {
 start_tempo() {
   local http=$1 grpc=$2 otlp_grpc=$3 otlp_http=$4 memberlist=$5 remote_write=$6
   mkdir -p "$STATE_DIR/tempo"
-  log "starting Tempo: HTTP API 127.0.0.1:$http, OTLP gRPC 127.0.0.1:$otlp_grpc"
+  log "starting Tempo: HTTP API port $http, OTLP gRPC 127.0.0.1:$otlp_grpc"
   start_detached tempo env \
     TEMPO_OTLP_GRPC_LISTEN="127.0.0.1:$otlp_grpc" \
     TEMPO_OTLP_HTTP_LISTEN="127.0.0.1:$otlp_http" \
     TEMPO_DATA_DIR="$STATE_DIR/tempo" \
     TEMPO_REMOTE_WRITE_URL="http://127.0.0.1:$remote_write/api/v1/write" \
     "$(tempo_binary)" -config.file="$TEMPO_CONFIG" -config.expand-env=true \
-    -server.http-listen-address=127.0.0.1 -server.http-listen-port="$http" \
-    -server.grpc-listen-address=127.0.0.1 -server.grpc-listen-port="$grpc" \
-    -memberlist.bind-addr=127.0.0.1 -memberlist.bind-port="$memberlist" \
+    -server.http-listen-port="$http" -server.grpc-listen-port="$grpc" -memberlist.bind-port="$memberlist" \
     -reporting.enabled=false
 }
 
