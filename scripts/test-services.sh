@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Real services for the test suite on a machine without Docker (see ../shared/notes/test-infrastructure.md):
-# PostgreSQL 15 (started if it does not answer), WireMock with deploy/wiremock, librdkafka's mock Kafka cluster.
+# Real services for the test suite on a machine without Docker: PostgreSQL 15 (started if it does not answer),
+# WireMock with deploy/wiremock, and real Apache Kafka (scripts/kafka.sh): a single KRaft node for every Kafka test
+# and a 3-node cluster for the replication and fault tests. PM_TEST_KAFKA=mock uses librdkafka's mock cluster
+# (kcat) instead of the single node, for a machine without Java or Maven.
 #
 #   eval "$(scripts/test-services.sh start)"   start (or reuse) them and export PM_TEST_* into this shell
 #   scripts/test-services.sh env               print the exports of the running set
@@ -54,8 +56,14 @@ ensure_postgres() {
     # (superuser because migrations create the pg_partman extension and tests create databases).
     [[ -z ${PM_TEST_PG_URL:-} ]] || die "PM_TEST_PG_URL is set but PostgreSQL refuses it"
     [[ $(id -u) -eq 0 ]] || die "$PG_ADMIN_URL_DEFAULT is refused (password auth?); set PM_TEST_PG_URL to a superuser URL"
-    local password
-    password=$(node -e "console.log(require('node:crypto').randomBytes(18).toString('hex'))")
+    # One password per machine, kept outside the clone: every checkout (and CI) then shares the role, instead of
+    # each `start` resetting it under the others' feet.
+    local password password_file=${XDG_CACHE_HOME:-$HOME/.cache}/payment-manager/pm_test.password
+    if [[ ! -s $password_file ]]; then
+      mkdir -p "$(dirname "$password_file")"
+      (umask 077 && node -e "console.log(require('node:crypto').randomBytes(18).toString('hex'))" >"$password_file")
+    fi
+    password=$(cat "$password_file")
     runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -v pw="$password" -d postgres <<'SQL' >/dev/null
 SELECT format('CREATE ROLE pm_test LOGIN SUPERUSER PASSWORD %L', :'pw') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pm_test') \gexec
 ALTER ROLE pm_test PASSWORD :'pw';
@@ -84,6 +92,17 @@ start_wiremock() {
   WIREMOCK_URL_FOR_TESTS=$url
 }
 
+start_kafka() {
+  log "starting Apache Kafka: a single node and a 3-node cluster (scripts/kafka.sh)"
+  # Both clusters start in parallel; each waits for its own nodes with a deadline and reports progress.
+  "$ROOT/scripts/kafka.sh" start --nodes 1 --dir "$STATE_DIR/kafka-1node" >"$STATE_DIR/kafka-1node.brokers" &
+  local single=$!
+  "$ROOT/scripts/kafka.sh" start --nodes 3 --dir "$STATE_DIR/kafka-3node" >"$STATE_DIR/kafka-3node.brokers" &
+  local cluster=$!
+  wait "$single" || die "the single Kafka node did not start"
+  wait "$cluster" || die "the 3-node Kafka cluster did not start"
+}
+
 start_kafka_mock() {
   local deadline bootstrap=''
   log "starting librdkafka mock cluster (3 brokers) with kcat"
@@ -105,8 +124,16 @@ print_env() {
   cat "$ENV_FILE"
 }
 
+kafka_running() {
+  if [[ ${PM_TEST_KAFKA:-real} == mock ]]; then
+    pid_alive kafka-mock
+  else
+    "$ROOT/scripts/kafka.sh" status --dir "$STATE_DIR/kafka-1node" 2>/dev/null | grep -q running
+  fi
+}
+
 running() {
-  [[ -f $ENV_FILE ]] && pid_alive wiremock && pid_alive kafka-mock
+  [[ -f $ENV_FILE ]] && pid_alive wiremock && kafka_running
 }
 
 cmd_start() {
@@ -118,16 +145,29 @@ cmd_start() {
   fi
   cmd_stop 2>/dev/null
   mkdir -p "$STATE_DIR"
-  command -v kcat >/dev/null || die "kcat is missing (apt-get install kcat)"
   command -v java >/dev/null || die "java is missing (apt-get install openjdk-17-jre-headless)"
   ensure_postgres
-  start_wiremock
-  start_kafka_mock
+  KAFKA_CLUSTER_FOR_TESTS=''
+  if [[ ${PM_TEST_KAFKA:-real} == mock ]]; then
+    command -v kcat >/dev/null || die "kcat is missing (apt-get install kcat)"
+    start_wiremock
+    start_kafka_mock
+  else
+    # Kafka's JVMs take longest: they start while WireMock does.
+    "$ROOT/scripts/kafka.sh" fetch >/dev/null
+    start_kafka &
+    local kafka_start=$!
+    start_wiremock
+    wait "$kafka_start" || die "Kafka did not start"
+    KAFKA_BROKERS_FOR_TESTS=$(cat "$STATE_DIR/kafka-1node.brokers")
+    KAFKA_CLUSTER_FOR_TESTS=$STATE_DIR/kafka-3node
+  fi
   umask 077
   cat >"$ENV_FILE" <<EOF
 export PM_TEST_PG_URL='$PG_URL_FOR_TESTS'
 export PM_TEST_WIREMOCK_URL='$WIREMOCK_URL_FOR_TESTS'
 export PM_TEST_KAFKA_BROKERS='$KAFKA_BROKERS_FOR_TESTS'
+export PM_TEST_KAFKA_CLUSTER='$KAFKA_CLUSTER_FOR_TESTS'
 EOF
   print_env
 }
@@ -135,6 +175,8 @@ EOF
 cmd_stop() {
   stop_detached wiremock
   stop_detached kafka-mock
+  "$ROOT/scripts/kafka.sh" stop --dir "$STATE_DIR/kafka-1node"
+  "$ROOT/scripts/kafka.sh" stop --dir "$STATE_DIR/kafka-3node"
   if [[ -f "$STATE_DIR/postgres.started" ]]; then
     read -r version name <"$STATE_DIR/postgres.started"
     pg_ctlcluster --skip-systemctl-redirect "$version" "$name" stop && log "stopped PostgreSQL $version/$name"

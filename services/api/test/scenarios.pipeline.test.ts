@@ -2,7 +2,7 @@
  * Spec §13.1 through ingest: `kafka` mode (ingest → broker → API consumers → Postgres) and `http` mode
  * (ingest → API internal endpoints), polling the API until each effect shows.
  */
-import { kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '@payment-manager/testkit/kafka';
+import { createTopics, kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '@payment-manager/testkit/kafka';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
 import { afterAll, beforeAll, it } from 'vitest';
@@ -31,6 +31,7 @@ describeWith(
     let consumers: WebhookConsumers;
 
     beforeAll(async () => {
+      await createTopics(topics);
       api = await createTestApp(db.pool, { webhookMode: 'kafka' });
       apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
       consumers = consumersFor({

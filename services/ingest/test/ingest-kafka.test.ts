@@ -1,6 +1,6 @@
 /** Ingest in kafka mode against the run's real broker: envelope, key, headers, status codes, signatures. */
 import { randomUUID } from 'node:crypto';
-import { kafkaBrokers, uniqueTopicNames } from '@payment-manager/testkit/kafka';
+import { createTopics, kafkaBrokers, uniqueTopicNames } from '@payment-manager/testkit/kafka';
 import { describeWith } from '@payment-manager/testkit/services';
 import { type OrderWebhookBody, orderWebhook } from '@payment-manager/testkit/webhooks';
 import { Webhook } from 'standardwebhooks';
@@ -31,6 +31,7 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
   const kafka = () => testKafka(kafkaBrokers());
 
   beforeAll(async () => {
+    await createTopics(topics);
     ingest = await startKafkaIngest({ kafka: kafka(), topics, bodyLimitBytes: 4096 });
   });
   afterAll(async () => {
@@ -86,6 +87,7 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
 
   it('batches concurrent requests and acknowledges every one of them', async () => {
     const own = uniqueTopicNames('ingest-burst');
+    await createTopics(own);
     const burst = await startKafkaIngest({ kafka: kafka(), topics: own });
     try {
       const bodies = Array.from({ length: 200 }, () => orderBody());
@@ -129,6 +131,7 @@ describeWith(['kafka'], 'ingest kafka mode: Standard Webhooks signatures', () =>
   const url = () => `${ingest.url}/webhooks/payments/orders`;
 
   beforeAll(async () => {
+    await createTopics(topics);
     // Two secrets at once: the rotation window.
     ingest = await startKafkaIngest({
       kafka: testKafka(kafkaBrokers()),

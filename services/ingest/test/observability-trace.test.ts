@@ -9,7 +9,13 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { registerModuleHooks } from '@payment-manager/shared/observability/module-hooks';
 import { shutdownTelemetry, startTelemetry } from '@payment-manager/shared/observability/telemetry';
-import { kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '@payment-manager/testkit/kafka';
+import {
+  createTopics,
+  idempotentProducerSupported,
+  kafkaBrokers,
+  uniqueGroupId,
+  uniqueTopicNames,
+} from '@payment-manager/testkit/kafka';
 import { eventually } from '@payment-manager/testkit/poll';
 import { describeWith } from '@payment-manager/testkit/services';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
@@ -81,6 +87,7 @@ describeWith(['postgres', 'kafka'], 'one trace per webhook: ingest → Kafka →
     const database = await createTestDatabase();
     const kafka = pipeline.testKafka(kafkaBrokers());
     const topics = uniqueTopicNames('trace');
+    await createTopics(topics);
     const groups = { orders: uniqueGroupId('trace-orders'), disputes: uniqueGroupId('trace-disputes') };
     const ingest = await pipeline.startKafkaIngest({ kafka, topics });
     const consumers = pipeline.consumersFor({ pool: database.pool, kafka, topics, groups });
@@ -179,7 +186,8 @@ describeWith(['kafka'], 'trace context of batched Kafka publishes', () => {
   it('keeps each message on the trace of the request that queued it when requests share one producer batch', async () => {
     const kafka = pipeline.testKafka(kafkaBrokers());
     const topic = uniqueTopicNames('batch').orders;
-    const publisher = createKafkaPublisher(kafka, { idempotent: false });
+    await createTopics([topic]);
+    const publisher = createKafkaPublisher(kafka, { idempotent: idempotentProducerSupported() });
     await publisher.connect();
     try {
       const tracer = trace.getTracer('observability-test');

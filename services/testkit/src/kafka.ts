@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopics } from '../../ingest/src/kafka/topics.ts';
 import { requireKafkaBrokers, testServices } from './services.ts';
 
 /**
- * The broker of a run is shared by all test files (and in CI it is librdkafka's mock cluster, which cannot create
- * topics through the admin API but creates them on first produce). Every test therefore works on its own topics
- * and consumer groups.
+ * The broker of a run is shared by all test files (in CI a real Apache Kafka node; librdkafka's mock cluster with
+ * PM_TEST_KAFKA=mock). Every test therefore works on its own topics (created with `createTopics`) and groups.
  */
 
 export function kafkaAvailable(): boolean {
@@ -47,4 +48,20 @@ export function uniqueTopicNames(prefix = 'test'): TopicNames {
 
 export function uniqueGroupId(name = 'group'): string {
   return `test-${name}-${uniqueSuffix()}`;
+}
+
+/**
+ * Creates a test's topics the way production gets them: through the project's own `kafka:topics` code (admin
+ * CreateTopics), DLQs included. The test brokers do not auto-create topics, so a test that skips this fails loudly.
+ */
+export async function createTopics(topics: TopicNames | string[], numPartitions = 3): Promise<void> {
+  const names = Array.isArray(topics) ? topics : Object.values(topics);
+  const kafka = new Kafka({ clientId: 'testkit-topics', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+  const report = await ensureTopics(
+    kafka,
+    names.map((topic) => ({ topic, numPartitions })),
+  );
+  if (report.adminUnavailable && !testServices().kafkaIsMockCluster) {
+    throw new Error(`the test broker refused CreateTopics: ${report.adminUnavailable}`);
+  }
 }

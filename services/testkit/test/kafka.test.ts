@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { expect, it } from 'vitest';
 import {
+  createTopics,
   idempotentProducerSupported,
   kafkaAvailable,
   kafkaBrokers,
@@ -28,6 +29,7 @@ describeWith(['kafka'], 'testkit: the run’s Kafka broker', () => {
   it('round-trips keyed messages with headers through a consumer group', async () => {
     const kafka = new Kafka({ clientId: 'testkit', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
     const topic = uniqueTopicNames().orders;
+    await createTopics([topic]);
     const producer = kafka.producer({ idempotent: idempotentProducerSupported(), allowAutoTopicCreation: true });
     const consumer = kafka.consumer({ groupId: uniqueGroupId('testkit') });
     const received: Array<{ key: string; value: string; trace: string }> = [];

@@ -45,15 +45,21 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
   // The idempotent producer keeps per-partition sequence numbers; concurrent batches would break them.
   const maxInFlight = opts.idempotent ? 1 : 2;
-  const producer: Producer = kafka.producer({
-    idempotent: opts.idempotent,
-    maxInFlightRequests: opts.idempotent ? 1 : undefined,
-    allowAutoTopicCreation: true,
-    createPartitioner: keyHashPartitioner,
-    // Bounded even for the idempotent producer: a request must get an answer; the provider's retry plus
-    // provider_event_id deduplication covers a copy that still lands later.
-    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
-  });
+  const createProducer = (): Producer => {
+    const created = kafka.producer({
+      idempotent: opts.idempotent,
+      maxInFlightRequests: opts.idempotent ? 1 : undefined,
+      allowAutoTopicCreation: true,
+      createPartitioner: keyHashPartitioner,
+      // Bounded even for the idempotent producer: a request must get an answer; the provider's retry plus
+      // provider_event_id deduplication covers a copy that still lands later.
+      retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
+    });
+    created.on(created.events.DISCONNECT, () => {
+      if (producer === created) connected = false;
+    });
+    return created;
+  };
 
   let connecting: Promise<void> | null = null;
   let connected = false;
@@ -62,10 +68,21 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
   let inFlight = 0;
   let drainScheduled = false;
   let idle: (() => void) | null = null;
+  let producer: Producer = createProducer();
 
-  producer.on(producer.events.DISCONNECT, () => {
+  /**
+   * After a failed send the broker may still have written that batch, while kafkajs has not advanced its sequence
+   * numbers: the next batch would reuse them and the broker would take it for a duplicate of the failed one —
+   * acknowledged, yet never written (seen on Apache Kafka 4.3 after a network cut). A fresh producer (new producer
+   * id, sequences from 0) keeps every later batch distinct; the failed batch's requests were already answered 503.
+   */
+  function replaceProducer(): void {
+    const failed = producer;
+    producer = createProducer();
     connected = false;
-  });
+    connecting = null;
+    void failed.disconnect().catch(() => {});
+  }
 
   function connect(): Promise<void> {
     if (connected) return Promise.resolve();
@@ -101,6 +118,7 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
       for (const p of batch) p.resolve();
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
+      if (opts.idempotent) replaceProducer();
       for (const p of batch) p.reject(error);
     }
   }

@@ -1,5 +1,6 @@
 /** Topic provisioning for compose and local runs (spec §11.1); Kubernetes uses KafkaTopic resources instead. */
-import type { Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Kafka } from 'kafkajs';
 
 export interface TopicSpec {
   topic: string;
@@ -34,7 +35,29 @@ export function webhookTopics(env: Record<string, string | undefined>): TopicSpe
 }
 
 /** Creates missing topics; already existing ones are left alone and reported with their partition count. */
-export async function ensureTopics(kafka: Kafka, topics: TopicSpec[], replicationFactor = -1): Promise<TopicsReport> {
+const RETRIABLE_METADATA_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Polls metadata until every partition of the topics has a leader, i.e. producers can write to them. */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (!RETRIABLE_METADATA_ERRORS.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() >= deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: TopicSpec[],
+  replicationFactor = -1,
+  leaderTimeoutMs = 30_000,
+): Promise<TopicsReport> {
   const admin = kafka.admin();
   await admin.connect();
   const report: TopicsReport = { created: [], existing: [], adminUnavailable: null, partitions: {} };
@@ -45,10 +68,13 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[], replicatio
     if (missing.length > 0) {
       try {
         await admin.createTopics({
-          waitForLeaders: true,
+          // kafkajs waits only through LEADER_NOT_AVAILABLE; a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION
+          // until the new topic reaches its metadata cache, so the wait for leaders is ours (below).
+          waitForLeaders: false,
           topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor })),
         });
         report.created = missing.map((t) => t.topic);
+        await waitForLeaders(admin, report.created, leaderTimeoutMs);
       } catch (err) {
         const error = err as Error & { type?: string };
         // The mock cluster answers no controller ("Broker 0 not found"); some managed brokers forbid CreateTopics.

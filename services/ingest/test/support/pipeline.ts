@@ -10,7 +10,7 @@ import { startWebhookConsumers, type WebhookConsumers } from '@payment-manager/a
 import { createSilvergateClient } from '@payment-manager/api/provider/silvergate';
 import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
 import { createSignatureVerifier, parseWebhookSecrets } from '@payment-manager/shared/signatures';
-import { kafkaBrokers, type TopicNames } from '@payment-manager/testkit/kafka';
+import { idempotentProducerSupported, kafkaBrokers, type TopicNames } from '@payment-manager/testkit/kafka';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
@@ -41,8 +41,11 @@ export async function startKafkaIngest(opts: {
   publishTimeoutMs?: number;
   bodyLimitBytes?: number;
 }): Promise<RunningIngest> {
-  // The mock broker lacks InitProducerId, so tests run the switch the README documents (default true).
-  const publisher = createKafkaPublisher(opts.kafka, { idempotent: false, publishTimeoutMs: opts.publishTimeoutMs });
+  // The production default (idempotent) wherever the broker has it; only librdkafka's mock lacks InitProducerId.
+  const publisher = createKafkaPublisher(opts.kafka, {
+    idempotent: idempotentProducerSupported(),
+    publishTimeoutMs: opts.publishTimeoutMs,
+  });
   const secrets = parseWebhookSecrets(opts.webhookSecret);
   const app = await buildIngestApp({
     config: {
