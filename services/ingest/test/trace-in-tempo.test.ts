@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { REPO_ROOT } from '@payment-manager/testkit/discovery';
 import {
+  createTopics,
   idempotentProducerSupported,
   kafkaBrokers,
   uniqueGroupId,
@@ -24,7 +25,6 @@ import { pathToRoot, type StoredSpan, TempoClient } from '@payment-manager/testk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { dashboardQueries, parseExposition, selectorsOf, whyEmpty } from './support/dashboard-queries.ts';
-import { testKafka } from './support/pipeline.ts';
 
 const found = findObservabilityStack();
 const skipped = 'missing' in found ? found.missing : skipReason('postgres', 'kafka');
@@ -84,16 +84,8 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    if (!testServices().kafkaIsMockCluster) {
-      // Real Kafka: the topics exist before anyone subscribes, as kafka-init creates them in compose.
-      const admin = testKafka(kafkaBrokers()).admin();
-      await admin.connect();
-      try {
-        await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })) });
-      } finally {
-        await admin.disconnect();
-      }
-    }
+    // Created as kafka-init creates them in compose: through the project's topic code.
+    await createTopics(topics);
     const common = {
       KAFKA_BROKERS: kafkaBrokers().join(','),
       KAFKA_ORDERS_TOPIC: topics.orders,

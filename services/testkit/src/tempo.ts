@@ -93,7 +93,8 @@ export class TempoClient {
       start: String(start),
       end: String(end),
     });
-    return body.traces ?? [];
+    // Tempo's search answers drop the leading zeros of a trace id (seen with 07e1…); ids elsewhere have all 32 digits.
+    return (body.traces ?? []).map((hit) => ({ ...hit, traceID: hit.traceID.padStart(32, '0') }));
   }
 
   /** Every stored span of one trace, flattened; empty when Tempo does not know the id (yet). */
