@@ -244,12 +244,25 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
       expect(config, `prometheus.yml scrapes ${job}`).toBeDefined();
       return { job, ...config?.static_configs[0]?.labels };
     };
+    // The API's request series need a request: read the order the first webhook created, as a user would.
+    expect((await fetch(`${api.url}/orders/${processed.order_id}`)).status).toBe(200);
     const scrape = async (service: ServiceProcess, job: string) =>
       parseExposition(await (await fetch(`${service.url}/metrics`)).text(), targetLabels(job));
     const samples = [...(await scrape(api, 'api')), ...(await scrape(ingest, 'ingest'))];
 
-    const promQueries = dashboardQueries().filter((query) => query.datasource === 'prometheus');
-    expect(promQueries.length).toBeGreaterThan(0);
+    // Grafana's "Related metrics" links from a span (tracesToMetrics): `$__tags` becomes the span's service.
+    const datasources = parseYaml(
+      readFileSync(`${REPO_ROOT}deploy/grafana/provisioning/datasources/datasources.yaml`, 'utf8'),
+    ) as { datasources: Array<{ uid: string; jsonData: { tracesToMetrics?: { queries: Array<{ query: string }> } } }> };
+    const tracesToMetrics = datasources.datasources.find((source) => source.uid === 'tempo')?.jsonData.tracesToMetrics;
+    const relatedMetrics = ['payment-manager-api', 'payment-manager-ingest'].flatMap((service) =>
+      (tracesToMetrics?.queries ?? []).map(({ query }) => ({
+        where: `datasources.yaml tracesToMetrics (${service})`,
+        query: query.replaceAll('$$__tags', `service="${service}"`),
+      })),
+    );
+    expect(relatedMetrics.length).toBeGreaterThan(0);
+    const promQueries = [...dashboardQueries().filter((query) => query.datasource === 'prometheus'), ...relatedMetrics];
     const problems: string[] = [];
     let checked = 0;
     for (const { where, query } of promQueries) {
