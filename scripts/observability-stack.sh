@@ -27,8 +27,8 @@ OCB_MODULE=go.opentelemetry.io/collector/cmd/builder
 OCB_VERSION=v0.137.0
 OCB_SUM='h1:MXaYRp4NAXvo2aDLLOv3KnlWQmpzzyQClugQhboffBQ='
 # Tempo's v2 tags are not valid Go module versions (its module path has no /v2), so the Go module proxy serves
-# Tempo only as pseudo-versions. The one here is main of 2025-05-29 (87c2dc380cec, between 2.7 and 2.8); no
-# pseudo-version of the 2.9.0 tag that compose runs is on the proxy. Its config format is the same as 2.9's.
+# Tempo only as pseudo-versions. The one here is main of 2025-05-29 (87c2dc380cec, just after 2.8.0-rc.0); no
+# pseudo-version of the 2.9.0 tag that compose runs is on our proxy. deploy/tempo/tempo.yaml runs on it unchanged.
 TEMPO_MODULE=github.com/grafana/tempo
 TEMPO_VERSION=v1.5.1-0.20250529124718-87c2dc380cec
 TEMPO_SUM='h1:wnzJov9RhSHGaTYGzTygL4qq986fLen8xSqnQgaMd28='
