@@ -2,19 +2,19 @@
  * `npm run dev:kafka` / `npm run dev:http`: the API and ingest as two real processes in the given webhook mode
  * (spec §1.2), configured from the environment like production. Missing pieces are filled in for local use:
  * no PG_URL → embedded PostgreSQL (as `npm run dev`), no SILVERGATE_BASE_URL → provider stub, and in kafka mode
- * no KAFKA_BROKERS → librdkafka's mock cluster via kcat (which lacks the idempotent producer, so that switch is
- * turned off for it only).
+ * no KAFKA_BROKERS → a local Apache Kafka node (scripts/kafka.sh), or with `--mock` librdkafka's mock cluster via
+ * kcat (which lacks the idempotent producer, so that switch is turned off for it only).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
-import { startKcatMockCluster } from './kafka-mock.ts';
+import { localBrokers } from './local-kafka.ts';
 
 const mode = process.argv[2];
 if (mode !== 'kafka' && mode !== 'http') {
-  console.error('usage: node scripts/dev-pipeline.ts kafka|http');
+  console.error('usage: node scripts/dev-pipeline.ts kafka [--mock] | http');
   process.exit(2);
 }
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -72,13 +72,14 @@ process.on('SIGTERM', () => void shutdown(0));
 try {
   await provideLocalDependencies(env, { dataDir, say, stops });
   if (mode === 'kafka') {
-    if (parseBrokerList(env.KAFKA_BROKERS).length === 0) {
-      const cluster = await startKcatMockCluster(`${dataDir}/kafka-mock.log`);
-      stops.push(cluster.stop);
-      env.KAFKA_BROKERS = cluster.brokers;
-      env.KAFKA_IDEMPOTENT_PRODUCER ??= 'false';
-      say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${env.KAFKA_BROKERS} (idempotent producer off for it)`);
-    }
+    const { brokers, idempotent } = await localBrokers(env, {
+      kind: process.argv.includes('--mock') ? 'mock' : 'real',
+      name: 'dev',
+      stops,
+      say,
+    });
+    env.KAFKA_BROKERS = brokers;
+    env.KAFKA_IDEMPOTENT_PRODUCER = idempotent;
     const report = await ensureTopics(
       createKafkaClient({ clientId: 'dev-topics', brokers: parseBrokerList(env.KAFKA_BROKERS) }),
       webhookTopics(env),

@@ -1,14 +1,12 @@
 /**
  * librdkafka's mock cluster started through kcat (real Kafka protocol, in memory; no CreateTopics, no idempotent
- * producer) for local dev runs and benchmarks when KAFKA_BROKERS is not set.
+ * producer), for dev runs and benchmarks that ask for it (`--mock`, `--broker mock`).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { parseBrokerList } from '../services/shared/src/kafka-client.ts';
 
 export interface MockCluster {
   brokers: string;
@@ -42,23 +40,4 @@ export async function startKcatMockCluster(logFile: string, brokers = 3): Promis
   }
   stop();
   throw new Error(`kcat mock cluster did not start (is kcat installed? see ${logFile})`);
-}
-
-/**
- * The brokers a benchmark should use: KAFKA_BROKERS when set, otherwise a mock cluster of its own (one log per
- * run, since the bootstrap list is read from it; it goes with the cluster).
- * The mock has no idempotent producer, so it is turned off for it.
- */
-export async function benchBrokers(
-  env: Record<string, string | undefined>,
-  { stops, say }: { stops: Array<() => unknown>; say(message: string): void },
-): Promise<{ brokers: string; idempotent: string }> {
-  if (parseBrokerList(env.KAFKA_BROKERS).length > 0) {
-    return { brokers: env.KAFKA_BROKERS as string, idempotent: env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true' };
-  }
-  const logFile = fileURLToPath(new URL(`../.data/bench-kafka-mock.${process.pid}.log`, import.meta.url));
-  const cluster = await startKcatMockCluster(logFile);
-  stops.push(() => rmSync(logFile, { force: true }), cluster.stop);
-  say(`KAFKA_BROKERS not set: librdkafka mock cluster at ${cluster.brokers} (idempotent producer off)`);
-  return { brokers: cluster.brokers, idempotent: 'false' };
 }

@@ -259,6 +259,11 @@ cmd_node() {
     stop) stop_node "$dir" "$id" TERM ;;
     kill) stop_node "$dir" "$id" KILL ;;
     start)
+      if node_alive "$dir" "$id"; then
+        kill -CONT "$pid" 2>/dev/null || true
+        log "node $id already running"
+        return
+      fi
       fetch >/dev/null
       launch_node "$dir" "$id"
       wait_started "$dir" "$id"

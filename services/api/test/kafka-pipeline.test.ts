@@ -317,6 +317,7 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer killed mid-stream'
             ordersConsumerGroup: groups.orders,
             disputesConsumerGroup: groups.disputes,
           },
+          sessionTimeoutMs: 6000,
         }),
       },
       stdio: 'ignore',

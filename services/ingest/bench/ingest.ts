@@ -11,7 +11,8 @@
  *
  *   --connections N (default 50)   --duration S per target and round (default 5)   --rounds N (default 3)
  *   --warmup S (default 2)
- * Broker: KAFKA_BROKERS, else a kcat mock cluster is started (idempotent producer off for it only).
+ * Broker: KAFKA_BROKERS, else a local Apache Kafka node is started (--broker real, the default) or librdkafka's
+ * mock cluster (--broker mock; idempotent producer off for it only).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import { freePort } from '@payment-manager/shared/net';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
 import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
-import { benchBrokers } from '../../../scripts/kafka-mock.ts';
+import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/local-kafka.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,8 +30,10 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
+    broker: { type: 'string', default: 'real' },
   },
 });
+const BROKER = brokerKind(args.broker);
 const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
 const DURATION = wholeNumberOption('duration', args.duration, 1);
 const ROUNDS = wholeNumberOption('rounds', args.rounds, 1);
@@ -137,7 +140,9 @@ function median(values: number[]): number {
 const stops: Array<() => void> = [];
 const children = childrenKilledOnExit();
 try {
-  const { brokers, idempotent } = await benchBrokers(process.env, { stops, say });
+  const { brokers, idempotent } = await localBrokers(process.env, { kind: BROKER, name: 'bench-ingest', stops, say });
+  const ordersTopic = `bench.ingest.${Date.now()}.orders`;
+  await provisionTopics(brokers, [ordersTopic]);
   say(
     `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per target after ${WARMUP} s warm-up, POST ${body.length}-byte order webhook`,
   );
@@ -151,7 +156,7 @@ try {
       WEBHOOK_MODE: 'kafka',
       KAFKA_BROKERS: brokers,
       KAFKA_IDEMPOTENT_PRODUCER: idempotent,
-      KAFKA_ORDERS_TOPIC: `bench.ingest.${Date.now()}.orders`,
+      KAFKA_ORDERS_TOPIC: ordersTopic,
       // Ingest's production log level: an accepted webhook writes no log line at info (see request-logging.ts).
       LOG_LEVEL: 'info',
       WEBHOOK_SECRET: '',

@@ -6,7 +6,8 @@
  *
  *   --webhooks N (default 5000)   --connections N (HTTP clients, default 50)   --keep (keep the database)
  * Postgres admin URL: PM_BENCH_PG_URL, else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres.
- * Broker: KAFKA_BROKERS, else a kcat mock cluster is started (idempotent producer off for it only).
+ * Broker: KAFKA_BROKERS, else a local Apache Kafka node is started (--broker real, the default) or librdkafka's
+ * mock cluster (--broker mock; idempotent producer off for it only).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +21,7 @@ import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
-import { benchBrokers } from '../../../scripts/kafka-mock.ts';
+import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/local-kafka.ts';
 import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
 import { processOrderWebhook } from '../../api/src/webhooks/process.ts';
@@ -30,8 +31,10 @@ const { values: args } = parseArgs({
     webhooks: { type: 'string', default: '5000' },
     connections: { type: 'string', default: '50' },
     keep: { type: 'boolean', default: false },
+    broker: { type: 'string', default: 'real' },
   },
 });
+const BROKER = brokerKind(args.broker);
 const N = wholeNumberOption('webhooks', args.webhooks, 1);
 const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
 /** The consumers handle this many partitions at once (startWebhookConsumers default). */
@@ -87,7 +90,7 @@ async function count(pool: pg.Pool): Promise<number> {
 const stops: Array<() => Promise<void> | void> = [];
 const children = childrenKilledOnExit();
 try {
-  const { brokers, idempotent } = await benchBrokers(process.env, { stops, say });
+  const { brokers, idempotent } = await localBrokers(process.env, { kind: BROKER, name: 'bench-pipeline', stops, say });
 
   // Two databases from the same migrations: one for the pipeline, one for the ceiling.
   const pipelineDb = `pm_bench_pipeline_${suffix}`;
@@ -122,6 +125,10 @@ try {
 
   // Pipeline: ingest and the API consumers as separate processes, as deployed.
   const topic = `bench.pipeline.${suffix}`;
+  await provisionTopics(
+    brokers,
+    ['orders', 'disputes', 'orders.dlq', 'disputes.dlq'].map((kind) => `${topic}.${kind}`),
+  );
   const kafkaEnv = { KAFKA_BROKERS: brokers, KAFKA_IDEMPOTENT_PRODUCER: idempotent };
   // The API exactly as deployed in kafka mode (its consumers do the work; the HTTP side stays idle).
   const consumers = child('api', 'services/api/src/main.ts', {

@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@payment-manager/shared/net';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { databaseUrlFor, postgresAnswers } from './pg-admin.ts';
 import type { ServiceName } from './services.ts';
@@ -21,6 +23,7 @@ const VARIABLES = {
   postgres: 'PM_TEST_PG_URL',
   wiremock: 'PM_TEST_WIREMOCK_URL',
   kafka: 'PM_TEST_KAFKA_BROKERS',
+  kafkaCluster: 'PM_TEST_KAFKA_CLUSTER',
 } as const satisfies Record<ServiceName, string>;
 
 const LOCAL_DEFAULTS: Partial<Record<ServiceName, string>> = {
@@ -29,6 +32,17 @@ const LOCAL_DEFAULTS: Partial<Record<ServiceName, string>> = {
 };
 
 const STARTED_BY = '.ci/run starts it (locally: eval "$(scripts/test-services.sh start)")';
+
+/** The bootstrap list of a scripts/kafka.sh cluster directory, or null when none runs there. */
+export function kafkaClusterBrokers(dir: string): string | null {
+  const result = spawnSync('bash', [`${REPO_ROOT}scripts/kafka.sh`, 'brokers', '--dir', dir], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : null;
+}
+
+async function kafkaClusterAnswers(dir: string): Promise<boolean> {
+  const brokers = kafkaClusterBrokers(dir);
+  return brokers !== null && (await kafkaAnswers(brokers));
+}
 
 export interface FoundService {
   value: string;
@@ -106,6 +120,7 @@ const ANSWERS: Record<ServiceName, (value: string) => Promise<boolean>> = {
   postgres: postgresAnswers,
   wiremock: wiremockAnswers,
   kafka: kafkaAnswers,
+  kafkaCluster: kafkaClusterAnswers,
 };
 
 let dockerProbe: Promise<boolean> | undefined;
@@ -146,11 +161,32 @@ async function startContainer(service: ServiceName): Promise<FoundService> {
       stop: async () => void (await container.stop()),
     };
   }
-  const { KafkaContainer } = await import('@testcontainers/kafka');
-  const image = 'confluentinc/cp-kafka:7.9.0';
-  const container = await new KafkaContainer(image).withKraft().start();
+  // Apache Kafka's own image at the version everything else runs (deploy/kafka/VERSION). Its advertised listener
+  // must be what clients dial, so the container listens on the same free port that is published on the host.
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const version = readFileSync(`${REPO_ROOT}deploy/kafka/VERSION`, 'utf8').trim();
+  const image = `apache/kafka:${version}`;
+  const port = await freePort();
+  const container = await new GenericContainer(image)
+    .withEnvironment({
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: `PLAINTEXT://:${port},CONTROLLER://:9093`,
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://localhost:${port}`,
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+    })
+    .withExposedPorts({ container: port, host: port })
+    .withWaitStrategy(Wait.forLogMessage('Kafka Server started'))
+    .start();
   return {
-    value: `${container.getHost()}:${container.getMappedPort(9093)}`,
+    value: `localhost:${port}`,
     source: `testcontainers ${image}`,
     stop: async () => void (await container.stop()),
   };
@@ -172,7 +208,8 @@ export async function discover(service: ServiceName): Promise<Discovery> {
   }
   const localDefault = LOCAL_DEFAULTS[service];
   if (localDefault && (await answers(localDefault))) return { found: { value: localDefault, source: 'local default' } };
-  if (await dockerAvailable()) return { found: await startContainer(service) };
+  // A multi-node cluster comes only from scripts/kafka.sh (see test-services.sh); no container stands in for it.
+  if (service !== 'kafkaCluster' && (await dockerAvailable())) return { found: await startContainer(service) };
   const tried = localDefault ? `, nothing answers at ${redact(localDefault)}` : '';
   return { missing: `${variable} is unset${tried} and no Docker engine answers for testcontainers; ${STARTED_BY}` };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { runMigrations } from '@payment-manager/api/db/migrations';
 import type { TestProject } from 'vitest/node';
-import { type Discovery, discover, isKafkaMockCluster, redact } from './discovery.ts';
+import { type Discovery, discover, isKafkaMockCluster, kafkaClusterBrokers, redact } from './discovery.ts';
 import {
   createTemplateDatabase,
   dropDatabasesWithPrefix,
@@ -19,7 +19,7 @@ const log = (message: string) => console.log(`[testkit] ${message}`);
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];
   const discovered = {} as Record<ServiceName, Discovery>;
-  const services = ['postgres', 'wiremock', 'kafka'] as const;
+  const services = ['postgres', 'wiremock', 'kafka', 'kafkaCluster'] as const;
   const results = await Promise.allSettled(services.map((service) => discover(service)));
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => log(`stopping a container failed: ${err}`));
@@ -41,6 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     wiremockUrl: null,
     kafkaBrokers: null,
     kafkaIsMockCluster: false,
+    kafkaCluster: null,
     missing: {},
   };
   for (const service of services) {
@@ -59,6 +60,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     provided.kafkaBrokers = kafka.found.value.split(',').map((broker) => broker.trim());
     provided.kafkaIsMockCluster = await isKafkaMockCluster(kafka.found.value);
     if (provided.kafkaIsMockCluster) log('kafka: librdkafka mock cluster (no idempotent producer, no CreateTopics)');
+  }
+
+  const cluster = discovered.kafkaCluster;
+  if ('found' in cluster) {
+    const dir = cluster.found.value;
+    provided.kafkaCluster = { dir, brokers: (kafkaClusterBrokers(dir) ?? '').split(',') };
   }
 
   let cleanupDatabases = async () => {};

@@ -54,12 +54,20 @@ export function uniqueGroupId(name = 'group'): string {
  * Creates a test's topics the way production gets them: through the project's own `kafka:topics` code (admin
  * CreateTopics), DLQs included. The test brokers do not auto-create topics, so a test that skips this fails loudly.
  */
-export async function createTopics(topics: TopicNames | string[], numPartitions = 3): Promise<void> {
+export async function createTopics(
+  topics: TopicNames | string[],
+  opts: { numPartitions?: number; replicationFactor?: number; brokers?: string[] } = {},
+): Promise<void> {
   const names = Array.isArray(topics) ? topics : Object.values(topics);
-  const kafka = new Kafka({ clientId: 'testkit-topics', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'testkit-topics',
+    brokers: opts.brokers ?? kafkaBrokers(),
+    logLevel: logLevel.NOTHING,
+  });
   const report = await ensureTopics(
     kafka,
-    names.map((topic) => ({ topic, numPartitions })),
+    names.map((topic) => ({ topic, numPartitions: opts.numPartitions ?? 3 })),
+    opts.replicationFactor,
   );
   if (report.adminUnavailable && !testServices().kafkaIsMockCluster) {
     throw new Error(`the test broker refused CreateTopics: ${report.adminUnavailable}`);

@@ -1,6 +1,6 @@
 import { describe, inject } from 'vitest';
 
-export type ServiceName = 'postgres' | 'wiremock' | 'kafka';
+export type ServiceName = 'postgres' | 'wiremock' | 'kafka' | 'kafkaCluster';
 
 /** What the global setup found (or started) for this run; handed to test workers through vitest's provide/inject. */
 export interface TestServices {
@@ -16,6 +16,11 @@ export interface TestServices {
   kafkaBrokers: string[] | null;
   /** librdkafka's mock cluster: speaks the protocol but lacks the idempotent producer and admin CreateTopics. */
   kafkaIsMockCluster: boolean;
+  /**
+   * The 3-node Apache Kafka cluster of scripts/kafka.sh for replication and fault tests: its directory (what
+   * `scripts/kafka.sh node stop|start ID --dir` takes) and bootstrap list.
+   */
+  kafkaCluster: { dir: string; brokers: string[] } | null;
   /** Why a service is null: names the variable to set and what starts the service. */
   missing: Partial<Record<ServiceName, string>>;
 }
@@ -61,6 +66,12 @@ export function requireWiremockUrl(): string {
   const { wiremockUrl } = testServices();
   if (!wiremockUrl) throw unavailable('wiremock');
   return wiremockUrl;
+}
+
+export function requireKafkaCluster(): NonNullable<TestServices['kafkaCluster']> {
+  const { kafkaCluster } = testServices();
+  if (!kafkaCluster) throw unavailable('kafkaCluster');
+  return kafkaCluster;
 }
 
 export function requireKafkaBrokers(): string[] {

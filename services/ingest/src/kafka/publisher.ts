@@ -7,7 +7,7 @@
 
 import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';
 import { withoutTracing } from '@payment-manager/shared/observability';
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { ICustomPartitioner, Kafka, Message, Producer } from 'kafkajs';
 
 export interface OutgoingMessage {
   topic: string;
@@ -45,12 +45,23 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
   const publishTimeoutMs = opts.publishTimeoutMs ?? 10_000;
   // The idempotent producer keeps per-partition sequence numbers; concurrent batches would break them.
   const maxInFlight = opts.idempotent ? 1 : 2;
+  // The partition kafkajs chose for each message of the batch on the wire, to check its answer against (below).
+  const chosenPartition = new WeakMap<Message, number>();
+  const recordingPartitioner: ICustomPartitioner = () => {
+    const choose = keyHashPartitioner();
+    return (args) => {
+      const partition = choose(args);
+      chosenPartition.set(args.message, partition);
+      return partition;
+    };
+  };
+
   const createProducer = (): Producer => {
     const created = kafka.producer({
       idempotent: opts.idempotent,
       maxInFlightRequests: opts.idempotent ? 1 : undefined,
       allowAutoTopicCreation: true,
-      createPartitioner: keyHashPartitioner,
+      createPartitioner: recordingPartitioner,
       // Bounded even for the idempotent producer: a request must get an answer; the provider's retry plus
       // provider_event_id deduplication covers a copy that still lands later.
       retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
@@ -101,21 +112,39 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
     try {
       await connect();
       const byTopic = new Map<string, Message[]>();
-      for (const { message } of batch) {
-        const messages = byTopic.get(message.topic) ?? [];
-        messages.push({ key: message.key, value: message.value, headers: message.headers });
-        byTopic.set(message.topic, messages);
-      }
+      const sent = batch.map((pending) => {
+        const { topic, key, value, headers } = pending.message;
+        const message: Message = { key, value, headers };
+        const messages = byTopic.get(topic) ?? [];
+        messages.push(message);
+        byTopic.set(topic, messages);
+        return { pending, topic, message };
+      });
       // Each message already carries the trace context of the request that queued it (withProducerSpan);
       // traced here, kafkajs would parent the whole batch to one request and overwrite those headers.
-      await withoutTracing(() =>
+      const results = await withoutTracing(() =>
         producer.sendBatch({
           acks: -1,
           timeout: publishTimeoutMs,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         }),
       );
-      for (const p of batch) p.resolve();
+      // kafkajs 2.2.4 can resolve a send that never reached one of its partitions: when a retry moves a failed
+      // partition to a leader that already answered for others, that partition is not sent again (seen on a
+      // 3-broker Apache Kafka with a broker stopped under load). A webhook is acknowledged only if the broker
+      // confirmed the very partition it went to; the others are answered 503 and the provider retries them.
+      const confirmed = new Set(
+        results.filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`),
+      );
+      let unconfirmed = 0;
+      for (const { pending, topic, message } of sent) {
+        if (confirmed.has(`${topic}\u0000${chosenPartition.get(message)}`)) pending.resolve();
+        else {
+          unconfirmed++;
+          pending.reject(new PublishUnavailableError(`broker did not confirm the write to ${topic}`));
+        }
+      }
+      if (unconfirmed > 0 && opts.idempotent) replaceProducer();
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       if (opts.idempotent) replaceProducer();
