@@ -363,8 +363,8 @@ describe('observability files mounted from the repo', () => {
     const texts = objects
       .filter((o) => o.kind === 'ConfigMap' && /otel|tempo|loki|prometheus|grafana-provisioning/.test(o.metadata.name))
       .flatMap((o) => Object.values(o.data ?? {}) as string[])
-      // ${env:NAME:-default} in the collector config: Kubernetes sets no override, so the default applies.
-      .map((t) => t.replace(/\$\{env:[A-Z_]+:-([^}]+)\}/g, '$1'));
+      // ${env:NAME:-default} (collector), ${NAME:-default} (Tempo): Kubernetes sets no override, so the default applies.
+      .map((t) => t.replace(/\$\{(?:env:)?[A-Z_]+:-([^}]+)\}/g, '$1'));
     const targets = new Set<string>();
     for (const text of texts)
       for (const m of text.matchAll(/(?:https?:\/\/|["'\s[])([a-z][a-z0-9-]*):(\d{2,5})\b/g))

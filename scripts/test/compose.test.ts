@@ -390,8 +390,8 @@ describe('docker-compose.yml', () => {
   it('the mounted observability configs only point at services this file defines', () => {
     const hostsIn = (value: unknown): string[] => {
       if (typeof value === 'string') {
-        // `${env:VAR:-default}` in the collector config: the default is what compose gets.
-        const resolved = value.replace(/\$\{env:\w+:-([^}]*)\}/g, '$1');
+        // `${env:VAR:-default}` (collector) and `${VAR:-default}` (Tempo): the default is what compose gets.
+        const resolved = value.replace(/\$\{(?:env:)?\w+:-([^}]*)\}/g, '$1');
         if (/^[a-z]+:\/\/[^$]/.test(resolved)) return [new URL(resolved).hostname];
         const hostPort = /^([a-z][\w-]*):\d+$/.exec(resolved);
         return hostPort?.[1] ? [hostPort[1]] : [];

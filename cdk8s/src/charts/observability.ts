@@ -60,7 +60,7 @@ export class ObservabilityChart extends Chart {
       component: 'observability',
       image: props.images.tempo,
       uid: 10001,
-      args: ['-config.file=/etc/tempo/tempo.yaml'],
+      args: ['-config.file=/etc/tempo/tempo.yaml', '-config.expand-env=true'],
       ports: [
         { name: 'http', port: 3200 },
         { name: 'otlp-grpc', port: 4317 },

@@ -159,13 +159,17 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
   return app;
 }
 
-/** Webhook routes live in their own encapsulated scope so the signature guard covers them and nothing else. */
+/**
+ * Webhook routes live in their own encapsulated scope so the signature guard covers them and nothing else.
+ * The scope's function name is the plugin name that @fastify/otel puts in the handler span's name
+ * (`handler - webhookRoutes`); an anonymous plugin would put its source text there.
+ */
 function applyRoutes(
   app: FastifyInstance,
   verifier: SignatureVerifier | null,
   routes: (scope: FastifyInstance) => Promise<void>,
 ): void {
-  app.register(async (scope) => {
+  app.register(async function webhookRoutes(scope) {
     applyWebhookSignatureGuard(scope, verifier);
     await routes(scope);
   });

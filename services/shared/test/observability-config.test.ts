@@ -116,7 +116,10 @@ describe('observability configuration files', () => {
     expect(collector.service.pipelines.traces.exporters).toContain('otlp/tempo');
     expect(collector.receivers.otlp.protocols.http.endpoint).toBe('0.0.0.0:4318');
     const tempo = readYaml('tempo/tempo.yaml');
-    expect(tempo.distributor.receivers.otlp.protocols.grpc.endpoint).toBe('0.0.0.0:4317');
+    // Tempo runs with -config.expand-env=true; compose and Kubernetes get the default after `:-`.
+    expect(tempo.distributor.receivers.otlp.protocols.grpc.endpoint).toMatch(
+      /^\$\{TEMPO_OTLP_GRPC_LISTEN:-0\.0\.0\.0:4317\}$/,
+    );
     const prometheus = readYaml('prometheus/prometheus.yml');
     const targets = prometheus.scrape_configs.flatMap((job: { static_configs: Array<{ targets: string[] }> }) =>
       job.static_configs.flatMap((config) => config.targets),

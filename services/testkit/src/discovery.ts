@@ -64,10 +64,11 @@ export function redact(value: string): string {
   }
 }
 
-function readStateFile(): Record<string, string> {
+/** The PM_TEST_* exports a start script wrote to `file` (default `.data/test-services.env`); {} without it. */
+export function readStateFile(file = STATE_FILE): Record<string, string> {
   let text: string;
   try {
-    text = readFileSync(STATE_FILE, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return {};
   }

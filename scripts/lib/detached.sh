@@ -1,0 +1,25 @@
+# shellcheck shell=bash
+# Background services of the test scripts, each in its own session so that `stop_detached` ends it with all its
+# children. The caller sets STATE_DIR (pid and log files) and defines log().
+
+pid_alive() { [[ -f "$STATE_DIR/$1.pid" ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
+
+start_detached() {
+  local name=$1
+  shift
+  setsid "$@" </dev/null >"$STATE_DIR/$name.log" 2>&1 &
+  echo $! >"$STATE_DIR/$name.pid"
+}
+
+stop_detached() {
+  local name=$1 pid
+  [[ -f "$STATE_DIR/$name.pid" ]] || return 0
+  pid=$(cat "$STATE_DIR/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    log "stopped $name (pid $pid)"
+  fi
+  rm -f "$STATE_DIR/$name.pid"
+}
