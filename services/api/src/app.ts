@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type pg from 'pg';
 import type { ApiConfig } from './config.ts';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from './db/migrations.ts';
+import { registerApiAuth } from './http/auth.ts';
 import { registerHttpConventions } from './http/conventions.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import type { SilvergateClient } from './provider/silvergate.ts';
@@ -24,7 +25,8 @@ import { orderRoutes } from './routes/orders.ts';
 import { publicWebhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
-  config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & Partial<Pick<ApiConfig, 'webhookSecret'>>;
+  config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
+    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys'>>;
   pool: pg.Pool;
   /** Pool for plain reads, e.g. on a streaming replica (PG_REPLICA_URL); defaults to `pool`. */
   readPool?: pg.Pool;
@@ -48,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   registerHttpConventions(app);
   await registerOpenApi(app);
+  await registerApiAuth(app, deps.config.apiKeys ?? new Map());
 
   await app.register(metricsPlugin);
   await app.register(healthRoutes);
@@ -67,7 +70,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const pools = { pool: deps.pool, readPool: deps.readPool ?? deps.pool };
   await app.register(orderRoutes, { ...pools, provider: deps.provider });
   await app.register(disputeRoutes, { ...pools, provider: deps.provider });
-  await app.register(internalUpdateRoutes, { pool: deps.pool });
+  // Only ingest in http mode forwards here; in kafka mode the route would bypass signatures and Kafka ordering.
+  if (deps.config.webhookMode === 'http') await app.register(internalUpdateRoutes, { pool: deps.pool });
   // kafka mode: public webhooks must go through Kafka to keep per-user ordering (spec §1.2).
   if (deps.config.webhookMode !== 'kafka') {
     const signatureVerifier = signatureVerifierFromEnv(deps.config.webhookSecret, app.log);

@@ -1,4 +1,5 @@
 import { ConfigError, type Env, envReader, LOG_LEVELS, type LogLevel } from '@payment-manager/shared';
+import { parseApiKeys, type Role } from './http/auth.ts';
 
 export { ConfigError };
 
@@ -30,6 +31,8 @@ export interface ApiConfig {
   bodyLimitBytes: number;
   /** Standard Webhooks secrets (WEBHOOK_SECRET, several for rotation); undefined = verification off. */
   webhookSecret: string | undefined;
+  /** SHA-256 of each API key → its role (API_KEYS); empty = every protected route answers 401. */
+  apiKeys: Map<string, Role>;
 }
 
 /** Reads spec §2.1; every failure names the variable so start-up errors are actionable. */
@@ -67,5 +70,6 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     disputeEventsRetention: read.maybe('DISPUTE_EVENTS_RETENTION') ?? null,
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     webhookSecret: read.maybe('WEBHOOK_SECRET'),
+    apiKeys: parseApiKeys(read.maybe('API_KEYS')),
   };
 }

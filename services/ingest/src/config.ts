@@ -20,6 +20,8 @@ export interface IngestConfig {
   };
   api: {
     baseUrl: string;
+    /** Ingest's own API key for /internal/updates/* (API_KEY, from a Secret); never logged. */
+    apiKey?: string | undefined;
     timeoutMs: number;
     retryAttempts: number;
     retryBaseDelayMs: number;
@@ -56,6 +58,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     },
     api: {
       baseUrl,
+      apiKey: read.maybe('API_KEY'),
       timeoutMs: read.duration('API_TIMEOUT', '10s'),
       retryAttempts: read.integer('API_RETRY_ATTEMPTS', 3, 1, 20),
       retryBaseDelayMs,

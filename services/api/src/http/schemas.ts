@@ -80,11 +80,17 @@ export const HoldResult = Type.Object({
 /** PostgreSQL text and jsonb cannot hold U+0000. */
 const NO_NUL = '^[^\\u0000]*$';
 
+/** ISO 4217 codes as the runtime's ICU data knows them (no XXX/XTS: they are not money). */
+const ISO_4217_CURRENCIES = Intl.supportedValuesOf('currency');
+
+/** The largest amount the event log's DECIMAL(10,2) holds. */
+export const MAX_AMOUNT = 99_999_999.99;
+
 export const CaptureInput = Type.Object(
   {
-    amount: Type.Number({ minimum: 1, description: 'Major units, e.g. 100.5' }),
-    // Checked before the provider is called: a NUL character would only fail when the events are stored.
-    currency: Type.String({ minLength: 3, maxLength: 3, pattern: NO_NUL }),
+    amount: Type.Number({ minimum: 1, maximum: MAX_AMOUNT, description: 'Major units, e.g. 100.5' }),
+    // Checked before the provider is called: nothing the provider would be asked for may fail afterwards.
+    currency: Type.Enum(ISO_4217_CURRENCIES, { description: 'ISO 4217 code, e.g. USD' }),
     idempotency_key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
   },
   { additionalProperties: true },

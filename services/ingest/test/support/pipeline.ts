@@ -10,6 +10,7 @@ import { startWebhookConsumers, type WebhookConsumers } from '@payment-manager/a
 import { createSilvergateClient } from '@payment-manager/api/provider/silvergate';
 import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
 import { createSignatureVerifier, parseWebhookSecrets } from '@payment-manager/shared/signatures';
+import { TEST_API_KEYS, testApiKeys } from '@payment-manager/testkit/auth';
 import { kafkaBrokers, type TopicNames } from '@payment-manager/testkit/kafka';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
@@ -77,6 +78,7 @@ export async function startHttpIngest(opts: {
     config: { ...INGEST_DEFAULTS, webhookMode: 'http', kafka: { ordersTopic: 'unused', disputesTopic: 'unused' } },
     forwarder: createApiForwarder({
       baseUrl: opts.apiBaseUrl,
+      apiKey: TEST_API_KEYS.ingest,
       timeoutMs: opts.timeoutMs ?? 10_000,
       retryAttempts: opts.retryAttempts ?? 3,
       retryBaseDelayMs: opts.retryBaseDelayMs ?? 100,
@@ -102,7 +104,7 @@ export async function startApi(opts: {
   wiremockUrl?: string;
 }): Promise<RunningApi> {
   const app = await buildApp({
-    config: { webhookMode: opts.mode, bodyLimitBytes: 1_048_576, logLevel: 'error' },
+    config: { webhookMode: opts.mode, bodyLimitBytes: 1_048_576, logLevel: 'error', apiKeys: testApiKeys() },
     pool: opts.pool,
     provider: createSilvergateClient({
       baseUrl: opts.wiremockUrl ?? 'http://127.0.0.1:9',
