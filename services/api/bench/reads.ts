@@ -17,10 +17,10 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { buildApp } from '../src/app.ts';
-import { generateApiKey, hashApiKey } from '../src/http/auth.ts';
 import { runMigrations, runPartitionMaintenance } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
 import { buildEventPageSql, parseEventPageRequest } from '../src/domain/event-page.ts';
+import { generateApiKey, hashApiKey } from '../src/http/auth.ts';
 import { createSilvergateClient } from '../src/provider/silvergate.ts';
 
 const MIGRATIONS_BEFORE_PARTITIONING = 5;

@@ -7,8 +7,10 @@ import { compileStrict, type ValidationResult } from './validation.ts';
 
 const BoundedId = (description: string) => Type.String({ minLength: 1, maxLength: 255, description });
 const Rfc3339 = (description: string) => Type.String({ format: 'date-time', description });
+/** Stored with every event (event data), so bounded: at most this many bytes of JSON. */
+export const MAX_META_BYTES = 16 * 1024;
 const StringMap = Type.Record(Type.String(), Type.String(), {
-  description: 'Free-form provider metadata; every value must be a string',
+  description: `Free-form provider metadata; every value must be a string; at most ${MAX_META_BYTES} bytes as JSON`,
 });
 
 export const ORDER_WEBHOOK_STATUSES = ['created', 'updated', 'success', 'failed'] as const;
@@ -36,7 +38,7 @@ const ChargebackWebhookObject = Type.Object(
       Type.String({ minLength: 1, maxLength: 255, description: 'Kafka key only; falls back to order_id (R-28)' }),
     ),
     status: Type.Enum(CHARGEBACK_WEBHOOK_STATUSES),
-    reason: Type.Optional(Type.String({ description: 'Stored when the dispute is opened' })),
+    reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Stored when the dispute is opened' })),
     amount: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 100_000_000, description: 'Major units' })),
     currency: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
     occurred_at: Rfc3339('When the provider changed the chargeback'),
@@ -58,8 +60,21 @@ export const ChargebackWebhookSchema = {
 
 export type WebhookKind = 'order' | 'chargeback';
 
-const validateOrder = compileStrict<OrderWebhook>(OrderWebhookSchema);
-const validateChargeback = compileStrict<ChargebackWebhook>(ChargebackWebhookSchema);
+const validateOrder = withBoundedMeta(compileStrict<OrderWebhook>(OrderWebhookSchema));
+const validateChargeback = withBoundedMeta(compileStrict<ChargebackWebhook>(ChargebackWebhookSchema));
+
+/** JSON Schema cannot bound an object's size in bytes; meta is checked here, after the schema. */
+function withBoundedMeta<T extends { meta?: Record<string, string> | undefined }>(
+  validate: (input: unknown) => ValidationResult<T>,
+): (input: unknown) => ValidationResult<T> {
+  return (input) => {
+    const result = validate(input);
+    if (result.ok && result.value.meta && Buffer.byteLength(JSON.stringify(result.value.meta)) > MAX_META_BYTES) {
+      return { ok: false, message: `body.meta must be at most ${MAX_META_BYTES} bytes of JSON` };
+    }
+    return result;
+  };
+}
 
 /** Validates and normalises an order webhook: unknown fields dropped, user_id lower-cased, meta null when absent. */
 export function parseOrderWebhook(input: unknown): ValidationResult<NormalisedOrderWebhook> {

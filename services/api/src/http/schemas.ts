@@ -41,16 +41,22 @@ export const Dispute = Type.Object({
 });
 
 const EvidenceFile = Type.Object({
-  file_id: Type.String({ minLength: 1 }),
-  name: Type.String(),
-  content_type: Type.String(),
+  file_id: Type.String({ minLength: 1, maxLength: 255 }),
+  name: Type.String({ maxLength: 255 }),
+  content_type: Type.String({ maxLength: 255 }),
   size: Type.Integer({ minimum: 0 }),
 });
 
+/**
+ * Evidence is stored twice (the bundle and its evidence_added event), so a request body is bounded by
+ * MAX_EVIDENCE_BYTES (413 beyond) on top of these per-item limits.
+ */
+export const MAX_EVIDENCE_BYTES = 64 * 1024;
+
 export const EvidenceInput = Type.Object(
   {
-    fields: Type.Optional(Type.Record(Type.String(), Type.String())),
-    files: Type.Optional(Type.Array(EvidenceFile)),
+    fields: Type.Optional(Type.Record(Type.String({ maxLength: 255 }), Type.String(), { maxProperties: 100 })),
+    files: Type.Optional(Type.Array(EvidenceFile, { maxItems: 50 })),
   },
   { additionalProperties: true },
 );

@@ -15,6 +15,7 @@ import {
   EvidenceInput,
   eventPage,
   eventPageQuery,
+  MAX_EVIDENCE_BYTES,
   MessageBody,
   SubmissionAccepted,
 } from '../http/schemas.ts';
@@ -105,8 +106,9 @@ export const disputeRoutes: FastifyPluginAsync<{
         summary: 'Create or replace the evidence bundle',
         params: DisputeIdParams,
         body: EvidenceInput,
-        response: { 200: Evidence, 400: MessageBody, 404: MessageBody, 409: MessageBody },
+        response: { 200: Evidence, 400: MessageBody, 404: MessageBody, 409: MessageBody, 413: MessageBody },
       },
+      bodyLimit: MAX_EVIDENCE_BYTES,
     },
     async (request) => putEvidence(pool, request.params.dispute_id, request.body),
   );
