@@ -18,7 +18,7 @@ startWebhookConsumers({
   pool,
   kafka: createKafkaClient({ clientId: 'crash-test-consumer', brokers: settings.brokers, logger: silent }),
   logger: silent,
-  sessionTimeoutMs: 6000,
+  // Production group timeouts (CONSUMER_GROUP_TIMEOUTS): the crash tests must exercise what is deployed.
   config: { kafka: settings.kafka },
 });
 process.stdout.write('started\n');

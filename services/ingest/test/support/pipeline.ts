@@ -6,7 +6,11 @@
 
 import { spawnSync } from 'node:child_process';
 import { buildApp } from '@payment-manager/api/app';
-import { startWebhookConsumers, type WebhookConsumers } from '@payment-manager/api/kafka/consumers';
+import {
+  type ConsumerGroupTimeouts,
+  startWebhookConsumers,
+  type WebhookConsumers,
+} from '@payment-manager/api/kafka/consumers';
 import { createSilvergateClient } from '@payment-manager/api/provider/silvergate';
 import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
 import { createSignatureVerifier, parseWebhookSecrets } from '@payment-manager/shared/signatures';
@@ -118,19 +122,31 @@ export async function startApi(opts: {
   return { url, app, close: () => app.close() };
 }
 
+/** Group timeouts that follow Kafka's rules around a short session. */
+export function fastGroupTimeouts(sessionTimeoutMs: number) {
+  return {
+    sessionTimeoutMs,
+    rebalanceTimeoutMs: sessionTimeoutMs,
+    heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 3),
+  };
+}
+
 export function consumersFor(opts: {
   pool: pg.Pool;
   kafka: Kafka;
   topics: TopicNames;
   groups: { orders: string; disputes: string };
   sessionTimeoutMs?: number;
+  /** Instead of fast ones around sessionTimeoutMs, e.g. the production CONSUMER_GROUP_TIMEOUTS. */
+  groupTimeouts?: ConsumerGroupTimeouts;
   logger?: KafkaLogSink;
 }): WebhookConsumers {
   return startWebhookConsumers({
     pool: opts.pool,
     kafka: opts.kafka,
     logger: opts.logger ?? silentLog,
-    sessionTimeoutMs: opts.sessionTimeoutMs ?? 6000,
+    // Short group timeouts keep rebalances in tests quick; the crash tests use the production ones.
+    groupTimeouts: opts.groupTimeouts ?? fastGroupTimeouts(opts.sessionTimeoutMs ?? 6000),
     config: {
       kafka: {
         brokers: [],
