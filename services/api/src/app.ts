@@ -69,7 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const pools = { pool: deps.pool, readPool: deps.readPool ?? deps.pool };
   await app.register(orderRoutes, { ...pools, provider: deps.provider });
-  await app.register(disputeRoutes, { ...pools, provider: deps.provider });
+  await app.register(disputeRoutes, { ...pools, provider: deps.provider, bodyLimitBytes: deps.config.bodyLimitBytes });
   // Only ingest in http mode forwards here; in kafka mode the route would bypass signatures and Kafka ordering.
   if (deps.config.webhookMode === 'http') await app.register(internalUpdateRoutes, { pool: deps.pool });
   // kafka mode: public webhooks must go through Kafka to keep per-user ordering (spec §1.2).

@@ -1,6 +1,6 @@
 /** The shared webhook contract: what every entry point (ingest, API routes, Kafka consumers) rejects alike. */
 import { MAX_META_BYTES, parseChargebackWebhook, parseOrderWebhook } from '@payment-manager/shared';
-import { chargebackWebhook, orderWebhook } from '@payment-manager/testkit/webhooks';
+import { chargebackWebhook, orderWebhook, unstorableWebhooks } from '@payment-manager/testkit/webhooks';
 import { describe, expect, it } from 'vitest';
 
 describe('stored event data is bounded', () => {
@@ -18,5 +18,20 @@ describe('stored event data is bounded', () => {
 
   it('a chargeback reason is at most 1024 characters', () => {
     expect(parseChargebackWebhook(chargebackWebhook('o-1', { reason: 'r'.repeat(1025) })).ok).toBe(false);
+  });
+});
+
+describe('values PostgreSQL could not store are refused by the shared parsers', () => {
+  it.each(unstorableWebhooks())('$name', ({ kind, body }) => {
+    const result = kind === 'order' ? parseOrderWebhook(body) : parseChargebackWebhook(body);
+    expect(result.ok).toBe(false);
+  });
+
+  it('the largest storable values still pass', () => {
+    expect(parseChargebackWebhook(chargebackWebhook('o-1', { amount: 99_999_999.99 })).ok).toBe(true);
+    expect(
+      parseOrderWebhook(orderWebhook({ created_at: '0001-01-01T00:00:00Z', updated_at: '9999-12-31T23:59:59Z' })).ok,
+    ).toBe(true);
+    expect(parseOrderWebhook(orderWebhook({ meta: { emoji: '😀 ok' } })).ok).toBe(true);
   });
 });

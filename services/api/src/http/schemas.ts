@@ -118,11 +118,14 @@ export const SubmissionAccepted = Type.Object({
   submitted_at: Timestamp,
 });
 
+/** Far beyond any table here, far below bigint and exactly representable: no overflow or precision loss. */
+const MAX_OFFSET = 2_147_483_647;
+
 export const OrderListQuery = Type.Object({
   status: Type.Optional(Type.String({ description: 'Comma-separated order statuses' })),
   user_id: Type.Optional(Type.String({ format: 'uuid' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
   sort_by: Type.Optional(Type.Enum(['created_at', 'updated_at'])),
   sort_order: Type.Optional(Type.Enum(['asc', 'desc'])),
 });
@@ -131,7 +134,7 @@ export const DisputeListQuery = Type.Object({
   order_id: Type.Optional(Type.String()),
   status: Type.Optional(Type.String({ description: 'Comma-separated dispute statuses' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
 });
 
 const ListParam = (description: string) =>

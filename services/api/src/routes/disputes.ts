@@ -31,7 +31,9 @@ export const disputeRoutes: FastifyPluginAsync<{
   pool: pg.Pool;
   readPool: pg.Pool;
   provider: SilvergateClient;
-}> = async (base, { pool, readPool, provider }) => {
+  /** The server's body limit; evidence bodies get the smaller of it and MAX_EVIDENCE_BYTES. */
+  bodyLimitBytes: number;
+}> = async (base, { pool, readPool, provider, bodyLimitBytes }) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -108,7 +110,7 @@ export const disputeRoutes: FastifyPluginAsync<{
         body: EvidenceInput,
         response: { 200: Evidence, 400: MessageBody, 404: MessageBody, 409: MessageBody, 413: MessageBody },
       },
-      bodyLimit: MAX_EVIDENCE_BYTES,
+      bodyLimit: Math.min(bodyLimitBytes, MAX_EVIDENCE_BYTES),
     },
     async (request) => putEvidence(pool, request.params.dispute_id, request.body),
   );
