@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { fastifyTimeoutOptions } from '@payment-manager/shared';
 import {
   type HealthCheck,
   healthPlugin,
@@ -26,7 +27,7 @@ import { publicWebhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
   config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
-    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys'>>;
+    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys' | 'http'>>;
   pool: pg.Pool;
   /** Pool for plain reads, e.g. on a streaming replica (PG_REPLICA_URL); defaults to `pool`. */
   readPool?: pg.Pool;
@@ -44,6 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? loggerOptions({ level: deps.config.logLevel, service: 'payment-manager-api' }),
     bodyLimit: deps.config.bodyLimitBytes,
+    ...fastifyTimeoutOptions(deps.config.http),
     // Ids may be 255 characters (spec §5.1), up to 12 bytes each once percent-encoded; fastify's default is 100.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 255 * 12 },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -1,4 +1,12 @@
-import { ConfigError, type Env, envReader, LOG_LEVELS, type LogLevel } from '@payment-manager/shared';
+import {
+  ConfigError,
+  type EdgeTimeouts,
+  type Env,
+  envReader,
+  LOG_LEVELS,
+  type LogLevel,
+  readEdgeTimeouts,
+} from '@payment-manager/shared';
 import { parseApiKeys, type Role } from './http/auth.ts';
 
 export { ConfigError };
@@ -33,6 +41,8 @@ export interface ApiConfig {
   webhookSecret: string | undefined;
   /** SHA-256 of each API key → its role (API_KEYS); empty = every protected route answers 401. */
   apiKeys: Map<string, Role>;
+  /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
+  http: EdgeTimeouts;
 }
 
 /** Reads spec §2.1; every failure names the variable so start-up errors are actionable. */
@@ -71,5 +81,6 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     webhookSecret: read.maybe('WEBHOOK_SECRET'),
     apiKeys: parseApiKeys(read.maybe('API_KEYS')),
+    http: readEdgeTimeouts(read),
   };
 }

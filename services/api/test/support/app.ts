@@ -1,3 +1,4 @@
+import type { EdgeTimeouts } from '@payment-manager/shared';
 import { testApiKeys } from '@payment-manager/testkit/auth';
 import { type TestDatabase, useTestDatabase } from '@payment-manager/testkit/postgres';
 import { testServices } from '@payment-manager/testkit/services';
@@ -18,6 +19,8 @@ export interface TestAppOptions {
   providerTimeoutMs?: number;
   bodyLimitBytes?: number;
   webhookMode?: 'sync' | 'http' | 'kafka';
+  /** Edge timeouts; default the production ones. */
+  http?: EdgeTimeouts;
   /** Default: the testkit's keys (one per role). */
   apiKeys?: Map<string, Role>;
 }
@@ -34,6 +37,7 @@ export async function createTestApp(pool: pg.Pool, options: TestAppOptions = {})
       bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
       logLevel: 'error',
       apiKeys: options.apiKeys ?? testApiKeys(),
+      ...(options.http ? { http: options.http } : {}),
     },
     pool,
     provider: createSilvergateClient({
