@@ -10,6 +10,14 @@ import { errorBody, HttpError } from './errors.ts';
 export function registerHttpConventions(app: FastifyInstance): void {
   registerRawJsonBodyParser(app);
 
+  // Any route that validates parameters, query or body can answer 400; the document says so for every one of them.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { params?: unknown; querystring?: unknown; body?: unknown; response?: object };
+    if (!schema?.response || !(schema.params || schema.querystring || schema.body)) return;
+    if ('400' in schema.response || 400 in schema.response) return;
+    route.schema = { ...route.schema, response: { ...schema.response, 400: BAD_REQUEST } };
+  });
+
   app.setValidatorCompiler(({ schema, httpPart }) => {
     // Schemas may carry an $id; ajv refuses to compile the same id twice, and routes share schemas.
     const { $id: _id, ...anonymous } = schema as { $id?: string };
@@ -50,6 +58,13 @@ function dataExceptionAsBadRequest(
   const details = 'a value in the request cannot be stored or compared (out of range or invalid characters)';
   return new HttpError(400, `invalid request: ${details}`, details);
 }
+
+const BAD_REQUEST = {
+  type: 'object',
+  properties: { message: { type: 'string' } },
+  required: ['message'],
+  additionalProperties: true,
+} as const;
 
 function validationError(errors: Parameters<typeof describeErrors>[0], httpPart: string | undefined): HttpError {
   const where = httpPart === 'body' ? 'body' : httpPart === 'querystring' ? 'query' : (httpPart ?? 'request');
