@@ -282,14 +282,16 @@ async function webhookFault(fault: string, inject: () => Promise<void>): Promise
     say((err as Error).message);
   }
   const recovery = ((Date.now() - healedAt) / 1000).toFixed(1);
-  results.push({
+  const result = {
     fault,
     acknowledged,
     applied: state.applied,
     duplicated: state.duplicated,
     deadLettered: (await dlqCount()) - dlqBefore,
     recoverySeconds: recovery,
-  });
+  };
+  results.push(result);
+  say(`result: ${JSON.stringify(result)}`);
 }
 
 const readyReplica = (replica: Replica) =>
