@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
+import { provideDevApiKeys, provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
 import { localBrokers } from './local-kafka.ts';
@@ -71,6 +71,7 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   await provideLocalDependencies(env, { dataDir, say, stops });
+  provideDevApiKeys(env, say);
   if (mode === 'kafka') {
     const { brokers, idempotent } = await localBrokers(env, {
       kind: process.argv.includes('--mock') ? 'mock' : 'real',

@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface MockCluster {
   brokers: string;
   stop(): void;
+  /** Process group of the mock (kcat and its feeder): SIGSTOP/SIGCONT freeze and thaw every broker at once. */
+  processGroup: number;
 }
 
 export async function startKcatMockCluster(logFile: string, brokers = 3): Promise<MockCluster> {
@@ -34,7 +36,7 @@ export async function startKcatMockCluster(logFile: string, brokers = 3): Promis
   for (let i = 0; i < 50; i++) {
     const log = await readFile(logFile, 'utf8').catch(() => '');
     const match = /replaced with (\S+)/.exec(log);
-    if (match?.[1]) return { brokers: match[1], stop };
+    if (match?.[1]) return { brokers: match[1], stop, processGroup: mock.pid as number };
     if (mock.exitCode !== null) break;
     await sleep(100);
   }

@@ -20,6 +20,7 @@ import { buildApp } from '../src/app.ts';
 import { runMigrations, runPartitionMaintenance } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
 import { buildEventPageSql, parseEventPageRequest } from '../src/domain/event-page.ts';
+import { generateApiKey, hashApiKey } from '../src/http/auth.ts';
 import { createSilvergateClient } from '../src/provider/silvergate.ts';
 
 const MIGRATIONS_BEFORE_PARTITIONING = 5;
@@ -160,8 +161,14 @@ function windowQuery(index: number, newest: Date): Record<string, string> {
 }
 
 async function measure(pool: pg.Pool): Promise<void> {
+  const readerKey = generateApiKey();
   const app = await buildApp({
-    config: { webhookMode: 'sync', bodyLimitBytes: 1_048_576, logLevel: 'warn' },
+    config: {
+      webhookMode: 'sync',
+      bodyLimitBytes: 1_048_576,
+      logLevel: 'warn',
+      apiKeys: new Map([[hashApiKey(readerKey), 'reader']]),
+    },
     pool,
     provider: createSilvergateClient({
       baseUrl: 'http://127.0.0.1:9',
@@ -176,7 +183,9 @@ async function measure(pool: pg.Pool): Promise<void> {
     const newest = new Date();
     const get = async (index: number) => {
       const query = new URLSearchParams(windowQuery(index, newest));
-      const response = await fetch(`${base}/disputes/events?${query}`);
+      const response = await fetch(`${base}/disputes/events?${query}`, {
+        headers: { authorization: `Bearer ${readerKey}` },
+      });
       const body = (await response.json()) as { items: unknown[] };
       if (response.status !== 200 || body.items.length !== PAGE_LIMIT) {
         throw new Error(`unexpected answer ${response.status} with ${body.items?.length} items`);

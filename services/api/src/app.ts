@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { fastifyTimeoutOptions } from '@payment-manager/shared';
 import {
   type HealthCheck,
   healthPlugin,
@@ -16,6 +17,7 @@ import type { ApiConfig } from './config.ts';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from './db/migrations.ts';
 import type { Queryable } from './db/pool.ts';
 import { ReplicaReads } from './db/replica-reads.ts';
+import { registerApiAuth } from './http/auth.ts';
 import { registerHttpConventions } from './http/conventions.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import type { SilvergateClient } from './provider/silvergate.ts';
@@ -26,7 +28,8 @@ import { orderRoutes } from './routes/orders.ts';
 import { publicWebhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
-  config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & Partial<Pick<ApiConfig, 'webhookSecret'>>;
+  config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
+    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys' | 'http'>>;
   pool: pg.Pool;
   /** Where plain reads go, e.g. the lag-aware replica router (PG_REPLICA_URL); defaults to `pool`. */
   readPool?: Queryable;
@@ -44,12 +47,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? loggerOptions({ level: deps.config.logLevel, service: 'payment-manager-api' }),
     bodyLimit: deps.config.bodyLimitBytes,
+    ...fastifyTimeoutOptions(deps.config.http),
     // Ids may be 255 characters (spec §5.1), up to 12 bytes each once percent-encoded; fastify's default is 100.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 255 * 12 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerHttpConventions(app);
   await registerOpenApi(app);
+  await registerApiAuth(app, deps.config.apiKeys ?? new Map());
 
   await app.register(metricsPlugin);
   await app.register(healthRoutes);
@@ -69,8 +74,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const pools = { pool: deps.pool, readPool: deps.readPool ?? deps.pool };
   await app.register(orderRoutes, { ...pools, provider: deps.provider });
-  await app.register(disputeRoutes, { ...pools, provider: deps.provider });
-  await app.register(internalUpdateRoutes, { pool: deps.pool });
+  await app.register(disputeRoutes, { ...pools, provider: deps.provider, bodyLimitBytes: deps.config.bodyLimitBytes });
+  // Only ingest in http mode forwards here; in kafka mode the route would bypass signatures and Kafka ordering.
+  if (deps.config.webhookMode === 'http') await app.register(internalUpdateRoutes, { pool: deps.pool });
   // kafka mode: public webhooks must go through Kafka to keep per-user ordering (spec §1.2).
   if (deps.config.webhookMode !== 'kafka') {
     const signatureVerifier = signatureVerifierFromEnv(deps.config.webhookSecret, app.log);

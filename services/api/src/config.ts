@@ -1,4 +1,13 @@
-import { ConfigError, type Env, envReader, LOG_LEVELS, type LogLevel } from '@payment-manager/shared';
+import {
+  ConfigError,
+  type EdgeTimeouts,
+  type Env,
+  envReader,
+  LOG_LEVELS,
+  type LogLevel,
+  readEdgeTimeouts,
+} from '@payment-manager/shared';
+import { parseApiKeys, type Role } from './http/auth.ts';
 
 export { ConfigError };
 
@@ -32,6 +41,10 @@ export interface ApiConfig {
   bodyLimitBytes: number;
   /** Standard Webhooks secrets (WEBHOOK_SECRET, several for rotation); undefined = verification off. */
   webhookSecret: string | undefined;
+  /** SHA-256 of each API key → its role (API_KEYS); empty = every protected route answers 401. */
+  apiKeys: Map<string, Role>;
+  /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
+  http: EdgeTimeouts;
 }
 
 /** Reads spec §2.1; every failure names the variable so start-up errors are actionable. */
@@ -70,5 +83,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     disputeEventsRetention: read.maybe('DISPUTE_EVENTS_RETENTION') ?? null,
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     webhookSecret: read.maybe('WEBHOOK_SECRET'),
+    apiKeys: parseApiKeys(read.maybe('API_KEYS')),
+    http: readEdgeTimeouts(read),
   };
 }

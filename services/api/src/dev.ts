@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
-import { provideLocalDependencies } from './dev/local-dependencies.ts';
+import { provideDevApiKeys, provideLocalDependencies } from './dev/local-dependencies.ts';
 import { startApi } from './server.ts';
 
 const DATA_DIR = process.env.PM_DEV_DATA_DIR || fileURLToPath(new URL('../../../.data', import.meta.url));
@@ -23,11 +23,12 @@ async function stopAll(): Promise<void> {
 
 try {
   await provideLocalDependencies(env, { dataDir: DATA_DIR, say, stops });
+  provideDevApiKeys(env, say);
   const api = await startApi(loadApiConfig(env));
   stops.push(api.close);
   const local = api.url.replace('0.0.0.0', 'localhost');
   say(`API (webhook mode sync) listening on ${api.url} — docs at ${local}/docs`);
-  say(`try: curl ${local}/orders`);
+  say(`try: curl -H "Authorization: Bearer $PM_TOKEN" ${local}/orders`);
   say('Ctrl-C stops the API, the stub and the embedded PostgreSQL');
 } catch (err) {
   await stopAll();

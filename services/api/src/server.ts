@@ -1,13 +1,13 @@
 /** Wires configuration, database, provider and (in kafka mode) consumers into a listening API. */
 import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
-import { kafkaCheck } from '@payment-manager/shared/observability';
+import { type HealthCheck, kafkaCheck } from '@payment-manager/shared/observability';
 import type { FastifyServerOptions } from 'fastify';
 import { type App, buildApp } from './app.ts';
 import type { ApiConfig } from './config.ts';
 import { runMigrations, startPartitionMaintenance } from './db/migrations.ts';
 import { createPool, waitForDatabase } from './db/pool.ts';
 import { ReplicaReads } from './db/replica-reads.ts';
-import { startWebhookConsumers } from './kafka/consumers.ts';
+import { startWebhookConsumers, type WebhookConsumers } from './kafka/consumers.ts';
 import { createSilvergateClient } from './provider/silvergate.ts';
 
 export interface RunningApi {
@@ -52,12 +52,18 @@ export async function startApi(
       ? createKafkaClient({ clientId: 'payment-manager-api', brokers: config.kafka.brokers, logger: kafkaLog })
       : null;
   const kafkaAdmin = kafka?.admin() ?? null;
+  // Readiness includes the consumers' progress; they start after the app is built.
+  let consumers: WebhookConsumers | null = null;
+  const consumersProgress: HealthCheck = {
+    name: 'kafka-consumers',
+    check: async () => consumers?.progressCheck().check(),
+  };
   const app: App = await buildApp({
     config,
     pool,
     readPool,
     provider,
-    readinessChecks: kafkaAdmin ? [kafkaCheck(kafkaAdmin)] : [],
+    readinessChecks: kafkaAdmin ? [kafkaCheck(kafkaAdmin), consumersProgress] : [],
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
   const log = app.log;
@@ -78,10 +84,11 @@ export async function startApi(
     });
     stops.push(() => maintenance.stop());
     if (kafka && kafkaAdmin) {
-      const consumers = startWebhookConsumers({ pool, config, logger: kafkaLog, kafka });
+      const started = startWebhookConsumers({ pool, config, logger: kafkaLog, kafka });
+      consumers = started;
       // Reversed at close: consumers finish and commit before the admin client and the pools go away.
       stops.push(() => kafkaAdmin.disconnect());
-      stops.push(() => consumers.stop());
+      stops.push(() => started.stop());
     }
     const url = await app.listen({ port: config.port, host: config.host });
     log.info({ mode: config.webhookMode }, `API listening on ${url} (webhook mode ${config.webhookMode})`);

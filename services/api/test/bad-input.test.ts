@@ -3,7 +3,7 @@
  * nothing stored.
  */
 import { describeWith } from '@payment-manager/testkit/services';
-import { chargebackWebhook, orderWebhook } from '@payment-manager/testkit/webhooks';
+import { chargebackWebhook, orderWebhook, unstorableWebhooks } from '@payment-manager/testkit/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.ts';
 import { createTestApp, useTestApi } from './support/app.ts';
@@ -114,6 +114,28 @@ describeWith(['postgres'], 'bad input', () => {
       expect(answer.json.message).toMatch(/invalid request/);
     });
 
+    it.each(unstorableWebhooks())(
+      'the same 400 as ingest (shared schema), no database text: $name',
+      async ({ kind, body }) => {
+        for (const path of [
+          kind === 'order' ? ORDERS : CHARGEBACKS,
+          `/internal/updates/${kind === 'order' ? 'orders' : 'disputes'}`,
+        ]) {
+          const answer = await rejected(path, body);
+          expect(answer.json.message).toMatch(/invalid request( body)?: body\./);
+        }
+      },
+    );
+
+    it.each(['/orders?offset=1e20', '/orders?offset=9223372036854775807', '/disputes?offset=1e20'])(
+      'GET %s → 400 without bigint overflow text',
+      async (url) => {
+        const answer = await call(api.app, 'GET', url);
+        expect(answer.status).toBe(400);
+        expect(answer.text).not.toMatch(/bigint|out of range for type/);
+      },
+    );
+
     it.each([
       '/orders/a%00b',
       '/orders/events?order_ids=a%00b',
@@ -125,6 +147,8 @@ describeWith(['postgres'], 'bad input', () => {
       const answer = await call(api.app, 'GET', url);
       expect(answer.status).toBe(400);
       expect(answer.json).toEqual({ message: expect.any(String) });
+      // PostgreSQL's own wording (e.g. 'invalid byte sequence for encoding "UTF8": 0x00') never reaches the client.
+      expect(answer.text).not.toMatch(/UTF8|0x00|encoding|date\/time|out of range for type/);
     });
 
     it('hold on an order id with a NUL character', async () => {

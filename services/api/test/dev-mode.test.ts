@@ -93,6 +93,8 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
       'SILVERGATE_BASE_URL',
       'SILVERGATE_CAPTURE_PATH',
       'SILVERGATE_SUBMIT_REPRESENTMENT_PATH',
+      'API_KEYS',
+      'API_KEY',
     ]) {
       delete env[name];
     }
@@ -125,14 +127,23 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('serves GET /orders → [] on a new database', async () => {
-    const response = await fetch(`${apiUrl}/orders`);
+  /** The operator key `npm run dev` printed for this run. */
+  const printedToken = () => (/export PM_TOKEN=(\S+)/.exec(output) as RegExpExecArray)[1] as string;
+  const withToken = (headers: Record<string, string> = {}) => ({
+    ...headers,
+    authorization: `Bearer ${printedToken()}`,
+  });
+
+  it('serves GET /orders → [] on a new database with the printed development token, 401 without', async () => {
+    expect((await fetch(`${apiUrl}/orders`)).status).toBe(401);
+    const response = await fetch(`${apiUrl}/orders`, { headers: withToken() });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual([]);
   });
 
-  it('prints one curl example', () => {
-    expect(output).toContain(`try: curl ${apiUrl}/orders`);
+  it('prints a ready-to-use token and one curl example', () => {
+    expect(printedToken()).toMatch(/^pm_[A-Za-z0-9_-]{43}$/);
+    expect(output).toContain(`try: curl -H "Authorization: Bearer $PM_TOKEN" ${apiUrl}/orders`);
   });
 
   it('captures through the provider stub', async () => {
@@ -152,7 +163,7 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
     expect(webhook.status).toBeLessThan(300);
     const capture = await fetch(`${apiUrl}/orders/${orderId}/capture`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: withToken({ 'Content-Type': 'application/json' }),
       body: JSON.stringify({ amount: 100.5, currency: 'USD', idempotency_key: 'dev-key-1' }),
     });
     expect(capture.status).toBe(200);

@@ -1,6 +1,7 @@
 /** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (spec §3, issue 2 item 6). */
 import { createPool } from '@payment-manager/api/db/pool';
 import { describeWith, requirePostgres } from '@payment-manager/testkit/services';
+import { FAST_EDGE_TIMEOUTS, SLOW_BODY_REQUEST, slowClient } from '@payment-manager/testkit/slow-client';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import { expect, it } from 'vitest';
 import { createTestApp, useTestApi } from './support/app.ts';
@@ -87,6 +88,18 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     } finally {
       await app.close();
       await pool.end();
+    }
+  });
+
+  it('a slow body (100 bytes declared, one sent) is cut after the request timeout', async () => {
+    const app = await createTestApp(api.pool, { http: FAST_EDGE_TIMEOUTS });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { closedAfterMs } = await slowClient((app.server.address() as { port: number }).port, SLOW_BODY_REQUEST);
+      expect(closedAfterMs).toBeGreaterThanOrEqual(FAST_EDGE_TIMEOUTS.requestTimeoutMs - 100);
+      expect(closedAfterMs).toBeLessThan(FAST_EDGE_TIMEOUTS.requestTimeoutMs + 3000);
+    } finally {
+      await app.close();
     }
   });
 });

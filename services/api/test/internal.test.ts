@@ -115,14 +115,16 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
     }
   });
 
-  it('are registered in kafka mode too, where the public webhook routes are not', async () => {
-    const app = await createTestApp(api.pool, { webhookMode: 'kafka' });
-    try {
-      const webhook = orderWebhook();
-      expect((await call(app, 'POST', ORDERS, webhook)).status).toBe(200);
-      expect((await call(app, 'POST', '/webhooks/payments/orders', orderWebhook())).status).toBe(404);
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(['kafka', 'sync'] as const)(
+    'do not exist in %s mode (they would bypass signatures and Kafka ordering)',
+    async (webhookMode) => {
+      const app = await createTestApp(api.pool, { webhookMode });
+      try {
+        expect((await call(app, 'POST', ORDERS, orderWebhook())).status).toBe(404);
+        expect((await call(app, 'POST', DISPUTES, chargebackWebhook('o-1'))).status).toBe(404);
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });

@@ -17,6 +17,7 @@ import {
 import { eventually } from '@payment-manager/testkit/poll';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
+import { startTcpProxy } from '@payment-manager/testkit/tcp-proxy';
 import {
   chargebackWebhook,
   nextOrderWebhook,
@@ -35,7 +36,9 @@ import {
   startKafkaIngest,
   testKafka,
 } from '../../ingest/test/support/pipeline.ts';
+import { createPool } from '../src/db/pool.ts';
 import type { WebhookConsumers } from '../src/kafka/consumers.ts';
+import { CONSUMER_GROUP_TIMEOUTS } from '../src/kafka/consumers.ts';
 
 const db = useTestDatabase({ poolMax: 8 });
 
@@ -317,7 +320,6 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer killed mid-stream'
             ordersConsumerGroup: groups.orders,
             disputesConsumerGroup: groups.disputes,
           },
-          sessionTimeoutMs: 6000,
         }),
       },
       stdio: 'ignore',
@@ -330,9 +332,11 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer killed mid-stream'
     const atKill = await applied();
     expect(atKill).toBeLessThan(messages.length);
 
-    const restarted = consumersFor({ pool: db.pool, kafka, topics, groups });
+    // Restarted at once, well inside the 30 s session of the killed member, with the production group timeouts: the
+    // coordinator waits for the dead member, and the new one's JoinGroup must outlast that wait.
+    const restarted = consumersFor({ pool: db.pool, kafka, topics, groups, groupTimeouts: CONSUMER_GROUP_TIMEOUTS });
     try {
-      await eventually(async () => expect(await applied()).toBe(messages.length), { timeoutMs: 45_000 });
+      await eventually(async () => expect(await applied()).toBe(messages.length), { timeoutMs: 90_000 });
       const counts = await eventCounts(ids);
       expect(ids.map((id) => counts.get(id))).toEqual(ids.map(() => 3));
       const { rows } = await db.pool.query('SELECT DISTINCT status FROM orders WHERE id = ANY($1)', [ids]);
@@ -341,7 +345,58 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer killed mid-stream'
     } finally {
       await restarted.stop();
     }
-  }, 60_000);
+  }, 150_000);
+});
+
+describeWith(['postgres', 'kafka'], 'kafka pipeline: database outage', () => {
+  it('retries through a database outage without dead-lettering, staying in its group, and applies everything once', async () => {
+    const { topics, groups } = await setup('pgdown');
+    const kafka = testKafka(kafkaBrokers());
+    const orders = Array.from({ length: 60 }, () => orderWebhook());
+    const messages = orders.flatMap((created) =>
+      [created, nextOrderWebhook(created, { status: 'updated' })].map((body) => ({
+        key: created.user_id,
+        value: envelopeOf(body),
+      })),
+    );
+    await produceRaw(kafka, topics.orders, messages);
+    const ids = orders.map((o) => o.order_id);
+    const applied = async () => [...(await eventCounts(ids)).values()].reduce((a, b) => a + b, 0);
+
+    const target = new URL(db.databaseUrl);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    target.host = `${proxy.host}:${proxy.port}`;
+    const proxiedPool = createPool({ pgUrl: target.toString(), max: 4 });
+    const transientRetries: unknown[] = [];
+    const logger = {
+      ...silentLog,
+      warn: (fields: object, message: string) => {
+        if (message.includes('retrying') && (fields as { transient?: boolean }).transient)
+          transientRetries.push(fields);
+      },
+    };
+    const consumers = consumersFor({ pool: proxiedPool, kafka, topics, groups, logger });
+    try {
+      await eventually(async () => expect(await applied()).toBeGreaterThanOrEqual(10), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+      });
+      await proxy.cut();
+      // Far more failed tries than the 3 attempts that used to lead to the DLQ, and the group stays healthy.
+      await eventually(() => expect(transientRetries.length).toBeGreaterThanOrEqual(8), { timeoutMs: 30_000 });
+      await consumers.progressCheck(60_000).check();
+      expect(await applied()).toBeLessThan(messages.length);
+      await proxy.restore();
+      await eventually(async () => expect(await applied()).toBe(messages.length), { timeoutMs: 60_000 });
+      const counts = await eventCounts(ids);
+      expect(ids.map((id) => counts.get(id))).toEqual(ids.map(() => 2));
+      expect(await readAll(kafka, topics.ordersDlq)).toHaveLength(0);
+    } finally {
+      await consumers.stop();
+      await proxiedPool.end();
+      await proxy.close();
+    }
+  }, 120_000);
 });
 
 /** kafkajs sockets that a test can cut and restore: a network partition between ingest and the broker. */
@@ -471,8 +526,17 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer restart (R-18)', (
     try {
       await eventually(() => expect(restarts.length).toBeGreaterThanOrEqual(2), { timeoutMs: 20_000 });
       expect(await orderStatus(order.order_id)).toBeUndefined();
+      // Readiness says so once the consumer has been out of its group longer than the stall limit.
+      await eventually(
+        () =>
+          expect(consumers.progressCheck(1000).check()).rejects.toThrow(
+            /orders: no progress for \d+ s \(not in its group/,
+          ),
+        { timeoutMs: 10_000 },
+      );
       network.restore();
       await eventually(async () => expect(await orderStatus(order.order_id)).toBe('created'), { timeoutMs: 40_000 });
+      await eventually(() => consumers.progressCheck(1000).check(), { timeoutMs: 10_000 });
     } finally {
       await consumers.stop();
     }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { failedAtHeader } from '../src/kafka/consumers.ts';
 import { decodeEnvelope } from '../src/kafka/envelope.ts';
 import { createOffsetCommitter } from '../src/kafka/offset-committer.ts';
-import { CONSUMER_RETRY_POLICY, consumerRetryDelayMs, withRetry } from '../src/kafka/retry.ts';
+import { CONSUMER_RETRY_POLICY, consumerRetryDelayMs, isTransientError, withRetry } from '../src/kafka/retry.ts';
 
 const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -85,9 +85,68 @@ describe('consumer retry policy (spec §11.4)', () => {
       },
       policy,
       stopping.signal,
-      () => stopping.abort(new Error('shutting down')),
+      { onRetry: () => stopping.abort(new Error('shutting down')) },
     );
     await expect(pending).rejects.toThrow('shutting down');
+  });
+
+  it('retries a transient error for as long as it lasts (far beyond `attempts`), then succeeds', async () => {
+    let calls = 0;
+    const policy = { ...CONSUMER_RETRY_POLICY, baseDelayMs: 1, maxDelayMs: 2, jitterMs: 0 };
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const result = await withRetry(
+      async () => {
+        if (++calls < 25) throw refused;
+        return 'applied';
+      },
+      policy,
+      new AbortController().signal,
+      { isTransient: isTransientError },
+    );
+    expect(result).toBe('applied');
+    expect(calls).toBe(25);
+  });
+
+  it('a failing beforeRetry (a rebalance began) ends the retries with its error', async () => {
+    const policy = { ...CONSUMER_RETRY_POLICY, baseDelayMs: 1, maxDelayMs: 1, jitterMs: 0 };
+    const pending = withRetry(
+      async () => {
+        throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      },
+      policy,
+      new AbortController().signal,
+      {
+        isTransient: isTransientError,
+        beforeRetry: async () => {
+          throw new Error('The group is rebalancing');
+        },
+      },
+    );
+    await expect(pending).rejects.toThrow('rebalancing');
+  });
+
+  it.each([
+    ['ECONNREFUSED', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['refused on IPv4 and IPv6', new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], '')],
+    ['pg connection lost', new Error('Connection terminated unexpectedly')],
+    ['pool connect timeout', new Error('timeout exceeded when trying to connect')],
+    ['serialization failure 40001', Object.assign(new Error('could not serialize'), { code: '40001' })],
+    ['deadlock 40P01', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
+    ['admin shutdown 57P01', Object.assign(new Error('terminating connection'), { code: '57P01' })],
+    ['cannot connect now 57P03', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
+    ['statement timeout 57014', Object.assign(new Error('canceling statement'), { code: '57014' })],
+    ['connection failure 08006', Object.assign(new Error('connection failure'), { code: '08006' })],
+  ])('transient: %s', (_name, error) => {
+    expect(isTransientError(error)).toBe(true);
+  });
+
+  it.each([
+    ['NUL byte 22021', Object.assign(new Error('invalid byte sequence'), { code: '22021' })],
+    ['unique violation 23505', Object.assign(new Error('duplicate key'), { code: '23505' })],
+    ['a bug', new TypeError("Cannot read properties of undefined (reading 'x')")],
+    ['not an Error', 'ECONNREFUSED'],
+  ])('permanent: %s', (_name, error) => {
+    expect(isTransientError(error)).toBe(false);
   });
 });
 

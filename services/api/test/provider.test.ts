@@ -3,6 +3,7 @@
  * test files, so temporary stubs and journal queries are scoped by the order id in the request body.
  */
 
+import { testApiKeys } from '@payment-manager/testkit/auth';
 import { describeWith } from '@payment-manager/testkit/services';
 import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import {
@@ -188,7 +189,7 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       const { buildApp } = await import('../src/app.ts');
       const { createSilvergateClient } = await import('../src/provider/silvergate.ts');
       const app = await buildApp({
-        config: { webhookMode: 'sync', bodyLimitBytes: 1_048_576, logLevel: 'error' },
+        config: { webhookMode: 'sync', bodyLimitBytes: 1_048_576, logLevel: 'error', apiKeys: testApiKeys() },
         pool: api.pool,
         provider: createSilvergateClient({
           baseUrl: 'http://127.0.0.1:9',

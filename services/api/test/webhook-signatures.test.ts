@@ -88,6 +88,22 @@ describeWith(['postgres'], 'API public webhook routes with WEBHOOK_SECRET', () =
     }
   });
 
+  it('strict headers: a fractional or suffixed webhook-timestamp and an over-long webhook-id → 401 even when signed', async () => {
+    const raw = JSON.stringify(orderWebhook());
+    const valid = signed(CURRENT, raw);
+    for (const [what, headers] of [
+      ['timestamp "<ts>.5"', { ...valid, 'webhook-timestamp': `${valid['webhook-timestamp']}.5` }],
+      ['timestamp "<ts>abc"', { ...valid, 'webhook-timestamp': `${valid['webhook-timestamp']}abc` }],
+      ['8 KB webhook-id', signed(CURRENT, raw, new Date(), `msg_${'x'.repeat(8192)}`)],
+      ['webhook-id with a space', signed(CURRENT, raw, new Date(), 'msg 1')],
+    ] as const) {
+      const response = await send(raw, headers);
+      expect(response.statusCode, what).toBe(401);
+      expect(response.json().message, what).toMatch(/webhook-(timestamp|id) must be/);
+    }
+    expect((await send(raw, valid)).statusCode).toBe(202);
+  });
+
   it('rejects a replayed webhook-id after the first delivery was accepted', async () => {
     const raw = JSON.stringify(orderWebhook());
     const headers = signed(CURRENT, raw);

@@ -4,6 +4,7 @@
  */
 import {
   disputeEnvelope,
+  fastifyTimeoutOptions,
   orderEnvelope,
   parseChargebackWebhook,
   parseOrderWebhook,
@@ -36,9 +37,10 @@ import { cheapRequestLogging } from './request-logging.ts';
 export const BROKER_RETRY_AFTER_SECONDS = 5;
 
 export interface IngestDeps {
-  config: Pick<IngestConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> & {
-    kafka: Pick<IngestConfig['kafka'], 'ordersTopic' | 'disputesTopic'>;
-  };
+  config: Pick<IngestConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
+    Partial<Pick<IngestConfig, 'http'>> & {
+      kafka: Pick<IngestConfig['kafka'], 'ordersTopic' | 'disputesTopic'>;
+    };
   /** Required in kafka mode. */
   publisher?: WebhookPublisher;
   /** Required in http mode. */
@@ -72,6 +74,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
       : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }) }),
     ...cheapRequestLogging(),
     bodyLimit: config.bodyLimitBytes,
+    ...fastifyTimeoutOptions(config.http),
     routerOptions: { ignoreTrailingSlash: true },
   });
   registerRawJsonBodyParser(app);

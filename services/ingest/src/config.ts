@@ -1,4 +1,12 @@
-import { ConfigError, type Env, envReader, LOG_LEVELS, type LogLevel } from '@payment-manager/shared';
+import {
+  ConfigError,
+  type EdgeTimeouts,
+  type Env,
+  envReader,
+  LOG_LEVELS,
+  type LogLevel,
+  readEdgeTimeouts,
+} from '@payment-manager/shared';
 
 export const INGEST_MODES = ['kafka', 'http'] as const;
 export type IngestMode = (typeof INGEST_MODES)[number];
@@ -11,6 +19,8 @@ export interface IngestConfig {
   bodyLimitBytes: number;
   /** Raw WEBHOOK_SECRET value (several secrets for rotation); never logged. */
   webhookSecret: string | undefined;
+  /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
+  http: EdgeTimeouts;
   kafka: {
     brokers: string[];
     ordersTopic: string;
@@ -20,6 +30,8 @@ export interface IngestConfig {
   };
   api: {
     baseUrl: string;
+    /** Ingest's own API key for /internal/updates/* (API_KEY, from a Secret); never logged. */
+    apiKey?: string | undefined;
     timeoutMs: number;
     retryAttempts: number;
     retryBaseDelayMs: number;
@@ -48,6 +60,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     webhookMode,
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     webhookSecret: env.WEBHOOK_SECRET,
+    http: readEdgeTimeouts(read),
     kafka: {
       brokers,
       ordersTopic: read.optional('KAFKA_ORDERS_TOPIC', 'webhooks.orders'),
@@ -56,6 +69,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     },
     api: {
       baseUrl,
+      apiKey: read.maybe('API_KEY'),
       timeoutMs: read.duration('API_TIMEOUT', '10s'),
       retryAttempts: read.integer('API_RETRY_ATTEMPTS', 3, 1, 20),
       retryBaseDelayMs,

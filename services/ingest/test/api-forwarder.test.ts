@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TEST_API_KEYS } from '@payment-manager/testkit/auth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { retryDelayMs } from '../src/http/api-forwarder.ts';
 import { post, type RunningIngest, startHttpIngest } from './support/pipeline.ts';
@@ -10,6 +11,7 @@ interface Seen {
   method: string;
   path: string;
   contentType: string | undefined;
+  authorization: string | undefined;
   body: string;
 }
 
@@ -31,7 +33,13 @@ class FakeApi {
   private async onRequest(req: IncomingMessage, res: ServerResponse) {
     let body = '';
     for await (const chunk of req) body += chunk;
-    this.seen.push({ method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'], body });
+    this.seen.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
+      body,
+    });
     res.on('close', () => {
       if (!res.writableEnded) this.closedEarly++;
     });
@@ -98,6 +106,12 @@ describe('ingest http mode: forwarding to the API', () => {
       ['POST', '/internal/updates/disputes', 'application/json'],
     ]);
     expect(api.seen[0]?.body).toBe(raw);
+  });
+
+  it("sends ingest's own API key (API_KEY), which the API admits on /internal/updates/* only", async () => {
+    api.answers = [api.json(200, { success: true })];
+    await post(`${ingest.url}/webhooks/payments/orders`, order);
+    expect(api.seen[0]?.authorization).toBe(`Bearer ${TEST_API_KEYS.ingest}`);
   });
 
   it('maps a duplicate to 200 "Duplicate webhook received"', async () => {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTopics, kafkaBrokers, uniqueTopicNames } from '@payment-manager/testkit/kafka';
 import { describeWith } from '@payment-manager/testkit/services';
-import { type OrderWebhookBody, orderWebhook } from '@payment-manager/testkit/webhooks';
+import { type OrderWebhookBody, orderWebhook, unstorableWebhooks } from '@payment-manager/testkit/webhooks';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { post, type RunningIngest, readAll, startKafkaIngest, testKafka } from './support/pipeline.ts';
@@ -37,6 +37,15 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
   afterAll(async () => {
     await ingest?.close();
   });
+
+  it.each(unstorableWebhooks())(
+    '400 for what the API could not store, before acknowledging: $name',
+    async ({ kind, body }) => {
+      const answer = await post(`${ingest.url}/webhooks/payments/${kind === 'order' ? 'orders' : 'chargebacks'}`, body);
+      expect(answer.status).toBe(400);
+      expect(answer.json.message).toMatch(/^body\./);
+    },
+  );
 
   it('publishes the §11.2 envelope keyed by user_id and answers 202 after the ack', async () => {
     const order = orderBody();

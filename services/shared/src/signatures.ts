@@ -8,6 +8,12 @@ import { LRUCache } from 'lru-cache';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import './raw-json-body.ts';
 
+/** Ids are remembered for replay protection, so bounded (the library accepts any length). */
+export const MAX_WEBHOOK_ID_LENGTH = 255;
+const WEBHOOK_ID = /^[\x21-\x7e]+$/;
+/** Whole Unix seconds only: the library's parseInt would take "<ts>.5" or "<ts>abc". */
+const WEBHOOK_TIMESTAMP = /^[0-9]{1,12}$/;
+
 /** The library's own tolerance; replay protection has to remember ids for at least that long in both directions. */
 export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
 
@@ -56,6 +62,16 @@ export function createSignatureVerifier(
   return {
     verify(rawBody, headers) {
       const id = headerValue(headers, 'webhook-id');
+      const timestamp = headerValue(headers, 'webhook-timestamp');
+      if (id !== undefined && (id.length > MAX_WEBHOOK_ID_LENGTH || !WEBHOOK_ID.test(id))) {
+        return {
+          ok: false,
+          message: `invalid webhook signature: webhook-id must be 1–${MAX_WEBHOOK_ID_LENGTH} printable ASCII characters`,
+        };
+      }
+      if (timestamp !== undefined && !WEBHOOK_TIMESTAMP.test(timestamp)) {
+        return { ok: false, message: 'invalid webhook signature: webhook-timestamp must be whole Unix seconds' };
+      }
       const signed = {
         'webhook-id': id ?? '',
         'webhook-timestamp': headerValue(headers, 'webhook-timestamp') ?? '',

@@ -7,8 +7,17 @@ import { compileStrict, type ValidationResult } from './validation.ts';
 
 const BoundedId = (description: string) => Type.String({ minLength: 1, maxLength: 255, description });
 const Rfc3339 = (description: string) => Type.String({ format: 'date-time', description });
+/** The largest value of the DECIMAL(10,2) columns; 99999999.995 would round past it. */
+export const MAX_DECIMAL_10_2 = 99_999_999.99;
+/** Timestamps are stored as UTC wall clock; outside years 0001–9999 (after the offset) they are not storable. */
+// Date.UTC maps years 0–99 to 1900–1999, so year 1 is set explicitly.
+const EARLIEST_TIMESTAMP_MS = new Date('0001-01-01T00:00:00Z').getTime();
+const LATEST_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Stored with every event (event data), so bounded: at most this many bytes of JSON. */
+export const MAX_META_BYTES = 16 * 1024;
 const StringMap = Type.Record(Type.String(), Type.String(), {
-  description: 'Free-form provider metadata; every value must be a string',
+  description: `Free-form provider metadata; every value must be a string; at most ${MAX_META_BYTES} bytes as JSON`,
 });
 
 export const ORDER_WEBHOOK_STATUSES = ['created', 'updated', 'success', 'failed'] as const;
@@ -36,8 +45,10 @@ const ChargebackWebhookObject = Type.Object(
       Type.String({ minLength: 1, maxLength: 255, description: 'Kafka key only; falls back to order_id (R-28)' }),
     ),
     status: Type.Enum(CHARGEBACK_WEBHOOK_STATUSES),
-    reason: Type.Optional(Type.String({ description: 'Stored when the dispute is opened' })),
-    amount: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 100_000_000, description: 'Major units' })),
+    reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Stored when the dispute is opened' })),
+    amount: Type.Optional(
+      Type.Number({ minimum: 0, maximum: MAX_DECIMAL_10_2, description: 'Major units; fits DECIMAL(10,2)' }),
+    ),
     currency: Type.Optional(Type.String({ minLength: 3, maxLength: 3 })),
     occurred_at: Rfc3339('When the provider changed the chargeback'),
     evidence_due_at: Type.Optional(Type.Union([Rfc3339('Evidence deadline'), Type.Null()])),
@@ -61,14 +72,45 @@ export type WebhookKind = 'order' | 'chargeback';
 const validateOrder = compileStrict<OrderWebhook>(OrderWebhookSchema);
 const validateChargeback = compileStrict<ChargebackWebhook>(ChargebackWebhookSchema);
 
+/**
+ * What JSON Schema cannot say but PostgreSQL would refuse, checked on the normalised (stored) webhook so ingest
+ * rejects exactly what the API would: NUL characters and unpaired UTF-16 surrogates in any string (text and jsonb
+ * cannot hold them), timestamps outside years 0001–9999 UTC, and meta over MAX_META_BYTES.
+ */
+function unstorable(webhook: Record<string, unknown>, timestampFields: readonly string[]): string | null {
+  for (const [field, value] of Object.entries(webhook)) {
+    const strings =
+      typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.entries(value).flat() : [];
+    if (strings.some((text) => typeof text === 'string' && (text.includes('\u0000') || !text.isWellFormed()))) {
+      return `body.${field} must not contain NUL characters or unpaired surrogates`;
+    }
+  }
+  for (const field of timestampFields) {
+    const value = webhook[field];
+    if (typeof value !== 'string') continue;
+    const ms = Date.parse(value);
+    if (!(ms >= EARLIEST_TIMESTAMP_MS && ms <= LATEST_TIMESTAMP_MS)) {
+      return `body.${field} must be between 0001-01-01 and 9999-12-31 UTC`;
+    }
+  }
+  if (webhook.meta && Buffer.byteLength(JSON.stringify(webhook.meta)) > MAX_META_BYTES) {
+    return `body.meta must be at most ${MAX_META_BYTES} bytes of JSON`;
+  }
+  return null;
+}
+
+function storableOrError<T extends object>(value: T, timestampFields: readonly string[]): ValidationResult<T> {
+  const problem = unstorable(value as Record<string, unknown>, timestampFields);
+  return problem ? { ok: false, message: problem } : { ok: true, value };
+}
+
 /** Validates and normalises an order webhook: unknown fields dropped, user_id lower-cased, meta null when absent. */
 export function parseOrderWebhook(input: unknown): ValidationResult<NormalisedOrderWebhook> {
   const result = validateOrder(input);
   if (!result.ok) return result;
   const w = result.value;
-  return {
-    ok: true,
-    value: {
+  return storableOrError(
+    {
       provider_event_id: w.provider_event_id,
       order_id: w.order_id,
       user_id: w.user_id.toLowerCase(),
@@ -77,7 +119,8 @@ export function parseOrderWebhook(input: unknown): ValidationResult<NormalisedOr
       updated_at: w.updated_at,
       meta: w.meta ?? null,
     },
-  };
+    ['created_at', 'updated_at'],
+  );
 }
 
 /** Validates and normalises a chargeback webhook: unknown fields dropped, absent optionals become null. */
@@ -85,9 +128,8 @@ export function parseChargebackWebhook(input: unknown): ValidationResult<Normali
   const result = validateChargeback(input);
   if (!result.ok) return result;
   const w = result.value;
-  return {
-    ok: true,
-    value: {
+  return storableOrError(
+    {
       provider_event_id: w.provider_event_id,
       order_id: w.order_id,
       user_id: w.user_id ?? null,
@@ -99,7 +141,8 @@ export function parseChargebackWebhook(input: unknown): ValidationResult<Normali
       evidence_due_at: w.evidence_due_at ?? null,
       meta: w.meta ?? null,
     },
-  };
+    ['occurred_at', 'evidence_due_at'],
+  );
 }
 
 export interface NormalisedOrderWebhook {

@@ -84,16 +84,27 @@ export interface Queryable {
 /** Runs `work` in one READ COMMITTED transaction (spec §8); rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection that cannot even roll back is broken (database restarted, network cut): destroy it, never reuse it.
+  let broken: Error | undefined;
+  // A checked-out client reports a lost connection as an 'error' event too; unheard, it would crash the process.
+  // The pending query rejects with the same failure, so noting it is enough.
+  const onConnectionError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onConnectionError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
     throw err;
   } finally {
-    client.release();
+    client.off('error', onConnectionError);
+    client.release(broken);
   }
 }
 

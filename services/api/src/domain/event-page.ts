@@ -20,6 +20,12 @@ export interface EventCursor {
 
 export const DEFAULT_EVENT_PAGE_LIMIT = 10;
 export const MAX_EVENT_PAGE_LIMIT = 1000;
+/**
+ * A page stops once its events' `data` reach this many bytes (JSON text), whatever `limit` said; `has_more` and the
+ * cursor continue after the last event returned. With event data bounded at write time (MAX_EVENT_DATA_BYTES), a
+ * page's data is at most this plus one event.
+ */
+export const MAX_EVENT_PAGE_DATA_BYTES = 1024 * 1024;
 
 export class EventQueryError extends Error {}
 
@@ -119,15 +125,19 @@ export interface EventLogTable {
 }
 
 /**
- * Filters in a fixed order (ids, kinds, time range, cursor), ordered by (created_at, id), `limit + 1` rows
- * so the caller learns whether another page exists. Client timestamps may carry any offset; they are
- * converted to the UTC wall clock the columns store. `shardKeys`, when given, are the shard keys of the
- * requested ids: a redundant filter that lets Citus read only their shards.
+ * Filters in a fixed order (ids, kinds, time range, cursor), ordered by (created_at, id), `limit + 1` rows so the
+ * caller learns whether another page exists. Of those, the page keeps events while the data before each stays
+ * under MAX_EVENT_PAGE_DATA_BYTES (the first always fits); the first event over that comes back without its data,
+ * only to say there is more. Sizes are summed inside PostgreSQL, so a page of huge events is never built here.
+ * Client timestamps may carry any offset; they are converted to the UTC wall clock the columns store.
+ * `shardKeys`, when given, are the shard keys of the requested ids: a redundant filter that lets Citus read only
+ * their shards.
  */
 export function buildEventPageSql(
   { table, aggregateColumn }: EventLogTable,
   request: EventPageRequest,
   shardKeys: readonly number[] = [],
+  maxDataBytes = MAX_EVENT_PAGE_DATA_BYTES,
 ) {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -147,10 +157,19 @@ export function buildEventPageSql(
     );
   }
   const direction = request.ascending ? 'ASC' : 'DESC';
-  const sql =
-    `SELECT id AS event_id, ${aggregateColumn}, kind, provider_event_id, data, created_at FROM ${table}` +
+  const order = `created_at ${direction}, event_id ${direction}`;
+  const rows =
+    `SELECT id AS event_id, ${aggregateColumn}, kind, provider_event_id, data, created_at,` +
+    ` octet_length(data::text) AS data_bytes FROM ${table}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY created_at ${direction}, id ${direction} LIMIT ${param(request.limit + 1)}`;
+  const budget = param(maxDataBytes);
+  const sql =
+    `SELECT event_id, ${aggregateColumn}, kind, provider_event_id,` +
+    ` CASE WHEN bytes_before < ${budget} THEN data END AS data, created_at, bytes_before < ${budget} AS in_page` +
+    ` FROM (SELECT *, coalesce(lag(bytes_before) OVER (ORDER BY ${order}), 0) AS previous_before` +
+    ` FROM (SELECT *, sum(data_bytes) OVER (ORDER BY ${order}) - data_bytes AS bytes_before FROM (${rows}) fetched) sized) marked` +
+    ` WHERE previous_before < ${budget} ORDER BY ${order}`;
   return { sql, params };
 }
 
@@ -160,12 +179,16 @@ export interface EventPage<T> {
   has_more: boolean;
 }
 
+/** `rows` as buildEventPageSql returns them: at most `limit + 1`, the ones past the byte budget not `in_page`. */
 export function toEventPage<T extends { event_id: string; created_at: string }>(
-  rows: T[],
+  rows: Array<T & { in_page: boolean }>,
   limit: number,
 ): EventPage<T> {
-  const hasMore = rows.length > limit;
-  const items = hasMore ? rows.slice(0, limit) : rows;
+  const items = rows
+    .filter((row) => row.in_page)
+    .slice(0, limit)
+    .map(({ in_page: _inPage, ...item }) => item as unknown as T);
+  const hasMore = rows.length > items.length;
   const last = items[items.length - 1];
   return { items, has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last) : '' };
 }

@@ -12,6 +12,11 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version: '0.1.0',
         description: 'Orders, disputes, evidence and provider operations. Contract: shared/spec/domain.md.',
       },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'API key; roles reader, operator, ingest' },
+        },
+      },
       tags: [
         { name: 'orders' },
         { name: 'disputes' },

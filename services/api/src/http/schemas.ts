@@ -41,16 +41,22 @@ export const Dispute = Type.Object({
 });
 
 const EvidenceFile = Type.Object({
-  file_id: Type.String({ minLength: 1 }),
-  name: Type.String(),
-  content_type: Type.String(),
+  file_id: Type.String({ minLength: 1, maxLength: 255 }),
+  name: Type.String({ maxLength: 255 }),
+  content_type: Type.String({ maxLength: 255 }),
   size: Type.Integer({ minimum: 0 }),
 });
 
+/**
+ * Evidence is stored twice (the bundle and its evidence_added event), so a request body is bounded by
+ * MAX_EVIDENCE_BYTES (413 beyond) on top of these per-item limits.
+ */
+export const MAX_EVIDENCE_BYTES = 64 * 1024;
+
 export const EvidenceInput = Type.Object(
   {
-    fields: Type.Optional(Type.Record(Type.String(), Type.String())),
-    files: Type.Optional(Type.Array(EvidenceFile)),
+    fields: Type.Optional(Type.Record(Type.String({ maxLength: 255 }), Type.String(), { maxProperties: 100 })),
+    files: Type.Optional(Type.Array(EvidenceFile, { maxItems: 50 })),
   },
   { additionalProperties: true },
 );
@@ -80,11 +86,17 @@ export const HoldResult = Type.Object({
 /** PostgreSQL text and jsonb cannot hold U+0000. */
 const NO_NUL = '^[^\\u0000]*$';
 
+/** ISO 4217 codes as the runtime's ICU data knows them (no XXX/XTS: they are not money). */
+const ISO_4217_CURRENCIES = Intl.supportedValuesOf('currency');
+
+/** The largest amount the event log's DECIMAL(10,2) holds. */
+export const MAX_AMOUNT = 99_999_999.99;
+
 export const CaptureInput = Type.Object(
   {
-    amount: Type.Number({ minimum: 1, description: 'Major units, e.g. 100.5' }),
-    // Checked before the provider is called: a NUL character would only fail when the events are stored.
-    currency: Type.String({ minLength: 3, maxLength: 3, pattern: NO_NUL }),
+    amount: Type.Number({ minimum: 1, maximum: MAX_AMOUNT, description: 'Major units, e.g. 100.5' }),
+    // Checked before the provider is called: nothing the provider would be asked for may fail afterwards.
+    currency: Type.Enum(ISO_4217_CURRENCIES, { description: 'ISO 4217 code, e.g. USD' }),
     idempotency_key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
   },
   { additionalProperties: true },
@@ -106,11 +118,14 @@ export const SubmissionAccepted = Type.Object({
   submitted_at: Timestamp,
 });
 
+/** Far beyond any table here, far below bigint and exactly representable: no overflow or precision loss. */
+const MAX_OFFSET = 2_147_483_647;
+
 export const OrderListQuery = Type.Object({
   status: Type.Optional(Type.String({ description: 'Comma-separated order statuses' })),
   user_id: Type.Optional(Type.String({ format: 'uuid' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
   sort_by: Type.Optional(Type.Enum(['created_at', 'updated_at'])),
   sort_order: Type.Optional(Type.Enum(['asc', 'desc'])),
 });
@@ -119,7 +134,7 @@ export const DisputeListQuery = Type.Object({
   order_id: Type.Optional(Type.String()),
   status: Type.Optional(Type.String({ description: 'Comma-separated dispute statuses' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
 });
 
 const ListParam = (description: string) =>

@@ -7,6 +7,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { createKafkaClient, type KafkaLogSink, keyHashPartitioner } from '@payment-manager/shared/kafka-client';
 import {
   dlqPublishes,
+  type HealthCheck,
   kafkaMessageProcessingDuration,
   kafkaMessagesProcessed,
   registerConsumerLagMetrics,
@@ -18,7 +19,7 @@ import type { ApiConfig } from '../config.ts';
 import { processChargebackWebhook, processOrderWebhook, type WebhookOutcome } from '../webhooks/process.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts';
-import { CONSUMER_RETRY_POLICY, type RetryPolicy, withRetry } from './retry.ts';
+import { CONSUMER_RETRY_POLICY, isTransientError, type RetryPolicy, withRetry } from './retry.ts';
 
 export interface WebhookConsumersOptions {
   pool: pg.Pool;
@@ -28,15 +29,56 @@ export interface WebhookConsumersOptions {
   kafka?: Kafka;
   /** Partitions of one topic handled at the same time (per-partition order is always kept). */
   partitionsConsumedConcurrently?: number;
-  /** Group session timeout; a crashed member's partitions move after this long. */
-  sessionTimeoutMs?: number;
+  /** Group timeouts; default CONSUMER_GROUP_TIMEOUTS (production). */
+  groupTimeouts?: ConsumerGroupTimeouts;
   retryPolicy?: RetryPolicy;
+}
+
+export interface ConsumerGroupTimeouts {
+  /** A crashed member's partitions move to another member after this long. */
+  sessionTimeoutMs: number;
+  /**
+   * How long the coordinator waits for members to rejoin, and (kafkajs) the JoinGroup request timeout. Kafka's rule:
+   * at least the session timeout, or a member rejoining while the coordinator still waits for a dead one times out
+   * its JoinGroup again and again and never consumes.
+   */
+  rebalanceTimeoutMs: number;
+  /** A third of the session timeout or less (Kafka's guidance), so two lost heartbeats do not cost the session. */
+  heartbeatIntervalMs: number;
+}
+
+export const CONSUMER_GROUP_TIMEOUTS: ConsumerGroupTimeouts = {
+  sessionTimeoutMs: 30_000,
+  rebalanceTimeoutMs: 60_000,
+  heartbeatIntervalMs: 3000,
+};
+
+/** Kafka's rules for group timeouts; violating settings fail at start-up instead of in a rebalance. */
+export function checkGroupTimeouts(timeouts: ConsumerGroupTimeouts): ConsumerGroupTimeouts {
+  const { sessionTimeoutMs, rebalanceTimeoutMs, heartbeatIntervalMs } = timeouts;
+  if (rebalanceTimeoutMs < sessionTimeoutMs) {
+    throw new Error(
+      `rebalance timeout (${rebalanceTimeoutMs} ms) must be ≥ the session timeout (${sessionTimeoutMs} ms)`,
+    );
+  }
+  if (heartbeatIntervalMs * 3 > sessionTimeoutMs) {
+    throw new Error(`heartbeat interval (${heartbeatIntervalMs} ms) must be ≤ a third of the session timeout`);
+  }
+  return timeouts;
 }
 
 export interface WebhookConsumers {
   /** Stops fetching, lets in-flight messages finish and commit, then closes the DLQ producer. */
   stop(): Promise<void>;
+  /**
+   * Readiness: down when a consumer has neither fetched nor finished a message for `stallMs` (stuck joining, or
+   * blocked on one message that long), saying which one, whether it is in its group and what it holds.
+   */
+  progressCheck(stallMs?: number): HealthCheck;
 }
+
+/** Long enough for a transient database outage to heal without flapping, short enough to catch a stuck join. */
+export const CONSUMER_STALL_MS = 90_000;
 
 /** Why a message went to the DLQ, as the `reason` label of dpm_kafka_dlq_messages_total. */
 type DeadReason = 'invalid' | 'permanent' | 'retries_exhausted';
@@ -106,6 +148,16 @@ function createInFlight(): InFlight {
   };
 }
 
+/** What readiness knows about one consumer. */
+interface Progress {
+  inGroup: boolean;
+  assigned: string[];
+  /** Last fetch (even an empty one) or finished message. */
+  lastProgressAt: number;
+  /** Set while a message is being retried. */
+  blockedSince: number | null;
+}
+
 interface Pipeline {
   name: 'orders' | 'disputes';
   topic: string;
@@ -153,9 +205,15 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     return dlqConnected;
   }
 
-  async function decideStep(pipeline: Pipeline, value: Buffer | null, where: object): Promise<Step> {
-    const decoded = decodeEnvelope(pipeline.type, value);
+  async function decideStep(
+    pipeline: Pipeline,
+    payload: EachMessagePayload,
+    where: object,
+    progress: Progress,
+  ): Promise<Step> {
+    const decoded = decodeEnvelope(pipeline.type, payload.message.value);
     if (!decoded.ok) return { kind: 'dead', error: decoded.message, reason: 'invalid' };
+    let rebalancing = false;
     try {
       const outcome = await withRetry(
         () =>
@@ -164,14 +222,33 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
             : processChargebackWebhook(pool, decoded.webhook),
         policy,
         stopping.signal,
-        (err, attempt) => logger.warn({ ...where, err, attempt: attempt + 1 }, 'webhook processing failed; retrying'),
+        {
+          // The partition waits on this message (nothing after it is applied or committed) for as long as the fault
+          // lasts; only errors that will not heal go to the DLQ.
+          isTransient: isTransientError,
+          onRetry: (err, attempt, transient) => {
+            progress.blockedSince ??= Date.now();
+            logger.warn({ ...where, err, attempt: attempt + 1, transient }, 'webhook processing failed; retrying');
+          },
+          // Stay in the group while waiting; a rebalance ends the wait and the message goes to the partition's next owner.
+          beforeRetry: async () => {
+            try {
+              await payload.heartbeat();
+            } catch (err) {
+              rebalancing = true;
+              throw err;
+            }
+          },
+        },
       );
       const permanent = PERMANENT_FAILURES[outcome];
       return permanent ? { kind: 'dead', error: permanent, reason: 'permanent', outcome } : { kind: 'done', outcome };
     } catch (err) {
-      // Shutdown interrupted the retries: leave the offset uncommitted so another member picks it up.
-      if (stopping.signal.aborted) throw err;
+      // Shutdown or a rebalance interrupted the retries: leave the offset uncommitted so the next owner redelivers it.
+      if (stopping.signal.aborted || rebalancing || isTransientError(err)) throw err;
       return { kind: 'dead', error: `max retries exceeded: ${(err as Error).message}`, reason: 'retries_exhausted' };
+    } finally {
+      progress.blockedSince = null;
     }
   }
 
@@ -194,11 +271,16 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     );
   }
 
-  async function handle(pipeline: Pipeline, committer: OffsetCommitter, payload: EachMessagePayload): Promise<void> {
+  async function handle(
+    pipeline: Pipeline,
+    committer: OffsetCommitter,
+    payload: EachMessagePayload,
+    progress: Progress,
+  ): Promise<void> {
     const { topic, partition, message } = payload;
     const where = { topic, partition, offset: message.offset };
     const endTimer = kafkaMessageProcessingDuration.startTimer({ topic });
-    const step = await decideStep(pipeline, message.value, where);
+    const step = await decideStep(pipeline, payload, where, progress);
     const outcome = step.outcome;
     if (outcome)
       webhookOutcomes.inc({ source: 'kafka', kind: pipeline.name === 'orders' ? 'order' : 'chargeback', outcome });
@@ -221,24 +303,26 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     // Marked only now: the transaction (or the dead letter) is durable, so committing past it loses nothing.
     committer.mark(topic, partition, (BigInt(message.offset) + 1n).toString());
     kafkaMessagesProcessed.inc({ topic, outcome: step.kind === 'dead' ? 'dlq' : step.outcome });
+    progress.lastProgressAt = Date.now();
     endTimer();
   }
 
-  function traced(pipeline: Pipeline, committer: OffsetCommitter, inFlight: InFlight) {
-    return (payload: EachMessagePayload) => inFlight.track(tracedHandle(pipeline, committer, payload));
+  function traced(pipeline: Pipeline, committer: OffsetCommitter, inFlight: InFlight, progress: Progress) {
+    return (payload: EachMessagePayload) => inFlight.track(tracedHandle(pipeline, committer, payload, progress));
   }
 
   async function tracedHandle(
     pipeline: Pipeline,
     committer: OffsetCommitter,
     payload: EachMessagePayload,
+    progress: Progress,
   ): Promise<void> {
     const parent = propagation.extract(context.active(), payload.message.headers ?? {}, headerGetter);
     // Under the OTel --import entry the kafkajs instrumentation already runs this in a consumer span
     // continuing the producer's trace; a second one would only duplicate it.
     const active = trace.getActiveSpan()?.spanContext();
     if (active && active.traceId === trace.getSpanContext(parent)?.traceId) {
-      await handle(pipeline, committer, payload);
+      await handle(pipeline, committer, payload, progress);
       return;
     }
     await context.with(parent, () =>
@@ -255,7 +339,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
         },
         async (span) => {
           try {
-            await handle(pipeline, committer, payload);
+            await handle(pipeline, committer, payload, progress);
           } catch (err) {
             span.recordException(err as Error);
             span.setStatus({ code: SpanStatusCode.ERROR });
@@ -271,12 +355,22 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
   const running = new Map<Pipeline, { consumer: Consumer; committer: OffsetCommitter; inFlight: InFlight }>();
   const restartTimers = new Set<NodeJS.Timeout>();
 
+  const timeouts = checkGroupTimeouts(opts.groupTimeouts ?? CONSUMER_GROUP_TIMEOUTS);
+  const progressOf = new Map<Pipeline, Progress>(
+    pipelines.map((pipeline) => [
+      pipeline,
+      { inGroup: false, assigned: [], lastProgressAt: Date.now(), blockedSince: null },
+    ]),
+  );
+
   async function run(pipeline: Pipeline, attempt: number): Promise<void> {
     if (stopping.signal.aborted) return;
+    const progress = progressOf.get(pipeline) as Progress;
     const consumer = kafka.consumer({
       groupId: pipeline.groupId,
-      sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
-      rebalanceTimeout: 5000,
+      sessionTimeout: timeouts.sessionTimeoutMs,
+      rebalanceTimeout: timeouts.rebalanceTimeoutMs,
+      heartbeatInterval: timeouts.heartbeatIntervalMs,
       maxWaitTimeInMs: 500,
       retry: {
         retries: 5,
@@ -311,16 +405,30 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) restart(event.payload.error);
     });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
       attempt = 0;
+      progress.inGroup = true;
+      progress.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((p) => `${topic}/${p}`),
+      );
+      progress.lastProgressAt = Date.now();
     });
+    // An empty fetch is progress too: the consumer is in its group and caught up.
+    consumer.on(consumer.events.FETCH, () => {
+      progress.lastProgressAt = Date.now();
+    });
+    for (const left of [consumer.events.CRASH, consumer.events.REBALANCING, consumer.events.STOP]) {
+      consumer.on(left, () => {
+        progress.inGroup = false;
+      });
+    }
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [pipeline.topic], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
-        eachMessage: traced(pipeline, committer, inFlight),
+        eachMessage: traced(pipeline, committer, inFlight, progress),
       });
       logger.info({ topic: pipeline.topic, groupId: pipeline.groupId }, 'webhook consumer running');
     } catch (err) {
@@ -335,6 +443,26 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
   );
 
   return {
+    progressCheck(stallMs = CONSUMER_STALL_MS) {
+      return {
+        name: 'kafka-consumers',
+        check: async () => {
+          const now = Date.now();
+          const stuck = pipelines.flatMap((pipeline) => {
+            const p = progressOf.get(pipeline) as Progress;
+            if (now - p.lastProgressAt <= stallMs) return [];
+            const blocked = p.blockedSince
+              ? `, blocked on one message for ${Math.round((now - p.blockedSince) / 1000)} s`
+              : '';
+            return [
+              `${pipeline.name}: no progress for ${Math.round((now - p.lastProgressAt) / 1000)} s ` +
+                `(${p.inGroup ? `in group, partitions ${p.assigned.join(' ') || 'none'}` : 'not in its group'}${blocked})`,
+            ];
+          });
+          if (stuck.length > 0) throw new Error(stuck.join('; '));
+        },
+      };
+    },
     async stop() {
       stopping.abort(new Error('consumer shutting down'));
       for (const timer of restartTimers) clearTimeout(timer);

@@ -16,6 +16,7 @@ import {
   EvidenceInput,
   eventPage,
   eventPageQuery,
+  MAX_EVIDENCE_BYTES,
   MessageBody,
   SubmissionAccepted,
 } from '../http/schemas.ts';
@@ -31,7 +32,9 @@ export const disputeRoutes: FastifyPluginAsync<{
   pool: pg.Pool;
   readPool: Queryable;
   provider: SilvergateClient;
-}> = async (base, { pool, readPool, provider }) => {
+  /** The server's body limit; evidence bodies get the smaller of it and MAX_EVIDENCE_BYTES. */
+  bodyLimitBytes: number;
+}> = async (base, { pool, readPool, provider, bodyLimitBytes }) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
@@ -106,8 +109,9 @@ export const disputeRoutes: FastifyPluginAsync<{
         summary: 'Create or replace the evidence bundle',
         params: DisputeIdParams,
         body: EvidenceInput,
-        response: { 200: Evidence, 400: MessageBody, 404: MessageBody, 409: MessageBody },
+        response: { 200: Evidence, 400: MessageBody, 404: MessageBody, 409: MessageBody, 413: MessageBody },
       },
+      bodyLimit: Math.min(bodyLimitBytes, MAX_EVIDENCE_BYTES),
     },
     async (request) => putEvidence(pool, request.params.dispute_id, request.body),
   );

@@ -1,4 +1,4 @@
-/** Internal updates used by ingest in http mode (spec §7.1); registered in every mode. */
+/** Internal updates used by ingest in http mode (spec §7.1); registered only in http mode, ingest's key only. */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type pg from 'pg';
 import { InternalResult } from '../http/schemas.ts';
@@ -23,7 +23,14 @@ const responses = {
 };
 
 export const internalUpdateRoutes: FastifyPluginAsync<{ pool: pg.Pool }> = async (app, { pool }) => {
-  const common = { source: 'internal', tag: 'internal', responses, answer, errorStyle: 'internal' } as const;
+  const common = {
+    source: 'internal',
+    tag: 'internal',
+    responses,
+    answer,
+    errorStyle: 'internal',
+    access: 'internal',
+  } as const;
   webhookRoute(app, pool, {
     ...common,
     url: '/internal/updates/orders',

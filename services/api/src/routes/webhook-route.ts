@@ -12,6 +12,7 @@ import {
 import { recordWebhookOutcome } from '@payment-manager/shared/observability';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type pg from 'pg';
+import type { Access } from '../http/auth.ts';
 import type { ErrorStyle } from '../http/errors.ts';
 import { invalidRequest } from '../http/errors.ts';
 import { processChargebackWebhook, processOrderWebhook, type WebhookOutcome } from '../webhooks/process.ts';
@@ -45,6 +46,7 @@ export interface WebhookRoute {
   summary: string;
   responses: Record<number, unknown>;
   errorStyle?: ErrorStyle;
+  access?: Access;
   answer(reply: FastifyReply, outcome: WebhookOutcome): FastifyReply;
 }
 
@@ -55,7 +57,10 @@ export function webhookRoute(app: FastifyInstance, pool: pg.Pool, route: Webhook
     {
       schema: { tags: [route.tag], summary: route.summary, body: schema, response: route.responses },
       validatorCompiler: validatedByHandler,
-      ...(route.errorStyle ? { config: { errorStyle: route.errorStyle } } : {}),
+      config: {
+        ...(route.errorStyle ? { errorStyle: route.errorStyle } : {}),
+        access: route.access ?? 'public',
+      },
     },
     async (request, reply) =>
       route.answer(reply, recordWebhookOutcome(route.source, route.kind, await apply(pool, request.body))),

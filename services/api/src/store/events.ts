@@ -7,6 +7,6 @@ export async function readEventPage(db: Queryable, log: EventLogTable, request: 
   // dispute log is filtered by id alone.
   const shardKeys = log.table === 'order_events' ? orderShardKeys(request.aggregateIds) : [];
   const { sql, params } = buildEventPageSql(log, request, shardKeys);
-  const { rows } = await db.query<{ event_id: string; created_at: string }>(sql, params);
+  const { rows } = await db.query<{ event_id: string; created_at: string; in_page: boolean }>(sql, params);
   return toEventPage(rows, request.limit);
 }

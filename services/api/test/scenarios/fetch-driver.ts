@@ -1,3 +1,4 @@
+import { withCredential } from '@payment-manager/testkit/auth';
 import { eventually } from '@payment-manager/testkit/poll';
 import type pg from 'pg';
 import type { HttpResult } from '../support/http.ts';
@@ -16,7 +17,7 @@ export interface FetchDriverOptions {
 async function send(url: string, method: string, body?: unknown): Promise<HttpResult> {
   const response = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: withCredential(new URL(url).pathname, body === undefined ? {} : { 'Content-Type': 'application/json' }),
     body: body === undefined ? null : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });

@@ -1,8 +1,11 @@
+import type { EdgeTimeouts } from '@payment-manager/shared';
+import { testApiKeys } from '@payment-manager/testkit/auth';
 import { type TestDatabase, useTestDatabase } from '@payment-manager/testkit/postgres';
 import { testServices } from '@payment-manager/testkit/services';
 import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
+import type { Role } from '../../src/http/auth.ts';
 import { createSilvergateClient } from '../../src/provider/silvergate.ts';
 
 /** The stub paths of deploy/wiremock/mappings (spec §9.4). */
@@ -16,6 +19,10 @@ export interface TestAppOptions {
   providerTimeoutMs?: number;
   bodyLimitBytes?: number;
   webhookMode?: 'sync' | 'http' | 'kafka';
+  /** Edge timeouts; default the production ones. */
+  http?: EdgeTimeouts;
+  /** Default: the testkit's keys (one per role). */
+  apiKeys?: Map<string, Role>;
 }
 
 /** Nothing listens on port 9 (discard); suites without WireMock never reach the provider anyway. */
@@ -25,9 +32,12 @@ const NO_PROVIDER = 'http://127.0.0.1:9';
 export async function createTestApp(pool: pg.Pool, options: TestAppOptions = {}): Promise<App> {
   const app = await buildApp({
     config: {
-      webhookMode: options.webhookMode ?? 'sync',
+      // http mode: the public webhook routes and ingest's internal ones are both registered.
+      webhookMode: options.webhookMode ?? 'http',
       bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
       logLevel: 'error',
+      apiKeys: options.apiKeys ?? testApiKeys(),
+      ...(options.http ? { http: options.http } : {}),
     },
     pool,
     provider: createSilvergateClient({

@@ -1,7 +1,7 @@
 /**
  * A separate API consumer process for the crash tests: a test SIGKILLs it mid-stream, so whatever it processed
- * but had not committed yet is redelivered to the next member of the group. Configured through env (JSON);
- * without `sessionTimeoutMs` it runs the production consumer settings.
+ * but had not committed yet is redelivered to the next member of the group. Configured through env (JSON); it
+ * always runs the production consumer settings.
  */
 
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
@@ -12,7 +12,6 @@ const settings = JSON.parse(process.env.PM_CONSUMER_SETTINGS ?? '{}') as {
   databaseUrl: string;
   brokers: string[];
   kafka: Parameters<typeof startWebhookConsumers>[0]['config']['kafka'];
-  sessionTimeoutMs?: number;
 };
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const pool = createPool({ pgUrl: settings.databaseUrl, max: 4 });
@@ -20,7 +19,7 @@ startWebhookConsumers({
   pool,
   kafka: createKafkaClient({ clientId: 'crash-test-consumer', brokers: settings.brokers, logger: silent }),
   logger: silent,
-  sessionTimeoutMs: settings.sessionTimeoutMs,
+  // Production group timeouts (CONSUMER_GROUP_TIMEOUTS): the crash tests must exercise what is deployed.
   config: { kafka: settings.kafka },
 });
 process.stdout.write('started\n');

@@ -1,3 +1,5 @@
+import type { Role } from '@payment-manager/api/http/auth';
+import { withCredential } from '@payment-manager/testkit/auth';
 import type { App } from '../../src/app.ts';
 
 /** Response bodies are checked by assertions at run time, not by types. */
@@ -16,6 +18,8 @@ export interface InjectOptions {
   /** Raw payload sent as is (malformed JSON, empty bodies); otherwise `body` is JSON-encoded. */
   raw?: string;
   headers?: Record<string, string>;
+  /** Whose API key to send; default the role the path needs, `null` none (an explicit Authorization wins). */
+  as?: Role | null;
 }
 
 function parseJson(text: string): unknown {
@@ -39,7 +43,11 @@ export async function call(
   const response = await app.inject({
     method: method as 'GET',
     url,
-    headers: { ...(hasPayload ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    headers: withCredential(
+      url,
+      { ...(hasPayload ? { 'content-type': 'application/json' } : {}), ...options.headers },
+      ...(options.as !== undefined ? [options.as] : []),
+    ),
     ...(hasPayload ? { payload: options.raw ?? JSON.stringify(body) } : {}),
   });
   return {

@@ -14,6 +14,7 @@ import {
   type EventPageRequest,
   EventQueryError,
   encodeCursor,
+  MAX_EVENT_PAGE_DATA_BYTES,
   parseEventLimit,
   parseEventPageRequest,
   parseSortAsc,
@@ -204,46 +205,54 @@ describe('event pages (§6.3, §13.3)', () => {
     ...overrides,
   });
   const disputeLog = { table: 'dispute_events', aggregateColumn: 'dispute_id' } as const;
-  const SELECT = 'SELECT id AS event_id, dispute_id, kind, provider_event_id, data, created_at FROM dispute_events';
+  const SELECT =
+    'SELECT id AS event_id, dispute_id, kind, provider_event_id, data, created_at, octet_length(data::text) AS data_bytes FROM dispute_events';
+  /** The row query inside the byte-budget wrapper, and its parameters without the budget. */
+  const buildRowsSql = (...args: Parameters<typeof buildEventPageSql>) => {
+    const built = buildEventPageSql(...args);
+    const rows = /FROM \((SELECT id AS event_id.*)\) fetched\)/.exec(built.sql);
+    expect(built.params.at(-1)).toBe(MAX_EVENT_PAGE_DATA_BYTES);
+    return { sql: rows?.[1], params: built.params.slice(0, -1) };
+  };
   const cursor = { event_id: 'ev-9', created_at: '2025-05-01T10:00:00.123456Z' };
 
   it('no filters: no WHERE, newest first, LIMIT limit+1', () => {
-    expect(buildEventPageSql(disputeLog, request())).toEqual({
+    expect(buildRowsSql(disputeLog, request())).toEqual({
       sql: `${SELECT} ORDER BY created_at DESC, id DESC LIMIT $1`,
       params: [11],
     });
   });
 
   it('id filter, kinds, only time_from, only time_to', () => {
-    expect(buildEventPageSql(disputeLog, request({ aggregateIds: ['d1', 'd2'] }))).toEqual({
+    expect(buildRowsSql(disputeLog, request({ aggregateIds: ['d1', 'd2'] }))).toEqual({
       sql: `${SELECT} WHERE dispute_id = ANY($1::text[]) ORDER BY created_at DESC, id DESC LIMIT $2`,
       params: [['d1', 'd2'], 11],
     });
-    expect(buildEventPageSql(disputeLog, request({ kinds: ['evidence_added'], limit: 20 })).sql).toBe(
+    expect(buildRowsSql(disputeLog, request({ kinds: ['evidence_added'], limit: 20 })).sql).toBe(
       `${SELECT} WHERE kind = ANY($1::text[]) ORDER BY created_at DESC, id DESC LIMIT $2`,
     );
-    expect(buildEventPageSql(disputeLog, request({ timeFrom: '2025-01-01T00:00:00Z' })).sql).toBe(
+    expect(buildRowsSql(disputeLog, request({ timeFrom: '2025-01-01T00:00:00Z' })).sql).toBe(
       `${SELECT} WHERE created_at >= ($1::timestamptz AT TIME ZONE 'UTC') ORDER BY created_at DESC, id DESC LIMIT $2`,
     );
-    expect(buildEventPageSql(disputeLog, request({ timeTo: '2025-01-01T00:00:00Z' })).sql).toBe(
+    expect(buildRowsSql(disputeLog, request({ timeTo: '2025-01-01T00:00:00Z' })).sql).toBe(
       `${SELECT} WHERE created_at < ($1::timestamptz AT TIME ZONE 'UTC') ORDER BY created_at DESC, id DESC LIMIT $2`,
     );
   });
 
   it('cursor descending uses <, ascending uses >; ascending without cursor orders ASC', () => {
-    expect(buildEventPageSql(disputeLog, request({ cursor })).sql).toBe(
+    expect(buildRowsSql(disputeLog, request({ cursor })).sql).toBe(
       `${SELECT} WHERE (created_at, id) < (($1::timestamptz AT TIME ZONE 'UTC'), $2) ORDER BY created_at DESC, id DESC LIMIT $3`,
     );
-    expect(buildEventPageSql(disputeLog, request({ cursor, ascending: true })).sql).toBe(
+    expect(buildRowsSql(disputeLog, request({ cursor, ascending: true })).sql).toBe(
       `${SELECT} WHERE (created_at, id) > (($1::timestamptz AT TIME ZONE 'UTC'), $2) ORDER BY created_at ASC, id ASC LIMIT $3`,
     );
-    expect(buildEventPageSql(disputeLog, request({ ascending: true })).sql).toBe(
+    expect(buildRowsSql(disputeLog, request({ ascending: true })).sql).toBe(
       `${SELECT} ORDER BY created_at ASC, id ASC LIMIT $1`,
     );
   });
 
   it('all filters combined, in the order ids, kinds, time range, cursor', () => {
-    const built = buildEventPageSql(
+    const built = buildRowsSql(
       { table: 'order_events', aggregateColumn: 'order_id' },
       request({
         aggregateIds: ['o1'],
@@ -256,7 +265,7 @@ describe('event pages (§6.3, §13.3)', () => {
       }),
     );
     expect(built.sql).toBe(
-      'SELECT id AS event_id, order_id, kind, provider_event_id, data, created_at FROM order_events WHERE ' +
+      'SELECT id AS event_id, order_id, kind, provider_event_id, data, created_at, octet_length(data::text) AS data_bytes FROM order_events WHERE ' +
         "order_id = ANY($1::text[]) AND kind = ANY($2::text[]) AND created_at >= ($3::timestamptz AT TIME ZONE 'UTC') " +
         "AND created_at < ($4::timestamptz AT TIME ZONE 'UTC') AND (created_at, id) > (($5::timestamptz AT TIME ZONE 'UTC'), $6) " +
         'ORDER BY created_at ASC, id ASC LIMIT $7',
@@ -328,12 +337,25 @@ describe('event pages (§6.3, §13.3)', () => {
   });
 
   it('toEventPage: limit+1 rows mean has_more and a cursor of the last returned item', () => {
-    const rows = [1, 2, 3].map((n) => ({ event_id: `e${n}`, created_at: `2025-01-0${n}T00:00:00.00000${n}Z` }));
+    const items = [1, 2, 3].map((n) => ({ event_id: `e${n}`, created_at: `2025-01-0${n}T00:00:00.00000${n}Z` }));
+    const rows = items.map((item) => ({ ...item, in_page: true }));
     const page = toEventPage(rows, 2);
-    expect(page.items).toEqual(rows.slice(0, 2));
+    expect(page.items).toEqual(items.slice(0, 2));
     expect(page.has_more).toBe(true);
     expect(decodeCursor(page.next_cursor)).toEqual({ event_id: 'e2', created_at: '2025-01-02T00:00:00.000002Z' });
-    expect(toEventPage(rows, 3)).toEqual({ items: rows, has_more: false, next_cursor: '' });
+    expect(toEventPage(rows, 3)).toEqual({ items, has_more: false, next_cursor: '' });
     expect(toEventPage([], 10)).toEqual({ items: [], has_more: false, next_cursor: '' });
+  });
+
+  it('toEventPage: a row past the byte budget ends the page early; the cursor continues after the last kept row', () => {
+    const rows = [1, 2, 3].map((n) => ({
+      event_id: `e${n}`,
+      created_at: `2025-01-0${n}T00:00:00Z`,
+      in_page: n < 3,
+    }));
+    const page = toEventPage(rows, 10);
+    expect(page.items.map((i) => i.event_id)).toEqual(['e1', 'e2']);
+    expect(page.has_more).toBe(true);
+    expect(decodeCursor(page.next_cursor).event_id).toBe('e2');
   });
 });

@@ -49,7 +49,10 @@ export function createApiForwarder(api: IngestConfig['api']): ApiForwarder {
         try {
           const response = await fetch(url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: {
+              'content-type': 'application/json',
+              ...(api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}),
+            },
             body: rawBody,
             signal: AbortSignal.any([signal, AbortSignal.timeout(api.timeoutMs)]),
           });

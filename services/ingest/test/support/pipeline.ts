@@ -6,10 +6,15 @@
 
 import { spawnSync } from 'node:child_process';
 import { buildApp } from '@payment-manager/api/app';
-import { startWebhookConsumers, type WebhookConsumers } from '@payment-manager/api/kafka/consumers';
+import {
+  type ConsumerGroupTimeouts,
+  startWebhookConsumers,
+  type WebhookConsumers,
+} from '@payment-manager/api/kafka/consumers';
 import { createSilvergateClient } from '@payment-manager/api/provider/silvergate';
 import { createKafkaClient, type KafkaLogSink } from '@payment-manager/shared/kafka-client';
 import { createSignatureVerifier, parseWebhookSecrets } from '@payment-manager/shared/signatures';
+import { TEST_API_KEYS, testApiKeys } from '@payment-manager/testkit/auth';
 import { idempotentProducerSupported, kafkaBrokers, type TopicNames } from '@payment-manager/testkit/kafka';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
@@ -80,6 +85,7 @@ export async function startHttpIngest(opts: {
     config: { ...INGEST_DEFAULTS, webhookMode: 'http', kafka: { ordersTopic: 'unused', disputesTopic: 'unused' } },
     forwarder: createApiForwarder({
       baseUrl: opts.apiBaseUrl,
+      apiKey: TEST_API_KEYS.ingest,
       timeoutMs: opts.timeoutMs ?? 10_000,
       retryAttempts: opts.retryAttempts ?? 3,
       retryBaseDelayMs: opts.retryBaseDelayMs ?? 100,
@@ -105,7 +111,7 @@ export async function startApi(opts: {
   wiremockUrl?: string;
 }): Promise<RunningApi> {
   const app = await buildApp({
-    config: { webhookMode: opts.mode, bodyLimitBytes: 1_048_576, logLevel: 'error' },
+    config: { webhookMode: opts.mode, bodyLimitBytes: 1_048_576, logLevel: 'error', apiKeys: testApiKeys() },
     pool: opts.pool,
     provider: createSilvergateClient({
       baseUrl: opts.wiremockUrl ?? 'http://127.0.0.1:9',
@@ -119,19 +125,31 @@ export async function startApi(opts: {
   return { url, app, close: () => app.close() };
 }
 
+/** Group timeouts that follow Kafka's rules around a short session. */
+export function fastGroupTimeouts(sessionTimeoutMs: number) {
+  return {
+    sessionTimeoutMs,
+    rebalanceTimeoutMs: sessionTimeoutMs,
+    heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 3),
+  };
+}
+
 export function consumersFor(opts: {
   pool: pg.Pool;
   kafka: Kafka;
   topics: TopicNames;
   groups: { orders: string; disputes: string };
   sessionTimeoutMs?: number;
+  /** Instead of fast ones around sessionTimeoutMs, e.g. the production CONSUMER_GROUP_TIMEOUTS. */
+  groupTimeouts?: ConsumerGroupTimeouts;
   logger?: KafkaLogSink;
 }): WebhookConsumers {
   return startWebhookConsumers({
     pool: opts.pool,
     kafka: opts.kafka,
     logger: opts.logger ?? silentLog,
-    sessionTimeoutMs: opts.sessionTimeoutMs ?? 6000,
+    // Short group timeouts keep rebalances in tests quick; the crash tests use the production ones.
+    groupTimeouts: opts.groupTimeouts ?? fastGroupTimeouts(opts.sessionTimeoutMs ?? 6000),
     config: {
       kafka: {
         brokers: [],

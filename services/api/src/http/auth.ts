@@ -1,0 +1,116 @@
+/**
+ * Bearer API keys with roles. Keys arrive from a Kubernetes Secret as `API_KEYS` entries `role:sha256hex`, so the
+ * process never holds a usable key, only its SHA-256. @fastify/bearer-auth parses the Authorization header and
+ * answers 401 before the body is read; the role check then answers 403.
+ *
+ * - reader: every GET of orders, disputes, evidence and event logs
+ * - operator: everything a reader may do, plus hold, capture, evidence and submit (money-moving operations)
+ * - ingest: only /internal/updates/* (http mode), i.e. ingest's own credential
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import bearerAuth from '@fastify/bearer-auth';
+import { ConfigError } from '@payment-manager/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export const ROLES = ['reader', 'operator', 'ingest'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a route needs: `public` routes take no credential at all. */
+export type Access = 'public' | 'read' | 'operate' | 'internal';
+
+const GRANTS: Record<Exclude<Access, 'public'>, readonly Role[]> = {
+  read: ['reader', 'operator'],
+  operate: ['operator'],
+  internal: ['ingest'],
+};
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Defaults: GET/HEAD need `read`, everything else `operate`; see PUBLIC_PREFIXES. */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    role?: Role;
+  }
+}
+
+/** Probes, metrics, the OpenAPI document and provider webhooks (signed, not keyed) take no API key. */
+const PUBLIC_PREFIXES = ['/health', '/metrics', '/docs', '/webhooks/'];
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** A fresh random key (what `npm run dev` prints); 32 random bytes, base64url. */
+export function generateApiKey(): string {
+  return `pm_${randomBytes(32).toString('base64url')}`;
+}
+
+/** Parses API_KEYS (`role:sha256hex`, separated by commas/whitespace) into hash → role. */
+export function parseApiKeys(value: string | undefined): Map<string, Role> {
+  const keys = new Map<string, Role>();
+  for (const entry of (value ?? '').split(/[\s,]+/).filter(Boolean)) {
+    const [role, hash, ...rest] = entry.split(':');
+    if (!ROLES.includes(role as Role) || !hash || rest.length > 0 || !/^[0-9a-f]{64}$/i.test(hash)) {
+      throw new ConfigError(
+        `API_KEYS entries must be <role>:<sha256 hex> with role one of ${ROLES.join(', ')} (entry ${keys.size + 1} is not)`,
+      );
+    }
+    keys.set(hash.toLowerCase(), role as Role);
+  }
+  return keys;
+}
+
+function routeAccess(url: string, method: string | string[], configured: Access | undefined): Access {
+  if (configured) return configured;
+  if (PUBLIC_PREFIXES.some((prefix) => url === prefix || url.startsWith(prefix))) return 'public';
+  const methods = Array.isArray(method) ? method : [method];
+  return methods.every((m) => m === 'GET' || m === 'HEAD') ? 'read' : 'operate';
+}
+
+const AuthError = { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] } as const;
+
+/**
+ * Adds authentication to every route registered after it. Must be called before the routes are registered.
+ * An empty key set denies every protected route (secure default) rather than opening them.
+ */
+export async function registerApiAuth(app: FastifyInstance, apiKeys: Map<string, Role>): Promise<void> {
+  if (apiKeys.size === 0) app.log.warn('API_KEYS is not set: every non-public route answers 401');
+  await app.register(bearerAuth, {
+    keys: [],
+    addHook: false,
+    verifyErrorLogLevel: 'debug',
+    auth: (key: string, request: FastifyRequest) => {
+      const role = apiKeys.get(hashApiKey(key));
+      if (role) request.role = role;
+      return role !== undefined;
+    },
+  });
+  const verify = app.verifyBearerAuth as NonNullable<typeof app.verifyBearerAuth>;
+
+  app.addHook('onRoute', (route) => {
+    const access = routeAccess(route.url, route.method, route.config?.access);
+    if (access === 'public') return;
+    const allowed = GRANTS[access];
+    const authenticate = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+      reply.header('www-authenticate', 'Bearer');
+      verify(request, reply, done);
+    };
+    const authorise = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.role && allowed.includes(request.role)) return;
+      return reply
+        .code(403)
+        .send({ error: 'forbidden', message: `role ${request.role} may not call ${route.method} ${route.url}` });
+    };
+    const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
+    // onRequest: an unauthenticated caller never gets its body parsed.
+    route.onRequest = [authenticate, authorise, ...existing] as typeof route.onRequest;
+    if (route.schema) {
+      route.schema = {
+        ...route.schema,
+        security: [{ apiKey: [] }],
+        response: { ...(route.schema.response as object), 401: AuthError, 403: AuthError },
+      };
+    }
+  });
+}
