@@ -1,6 +1,7 @@
 /**
  * `npm run chaos`: a bounded, local-only fault suite. It starts its own pieces — a PostgreSQL cluster on a free port
- * (never the shared one), a Kafka-protocol broker (KAFKA_BROKERS when given, else its own kcat mock cluster), a
+ * (never the shared one), Kafka (KAFKA_BROKERS when given, else its own 3-node Apache Kafka cluster through
+ * scripts/kafka.sh, or with `--mock` librdkafka's mock cluster), a
  * provider stub, two API replicas in kafka mode with the production consumer settings, ingest in kafka mode — sends
  * webhooks under load while injecting one fault at a time, and prints per fault: webhooks acknowledged, applied,
  * duplicated, dead-lettered and the recovery time (fault healed → everything acknowledged applied).
@@ -20,9 +21,11 @@ import pg from 'pg';
 import { generateApiKey, hashApiKey } from '../services/api/src/http/auth.ts';
 import { buildIngestApp } from '../services/ingest/src/app.ts';
 import { createKafkaPublisher } from '../services/ingest/src/kafka/publisher.ts';
+import { webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient } from '../services/shared/src/kafka-client.ts';
 import { orderWebhook } from '../services/testkit/src/webhooks.ts';
 import { startKcatMockCluster } from './kafka-mock.ts';
+import { provisionTopics, startLocalKafka } from './local-kafka.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SUITE_DEADLINE_MS = 15 * 60_000;
@@ -88,13 +91,26 @@ say(`own PostgreSQL on 127.0.0.1:${pgPort} (data in ${pgData})`);
 
 // ---- the broker ----
 let brokers = parseBrokerList(process.env.KAFKA_BROKERS);
-let brokerGroup: number | null = null;
-if (brokers.length === 0) {
+/** Freezes (SIGSTOP) or thaws one broker this suite started; null when KAFKA_BROKERS points elsewhere. */
+let freezeBroker: ((frozen: boolean) => Promise<void>) | null = null;
+const usesMock = brokers.length === 0 && process.argv.includes('--mock');
+if (usesMock) {
   const mock = await startKcatMockCluster(join(work, 'kafka-mock.log'));
   cleanups.push(mock.stop);
   brokers = parseBrokerList(mock.brokers);
-  brokerGroup = mock.processGroup;
+  freezeBroker = async (frozen) => void process.kill(-mock.processGroup, frozen ? 'SIGSTOP' : 'SIGCONT');
   say(`own kcat mock Kafka cluster at ${mock.brokers}`);
+} else if (brokers.length === 0) {
+  // The production shape: three brokers, replication factor 3, min.insync.replicas 2, topics made by our own code.
+  const cluster = await startLocalKafka(join(work, 'kafka'), say, 3);
+  cleanups.push(() => void cluster.stop());
+  brokers = parseBrokerList(cluster.brokers);
+  freezeBroker = (frozen) => cluster.node(frozen ? 'freeze' : 'thaw', 1);
+  await provisionTopics(
+    cluster.brokers,
+    webhookTopics({}).map((t) => t.topic),
+  );
+  say(`own 3-node Apache Kafka cluster at ${cluster.brokers}`);
 }
 const kafka: Kafka = createKafkaClient({ clientId: 'chaos', brokers });
 
@@ -175,7 +191,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 }
 
 // ---- ingest (kafka mode), in this process ----
-const publisher = createKafkaPublisher(kafka, { idempotent: brokerGroup === null });
+// The mock cluster lacks the idempotent producer; everything else runs production's setting.
+const publisher = createKafkaPublisher(kafka, { idempotent: !usesMock });
 const ingest = await buildIngestApp({
   config: {
     webhookMode: 'kafka',
@@ -348,12 +365,12 @@ try {
     await sleep(15_000);
     pgCtl('start');
   });
-  if (brokerGroup !== null) {
-    const group = brokerGroup;
+  if (freezeBroker !== null) {
+    const freeze = freezeBroker;
     await webhookFault('broker frozen (SIGSTOP) for 10 s', async () => {
-      process.kill(-group, 'SIGSTOP');
+      await freeze(true);
       await sleep(10_000);
-      process.kill(-group, 'SIGCONT');
+      await freeze(false);
     });
   } else {
     results.push({

@@ -37,14 +37,21 @@ function kafkaScript(args: string[], say: (line: string) => void): Promise<strin
   });
 }
 
-/** One real KRaft node in `dir` (a fresh cluster each time); `stop` ends it and removes its data. */
-export async function startLocalKafka(
-  dir: string,
-  say: (line: string) => void,
-): Promise<{ brokers: string; stop(): Promise<void> }> {
-  const brokers = await kafkaScript(['start', '--nodes', '1', '--dir', dir], say);
-  const stop = async () => void (await kafkaScript(['stop', '--dir', dir], say).catch(() => {}));
-  return { brokers, stop };
+export interface LocalKafka {
+  brokers: string;
+  /** Fault injection on one node (scripts/kafka.sh node ACTION ID). */
+  node(action: 'stop' | 'kill' | 'start' | 'freeze' | 'thaw', id: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A real KRaft cluster of 1 or 3 nodes in `dir` (fresh each time); `stop` ends it and removes its data. */
+export async function startLocalKafka(dir: string, say: (line: string) => void, nodes: 1 | 3 = 1): Promise<LocalKafka> {
+  const brokers = await kafkaScript(['start', '--nodes', String(nodes), '--dir', dir], say);
+  return {
+    brokers,
+    node: async (action, id) => void (await kafkaScript(['node', action, String(id), '--dir', dir], say)),
+    stop: async () => void (await kafkaScript(['stop', '--dir', dir], say).catch(() => {})),
+  };
 }
 
 /**
