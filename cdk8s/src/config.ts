@@ -47,6 +47,8 @@ export interface PlatformConfig {
   /** Secret key of the in-cluster backup store (development value, like devPgPassword). */
   devBackupSecret: string;
   webhookSecret: string;
+  /** API_KEYS of the API (`role:sha256hex`, see services/api/src/http/auth.ts). */
+  apiKeys: string;
   kafka: { replicas: number; storage: string };
   citusWorkers: number;
   /** 'dev' (skaffold -p dev) trims replicas for a laptop-sized node and logs at debug level. */
@@ -82,17 +84,27 @@ export const PINNED_IMAGES = {
 
 type Env = Record<string, string | undefined>;
 
+/** A variable of one of deploy/env's files (the compose stack's settings); empty when the file lacks it. */
+function deployEnvValue(repoRoot: string, file: string, name: string): string {
+  const path = resolve(repoRoot, 'deploy/env', file);
+  if (!existsSync(path)) return '';
+  const line = readFileSync(path, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}=`));
+  return line ? line.slice(name.length + 1).trim() : '';
+}
+
 /**
  * The development signing secret of deploy/env/common.env, so that `npm run webhook:send` signs webhooks
  * the cluster accepts, exactly as with docker compose. Empty when the file does not define one.
  */
 export function devWebhookSecret(repoRoot: string): string {
-  const file = resolve(repoRoot, 'deploy/env/common.env');
-  if (!existsSync(file)) return '';
-  const line = readFileSync(file, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('WEBHOOK_SECRET='));
-  return line ? line.slice('WEBHOOK_SECRET='.length).trim() : '';
+  return deployEnvValue(repoRoot, 'common.env', 'WEBHOOK_SECRET');
+}
+
+/** The development API keys' hashes of deploy/env/api.env (the keys themselves are listed there). */
+export function devApiKeys(repoRoot: string): string {
+  return deployEnvValue(repoRoot, 'api.env', 'API_KEYS');
 }
 
 function flavour(raw: string | undefined): PostgresFlavour {
@@ -132,7 +144,7 @@ function truthy(raw: string | undefined, fallback: boolean): boolean {
 /**
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
  * PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
- * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_PROFILE=dev.
+ * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_API_KEYS, PM_PROFILE=dev.
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
   const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
@@ -156,6 +168,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     devPgPassword: urlSafe('PM_DEV_PG_PASSWORD', env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only'),
     devBackupSecret: env.PM_DEV_BACKUP_SECRET?.trim() || 'backups-dev-only',
     webhookSecret: env.PM_WEBHOOK_SECRET?.trim() ?? devWebhookSecret(repoRoot),
+    apiKeys: env.PM_API_KEYS?.trim() ?? devApiKeys(repoRoot),
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
     citusWorkers: 2,

@@ -15,6 +15,7 @@ import { GATEWAY_NAMESPACE } from './gateway.ts';
 export const API = 'api';
 export const INGEST = 'ingest';
 export const WEBHOOK_SECRET_NAME = 'payment-manager-webhook';
+export const API_KEYS_SECRET_NAME = 'payment-manager-api-keys';
 /** Largest webhook body, enforced by ingest and the API and, before them, at the Gateway. */
 export const BODY_LIMIT_BYTES = 1_048_576;
 /** Processes of the fixed interface (COMMON.md). Passed as args: the images' ENTRYPOINT (tini) stays PID 1. */
@@ -106,6 +107,16 @@ export class AppChart extends Chart {
       });
       webhookEnv.WEBHOOK_SECRET = { secretName: WEBHOOK_SECRET_NAME, key: 'WEBHOOK_SECRET' };
     }
+    // Hashes only (role:sha256hex): the API never holds a usable key. Without any, every protected route is 401.
+    const apiKeyEnv: Record<string, SecretRef> = {};
+    if (config.apiKeys !== '') {
+      new k8s.KubeSecret(this, 'api-keys', {
+        metadata: { name: API_KEYS_SECRET_NAME, labels: appLabels(API, 'config') },
+        type: 'Opaque',
+        stringData: { API_KEYS: config.apiKeys },
+      });
+      apiKeyEnv.API_KEYS = { secretName: API_KEYS_SECRET_NAME, key: 'API_KEYS' };
+    }
     const dbEnv = {
       PG_URL: pgUrlFromEnv(database.primary),
       ...(database.replica ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica) } : {}),
@@ -118,7 +129,7 @@ export class AppChart extends Chart {
       args: API_ARGS,
       port: 3000,
       configMap: apiConfig,
-      secretEnv: { ...DB_SECRET_ENV, ...webhookEnv },
+      secretEnv: { ...DB_SECRET_ENV, ...webhookEnv, ...apiKeyEnv },
       derivedEnv: dbEnv,
       minReplicas: config.minReplicas,
       maxReplicas: 4,
