@@ -10,20 +10,22 @@ import { eventually } from '@payment-manager/testkit/poll';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { MAX_EVENT_PAGE_DATA_BYTES } from '../src/domain/event-page.ts';
 import { MAX_EVIDENCE_BYTES } from '../src/http/schemas.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** The API container's memory limit in the Helm chart, e.g. "384Mi". */
-const CHART_MEMORY_MIB = Number.parseInt(
-  (
-    parse(readFileSync(`${REPO_ROOT}charts/payment-manager/values.yaml`, 'utf8')) as {
-      api: { resources: { limits: { memory: string } } };
-    }
-  ).api.resources.limits.memory,
-  10,
-);
+/** The API container's memory limit in the Helm chart (generated from cdk8s), e.g. "384Mi". */
+const CHART_MEMORY_MIB = (() => {
+  const manifests = parseAllDocuments(
+    readFileSync(`${REPO_ROOT}charts/payment-manager/templates/0004-app.yaml`, 'utf8'),
+  ).map((document) => document.toJS());
+  const api = manifests.find((m) => m?.kind === 'Deployment' && m.metadata?.name === 'api');
+  const memory: string | undefined = api?.spec.template.spec.containers.find((c: { name: string }) => c.name === 'api')
+    ?.resources.limits.memory;
+  if (!memory?.endsWith('Mi')) throw new Error(`no api memory limit in the chart (found ${memory})`);
+  return Number.parseInt(memory, 10);
+})();
 /** V8 heap for the process: half the container, the rest is Node, buffers and pg. */
 const HEAP_MIB = Math.floor(CHART_MEMORY_MIB / 2);
 const EVENT_BYTES = 1024 * 1024;
@@ -39,18 +41,19 @@ describeWith(['postgres'], 'event pages are bounded in bytes (worst case under t
   beforeAll(async () => {
     // The worst the log can hold: 1 MiB events (written before the evidence/meta limits existed, or by a migration).
     await db.pool.query(
-      `INSERT INTO orders (id, user_id, status, created_at, updated_at)
-       VALUES ('o-huge', '0b7d3c52-6f0e-4e59-9a0c-2f4f8f5e1a10', 'created', now(), now())`,
+      `INSERT INTO orders (id, user_id, status, created_at, updated_at, shard_key)
+       VALUES ('o-huge', '0b7d3c52-6f0e-4e59-9a0c-2f4f8f5e1a10', 'created', now(), now(), order_shard_key('o-huge'))`,
     );
     await db.pool.query(
-      `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at)
-       VALUES ($1, 'o-huge', 'open', 'fraud', 1, 'USD', now())`,
+      `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, shard_key)
+       VALUES ($1, 'o-huge', 'open', 'fraud', 1, 'USD', now(), order_shard_key('o-huge'))`,
       [DISPUTE],
     );
     await db.pool.query(
-      `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at)
+      `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at, shard_key)
        SELECT 'ev-' || lpad(n::text, 3, '0'), $1, 'evidence_added', 'pe-' || n,
-              jsonb_build_object('blob', repeat('x', $2::int)), now() - make_interval(secs => n)
+              jsonb_build_object('blob', repeat('x', $2::int)), now() - make_interval(secs => n),
+              order_shard_key('o-huge')
        FROM generate_series(1, $3::int) AS n`,
       [DISPUTE, EVENT_BYTES - 20, EVENTS],
     );

@@ -3,10 +3,12 @@
  * Pausing WAL replay moves reads to the primary within PG_REPLICA_MAX_LAG, stopping the replica fails no read and
  * not readiness, and resuming brings the reads back to the replica.
  */
+
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { testApiKeys } from '@payment-manager/testkit/auth';
 import { testVariable } from '@payment-manager/testkit/discovery';
 import { databaseUrlFor, dropDatabase, withAdminClient } from '@payment-manager/testkit/pg-admin';
 import { eventually } from '@payment-manager/testkit/poll';
@@ -56,7 +58,7 @@ describe.skipIf(unavailable !== null)(
       replicaAdmin.on('error', () => {});
       reads = new ReplicaReads({ primary, replica, maxLagMs: MAX_LAG_MS, checkIntervalMs: 100 }).start();
       app = await buildApp({
-        config: { webhookMode: 'sync', bodyLimitBytes: 1_048_576, logLevel: 'error' },
+        config: { webhookMode: 'sync', bodyLimitBytes: 1_048_576, logLevel: 'error', apiKeys: testApiKeys() },
         pool: primary,
         readPool: reads,
         provider: createSilvergateClient({

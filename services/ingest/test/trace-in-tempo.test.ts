@@ -6,8 +6,10 @@
  * the TraceQL queries of the README and of the dashboards, the trace by id, the services of the search tab; and
  * it checks every dashboard metric query against the services' real /metrics.
  */
+
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { TEST_API_KEYS_ENV, withCredential } from '@payment-manager/testkit/auth';
 import { REPO_ROOT } from '@payment-manager/testkit/discovery';
 import {
   createTopics,
@@ -99,6 +101,7 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
     api = await startServiceProcess('api', {
       ...common,
       PG_URL: database.databaseUrl,
+      API_KEYS: TEST_API_KEYS_ENV,
       SILVERGATE_BASE_URL: testServices().wiremockUrl ?? 'http://127.0.0.1:9',
       KAFKA_ORDERS_CONSUMER_GROUP: uniqueGroupId('tempo-orders'),
       KAFKA_DISPUTES_CONSUMER_GROUP: uniqueGroupId('tempo-disputes'),
@@ -245,7 +248,10 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
       return { job, ...config?.static_configs[0]?.labels };
     };
     // The API's request series need a request: read the order the first webhook created, as a user would.
-    expect((await fetch(`${api.url}/orders/${processed.order_id}`)).status).toBe(200);
+    const orderPath = `/orders/${processed.order_id}`;
+    expect((await fetch(`${api.url}${orderPath}`, { headers: withCredential(orderPath, {}, 'reader') })).status).toBe(
+      200,
+    );
     const scrape = async (service: ServiceProcess, job: string) =>
       parseExposition(await (await fetch(`${service.url}/metrics`)).text(), targetLabels(job));
     const samples = [...(await scrape(api, 'api')), ...(await scrape(ingest, 'ingest'))];
