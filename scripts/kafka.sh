@@ -53,9 +53,8 @@ fetch() {
   echo "$LIBS_DIR"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=lib/detached.sh
+source "$ROOT/scripts/lib/detached.sh"
 
 node_dir() { echo "$1/node$2"; }
 node_pid() { cat "$(node_dir "$1" "$2")/pid" 2>/dev/null || true; }

@@ -114,31 +114,8 @@ cmd_build() {
   log "binaries ready in $BIN_DIR ($((SECONDS - started))s)"
 }
 
-pid_alive() { [[ -f "$STATE_DIR/$1.pid" ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
-
-start_detached() {
-  local name=$1
-  shift
-  setsid "$@" </dev/null >"$STATE_DIR/$name.log" 2>&1 &
-  echo $! >"$STATE_DIR/$name.pid"
-}
-
-stop_detached() {
-  local name=$1 pid
-  [[ -f "$STATE_DIR/$name.pid" ]] || return 0
-  pid=$(cat "$STATE_DIR/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    log "stopped $name (pid $pid)"
-  fi
-  rm -f "$STATE_DIR/$name.pid"
-}
-
-free_port() {
-  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"
-}
+# shellcheck source=lib/detached.sh
+source "$ROOT/scripts/lib/detached.sh"
 
 # A CA, a serving certificate for 127.0.0.1/localhost, and the service-account signing key.
 make_pki() {

@@ -25,10 +25,6 @@ die() { log "ERROR: $*"; exit 1; }
 # shellcheck source=lib/detached.sh
 source "$ROOT/scripts/lib/detached.sh"
 
-free_port() {
-  node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });"
-}
-
 # Polls a command until it succeeds or `seconds` pass.
 wait_for() {
   local seconds=$1

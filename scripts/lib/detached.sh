@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Background services of the test scripts, each in its own session so that `stop_detached` ends it with all its
-# children. The caller sets STATE_DIR (pid and log files) and defines log().
+# children, and the free local ports they listen on. The caller sets STATE_DIR (pid and log files) and defines log().
 
 pid_alive() { [[ -f "$STATE_DIR/$1.pid" ]] && kill -0 "$(cat "$STATE_DIR/$1.pid")" 2>/dev/null; }
 
@@ -22,4 +22,9 @@ stop_detached() {
     log "stopped $name (pid $pid)"
   fi
   rm -f "$STATE_DIR/$name.pid"
+}
+
+# A loopback port nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

@@ -22,6 +22,7 @@ import {
   testKafka,
 } from '../../ingest/test/support/pipeline.ts';
 import type { WebhookConsumers } from '../src/kafka/consumers.ts';
+import { orderEventCounts } from './support/order-events.ts';
 
 const db = useTestDatabase({ poolMax: 8 });
 const KAFKA_SCRIPT = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
@@ -58,13 +59,7 @@ async function fullyReplicated(topics: string[]): Promise<void> {
   }
 }
 
-async function eventCounts(orderIds: string[]): Promise<Map<string, number>> {
-  const { rows } = await db.pool.query<{ order_id: string; n: string }>(
-    'SELECT order_id, count(*) AS n FROM order_events WHERE order_id = ANY($1) GROUP BY order_id',
-    [orderIds],
-  );
-  return new Map(rows.map((r) => [r.order_id, Number(r.n)]));
-}
+const eventCounts = (orderIds: string[]) => orderEventCounts(db.pool, orderIds);
 
 /** Every acknowledged order has exactly one event: nothing lost, nothing applied twice. */
 async function expectEachAppliedOnce(

@@ -39,6 +39,7 @@ import {
 import { createPool } from '../src/db/pool.ts';
 import type { WebhookConsumers } from '../src/kafka/consumers.ts';
 import { CONSUMER_GROUP_TIMEOUTS } from '../src/kafka/consumers.ts';
+import { orderEventCounts } from './support/order-events.ts';
 
 const db = useTestDatabase({ poolMax: 8 });
 
@@ -60,13 +61,7 @@ async function orderStatus(orderId: string): Promise<string | undefined> {
   return rows[0]?.status;
 }
 
-async function eventCounts(orderIds: string[]): Promise<Map<string, number>> {
-  const { rows } = await db.pool.query<{ order_id: string; n: string }>(
-    'SELECT order_id, count(*) AS n FROM order_events WHERE order_id = ANY($1) GROUP BY order_id',
-    [orderIds],
-  );
-  return new Map(rows.map((r) => [r.order_id, Number(r.n)]));
-}
+const eventCounts = (orderIds: string[]) => orderEventCounts(db.pool, orderIds);
 
 async function produceRaw(
   kafka: Kafka,
