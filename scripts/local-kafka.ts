@@ -2,7 +2,7 @@
  * A broker for local runs (dev:kafka, benchmarks) when KAFKA_BROKERS is not set: real Apache Kafka through
  * scripts/kafka.sh (one KRaft node, cached jars), or librdkafka's mock cluster (kcat) when asked for.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureTopics } from '../services/ingest/src/kafka/topics.ts';
@@ -47,10 +47,22 @@ export interface LocalKafka {
 /** A real KRaft cluster of 1 or 3 nodes in `dir` (fresh each time); `stop` ends it and removes its data. */
 export async function startLocalKafka(dir: string, say: (line: string) => void, nodes: 1 | 3 = 1): Promise<LocalKafka> {
   const brokers = await kafkaScript(['start', '--nodes', String(nodes), '--dir', dir], say);
+  let stopped = false;
+  // The JVMs run in sessions of their own: they must not outlive whoever started them, however that process ends.
+  const stopNow = () => {
+    if (!stopped) spawnSync('bash', [KAFKA_SCRIPT, 'stop', '--dir', dir], { stdio: 'ignore' });
+    stopped = true;
+  };
+  process.once('exit', stopNow);
   return {
     brokers,
     node: async (action, id) => void (await kafkaScript(['node', action, String(id), '--dir', dir], say)),
-    stop: async () => void (await kafkaScript(['stop', '--dir', dir], say).catch(() => {})),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      process.removeListener('exit', stopNow);
+      await kafkaScript(['stop', '--dir', dir], say).catch(() => {});
+    },
   };
 }
 
