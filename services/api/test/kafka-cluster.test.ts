@@ -4,7 +4,7 @@
  * restarted under load, and a consumer SIGKILLed and restarted inside its session timeout with the production
  * consumer settings. Every test ends with the same check: each acknowledged webhook applied exactly once.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTopics, uniqueGroupId, uniqueTopicNames } from '@payment-manager/testkit/kafka';
@@ -23,6 +23,7 @@ import {
 } from '../../ingest/test/support/pipeline.ts';
 import type { WebhookConsumers } from '../src/kafka/consumers.ts';
 import { orderEventCounts } from './support/order-events.ts';
+import { spawnConsumerProcess } from './support/spawn-consumer.ts';
 
 const db = useTestDatabase({ poolMax: 8 });
 const KAFKA_SCRIPT = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
@@ -221,25 +222,7 @@ describeWith(['postgres', 'kafkaCluster'], 'kafka cluster: consumer SIGKILLed an
   /** The API's consumers as their own process, with the production consumer settings (session timeout 30 s). */
   function consumerProcess(topics: ReturnType<typeof uniqueTopicNames>, groups: { orders: string; disputes: string }) {
     const { brokers } = requireKafkaCluster();
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./support/consumer-process.ts', import.meta.url))], {
-      env: {
-        ...process.env,
-        PM_CONSUMER_SETTINGS: JSON.stringify({
-          databaseUrl: db.databaseUrl,
-          brokers,
-          kafka: {
-            brokers,
-            ordersTopic: topics.orders,
-            disputesTopic: topics.disputes,
-            ordersDlqTopic: topics.ordersDlq,
-            disputesDlqTopic: topics.disputesDlq,
-            ordersConsumerGroup: groups.orders,
-            disputesConsumerGroup: groups.disputes,
-          },
-        }),
-      },
-      stdio: 'ignore',
-    });
+    const child = spawnConsumerProcess({ databaseUrl: db.databaseUrl, brokers, topics, groups });
     children.push(child);
     return child;
   }

@@ -2,10 +2,9 @@
  * The Kafka half of the pipeline on the run's real broker and a real Postgres: ingest → topic → API consumers →
  * database, the DLQ path, DLQ replay, consumer crashes, two members in one group and a broker outage.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
 import {
   createTopics,
@@ -40,6 +39,7 @@ import { createPool } from '../src/db/pool.ts';
 import type { WebhookConsumers } from '../src/kafka/consumers.ts';
 import { CONSUMER_GROUP_TIMEOUTS } from '../src/kafka/consumers.ts';
 import { orderEventCounts } from './support/order-events.ts';
+import { spawnConsumerProcess } from './support/spawn-consumer.ts';
 
 const db = useTestDatabase({ poolMax: 8 });
 
@@ -300,25 +300,7 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer killed mid-stream'
     const ids = orders.map((o) => o.order_id);
     const applied = async () => [...(await eventCounts(ids)).values()].reduce((a, b) => a + b, 0);
 
-    child = spawn(process.execPath, [fileURLToPath(new URL('./support/consumer-process.ts', import.meta.url))], {
-      env: {
-        ...process.env,
-        PM_CONSUMER_SETTINGS: JSON.stringify({
-          databaseUrl: db.databaseUrl,
-          brokers: kafkaBrokers(),
-          kafka: {
-            brokers: kafkaBrokers(),
-            ordersTopic: topics.orders,
-            disputesTopic: topics.disputes,
-            ordersDlqTopic: topics.ordersDlq,
-            disputesDlqTopic: topics.disputesDlq,
-            ordersConsumerGroup: groups.orders,
-            disputesConsumerGroup: groups.disputes,
-          },
-        }),
-      },
-      stdio: 'ignore',
-    });
+    child = spawnConsumerProcess({ databaseUrl: db.databaseUrl, brokers: kafkaBrokers(), topics, groups });
     await eventually(async () => expect(await applied()).toBeGreaterThanOrEqual(30), {
       timeoutMs: 30_000,
       intervalMs: 20,
