@@ -132,6 +132,9 @@ describe.skipIf(unavailable !== null)(
     it('stopping the replica keeps every read answering 200 and readiness up; restarting brings reads back', async () => {
       const orderId = await createOrder();
       await eventually(() => expect(reads.target()).toBe('replica'), { timeoutMs: 5_000, intervalMs: 50 });
+      // Reads may lag a write by up to PG_REPLICA_MAX_LAG (documented); this test is about the replica going away,
+      // so it starts once the replica has replayed the order.
+      await eventually(async () => expect((await call(app, 'GET', `/orders/${orderId}`)).status).toBe(200));
       const statuses: number[] = [];
       let reading = true;
       const reader = (async () => {
