@@ -73,7 +73,7 @@ CONF
   echo 'host replication postgres 127.0.0.1/32 trust' >>"$primary/pg_hba.conf"
   as_pg "$PG_BIN/pg_ctl" -D "$primary" -l "$DATA_DIR/primary.log" -w start >/dev/null
   log "making the streaming replica with pg_basebackup -R on $((port + 1))"
-  as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$replica" -R -X stream -c fast
+  as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$replica" -R -X stream -c fast >&2
   sed -i "s/^port = $port\$/port = $((port + 1))/" "$replica/postgresql.conf"
   as_pg "$PG_BIN/pg_ctl" -D "$replica" -l "$DATA_DIR/replica.log" -w start >/dev/null
   echo "export PM_TEST_PG_PRIMARY_URL='postgres://postgres@127.0.0.1:$port/postgres'"

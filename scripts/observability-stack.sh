@@ -198,7 +198,7 @@ start_collector() {
 
 print_env() {
   [[ -f $ENV_FILE ]] || die "no running observability stack (run: eval \"\$(scripts/observability-stack.sh start)\")"
-  cat "$ENV_FILE"
+  print_exports "$ENV_FILE"
 }
 
 running() { [[ -f $ENV_FILE ]] && pid_alive collector && pid_alive tempo; }
@@ -237,7 +237,7 @@ cmd_stop() {
 
 case ${1:-} in
   build) cmd_build ;;
-  start) cmd_start ;;
+  start) run_for_eval cmd_start ;;
   stop) cmd_stop ;;
   env) print_env ;;
   *) echo "usage: $0 build|start|stop|env" >&2; exit 2 ;;

@@ -117,7 +117,7 @@ start_kafka_mock() {
 
 print_env() {
   [[ -f $ENV_FILE ]] || die "no running test services (run: eval \"\$(scripts/test-services.sh start)\")"
-  cat "$ENV_FILE"
+  print_exports "$ENV_FILE"
 }
 
 kafka_running() {
@@ -186,7 +186,7 @@ cmd_stop() {
 }
 
 case ${1:-} in
-  start) cmd_start ;;
+  start) run_for_eval cmd_start ;;
   stop) cmd_stop ;;
   env) print_env ;;
   *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;

@@ -28,3 +28,12 @@ stop_detached() {
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
+
+# `eval "$(script start)"` runs whatever the start prints on stdout, so a start command runs with its stdout on stderr
+# and writes only its export lines to the saved stdout (pg_ctlcluster's "Removed stale pid file." once failed CI as
+# "Removed: command not found").
+run_for_eval() {
+  exec {EVAL_OUT}>&1
+  "$@" >&2
+}
+print_exports() { cat "$1" >&"${EVAL_OUT:-1}"; }
