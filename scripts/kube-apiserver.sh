@@ -169,7 +169,6 @@ running() { [[ -f $ENV_FILE ]] && pid_alive etcd && pid_alive kube-apiserver; }
 cmd_start() {
   if running; then
     log "already running (scripts/kube-apiserver.sh stop to restart)"
-    print_exports "$ENV_FILE"
     return
   fi
   cmd_stop 2>/dev/null
@@ -222,7 +221,6 @@ cmd_start() {
   write_kubeconfig "$server"
   log "ready: $server (kubeconfig $STATE_DIR/kubeconfig)"
   echo "export PM_TEST_KUBE_APISERVER='$STATE_DIR/kubeconfig'" >"$ENV_FILE"
-  print_exports "$ENV_FILE"
 }
 
 cmd_stop() {
@@ -234,8 +232,8 @@ cmd_stop() {
 
 case ${1:-} in
   build) cmd_build ;;
-  start) run_for_eval cmd_start ;;
+  start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
-  env) [[ -f $ENV_FILE ]] || die "not running (eval \"\$(scripts/kube-apiserver.sh start)\")"; print_exports "$ENV_FILE" ;;
+  env) [[ -f $ENV_FILE ]] || die "not running (eval \"\$(scripts/kube-apiserver.sh start)\")"; cat "$ENV_FILE" ;;
   *) echo "usage: $0 build|start|stop|env" >&2; exit 2 ;;
 esac

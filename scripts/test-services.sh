@@ -117,7 +117,7 @@ start_kafka_mock() {
 
 print_env() {
   [[ -f $ENV_FILE ]] || die "no running test services (run: eval \"\$(scripts/test-services.sh start)\")"
-  print_exports "$ENV_FILE"
+  cat "$ENV_FILE"
 }
 
 kafka_running() {
@@ -136,7 +136,6 @@ cmd_start() {
   mkdir -p "$STATE_DIR"
   if running; then
     log "already running (scripts/test-services.sh stop to restart)"
-    print_env
     return
   fi
   cmd_stop 2>/dev/null
@@ -168,7 +167,6 @@ export PM_TEST_KAFKA_BROKERS='$KAFKA_BROKERS_FOR_TESTS'
 export PM_TEST_KAFKA_CLUSTER='$KAFKA_CLUSTER_FOR_TESTS'
 $DATA_TIER_EXPORTS
 EOF
-  print_env
 }
 
 cmd_stop() {
@@ -186,7 +184,7 @@ cmd_stop() {
 }
 
 case ${1:-} in
-  start) run_for_eval cmd_start ;;
+  start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
   env) print_env ;;
   *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
