@@ -4,7 +4,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { TEST_API_KEYS } from '@payment-manager/testkit/auth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../src/http/api-forwarder.ts';
 import { post, type RunningIngest, startHttpIngest } from './support/pipeline.ts';
 
 interface Seen {
@@ -185,15 +184,6 @@ describe('ingest http mode: forwarding to the API', () => {
     } finally {
       await patient.close();
     }
-  });
-});
-
-describe('ingest http mode: backoff', () => {
-  it('doubles from the base with ±25 % jitter and respects the cap', () => {
-    expect(retryDelayMs(0, 100, 5000, () => 0)).toBe(75);
-    expect(retryDelayMs(0, 100, 5000, () => 1)).toBe(125);
-    expect(retryDelayMs(1, 100, 5000, () => 0.5)).toBe(200);
-    expect(retryDelayMs(10, 100, 5000, () => 0.5)).toBe(5000);
   });
 });
 

@@ -1,3 +1,4 @@
+import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import pg from 'pg';
 import { parse as parseConnectionUrl } from 'pg-connection-string';
 
@@ -118,14 +119,15 @@ export async function lockOrder(client: Queryable, orderId: string): Promise<voi
 
 /** Connects with retries (spec §2.3: 10 attempts, 1 s apart) so the API survives starting before Postgres. */
 export async function waitForDatabase(pool: pg.Pool, attempts = 10, delayMs = 1000): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await pool.query('SELECT 1');
-      return;
-    } catch (err) {
-      if (attempt >= attempts)
-        throw new Error(`PostgreSQL unreachable after ${attempts} attempts: ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
+  try {
+    await retryWithBackoff(() => pool.query('SELECT 1'), {
+      attempts,
+      minDelayMs: delayMs,
+      maxDelayMs: delayMs,
+      factor: 1,
+      jitter: false,
+    });
+  } catch (err) {
+    throw new Error(`PostgreSQL unreachable after ${attempts} attempts: ${(err as Error).message}`);
   }
 }

@@ -2,7 +2,7 @@
  * http mode (spec §7.3): forwards the validated webhook to the API's internal endpoint with bounded retries
  * and maps the API's answer to what the provider sees ([R-11]).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import type { IngestConfig } from '../config.ts';
 
 export type WebhookRoute = 'orders' | 'disputes';
@@ -18,10 +18,8 @@ export interface ApiForwarder {
 
 const PASSED_THROUGH = new Set([400, 404, 409, 422]);
 
-/** Delay before retry n (0-based): base × 2^n with ±25 % jitter, capped. */
-export function retryDelayMs(n: number, baseMs: number, maxMs: number, random = Math.random): number {
-  return Math.min(baseMs * 2 ** n * (0.75 + random() * 0.5), maxMs);
-}
+/** An attempt that may succeed when repeated: the API answered 5xx, timed out, or could not be reached. */
+class RetriableFailure extends Error {}
 
 function apiMessage(text: string, status: number): string {
   try {
@@ -40,44 +38,51 @@ function describe(err: unknown, timeoutMs: number): string {
 }
 
 export function createApiForwarder(api: IngestConfig['api']): ApiForwarder {
+  async function attempt(url: string, rawBody: string, signal: AbortSignal): Promise<ProviderAnswer> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}),
+        },
+        body: rawBody,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(api.timeoutMs)]),
+      });
+      text = await response.text();
+    } catch (err) {
+      // The provider hung up: nobody is waiting for the answer, so stop retrying at once.
+      signal.throwIfAborted();
+      throw new RetriableFailure(describe(err, api.timeoutMs));
+    }
+    if (response.status >= 500) throw new RetriableFailure(`api answered ${response.status}`);
+    if (response.status >= 200 && response.status < 300) {
+      if (response.status === 200 && isDuplicate(text))
+        return { status: 200, body: { message: 'Duplicate webhook received' } };
+      return { status: 202 };
+    }
+    if (PASSED_THROUGH.has(response.status))
+      return { status: response.status, body: { message: apiMessage(text, response.status) } };
+    return { status: 502, body: { message: `api service answered unexpected status ${response.status}` } };
+  }
+
   return {
     async forward(route, rawBody, signal) {
       const url = `${api.baseUrl}/internal/updates/${route}`;
-      let lastFailure = 'no attempt made';
-      for (let attempt = 0; attempt < api.retryAttempts; attempt++) {
-        signal.throwIfAborted();
-        try {
-          const response = await fetch(url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              ...(api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}),
-            },
-            body: rawBody,
-            signal: AbortSignal.any([signal, AbortSignal.timeout(api.timeoutMs)]),
-          });
-          const text = await response.text();
-          if (response.status >= 500) {
-            lastFailure = `api answered ${response.status}`;
-          } else if (response.status >= 200 && response.status < 300) {
-            if (response.status === 200 && isDuplicate(text))
-              return { status: 200, body: { message: 'Duplicate webhook received' } };
-            return { status: 202 };
-          } else if (PASSED_THROUGH.has(response.status)) {
-            return { status: response.status, body: { message: apiMessage(text, response.status) } };
-          } else {
-            return { status: 502, body: { message: `api service answered unexpected status ${response.status}` } };
-          }
-        } catch (err) {
-          // The provider hung up: nobody is waiting for the answer, so stop retrying at once.
-          signal.throwIfAborted();
-          lastFailure = describe(err, api.timeoutMs);
-        }
-        if (attempt < api.retryAttempts - 1) {
-          await sleep(retryDelayMs(attempt, api.retryBaseDelayMs, api.retryMaxDelayMs), undefined, { signal });
-        }
+      try {
+        return await retryWithBackoff(() => attempt(url, rawBody, signal), {
+          attempts: api.retryAttempts,
+          minDelayMs: api.retryBaseDelayMs,
+          maxDelayMs: api.retryMaxDelayMs,
+          signal,
+          shouldRetry: (error) => error instanceof RetriableFailure,
+        });
+      } catch (err) {
+        if (!(err instanceof RetriableFailure)) throw err;
+        return { status: 502, body: { message: `api service unavailable: ${err.message}` } };
       }
-      return { status: 502, body: { message: `api service unavailable: ${lastFailure}` } };
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { connectOnce, withTimeout } from '../resilience.ts';
 import { isUntracedPath } from './paths.ts';
 
 /**
@@ -119,18 +120,15 @@ export interface ConsumerLagSource {
 const lagSources = new Set<ConsumerLagSource>();
 const LAG_FETCH_BUDGET_MS = 3_000;
 
-const adminConnections = new WeakMap<ConsumerLagSource['admin'], Promise<void>>();
+const adminConnections = new WeakMap<ConsumerLagSource['admin'], () => Promise<void>>();
 
 function connectAdmin(admin: ConsumerLagSource['admin']): Promise<void> {
-  let connecting = adminConnections.get(admin);
-  if (!connecting) {
-    connecting = admin.connect().catch((error: unknown) => {
-      adminConnections.delete(admin);
-      throw error;
-    });
-    adminConnections.set(admin, connecting);
+  let connect = adminConnections.get(admin);
+  if (!connect) {
+    connect = connectOnce(() => admin.connect());
+    adminConnections.set(admin, connect);
   }
-  return connecting;
+  return connect();
 }
 
 async function readLag(source: ConsumerLagSource): Promise<Array<{ topic: string; partition: number; lag: number }>> {
@@ -161,19 +159,13 @@ export const kafkaConsumerLag = new Gauge({
     this.reset();
     await Promise.all(
       [...lagSources].map(async (source) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('consumer lag fetch timed out')), LAG_FETCH_BUDGET_MS);
-        });
         try {
-          const lags = await Promise.race([readLag(source), timeout]);
+          const lags = await withTimeout(readLag(source), LAG_FETCH_BUDGET_MS, 'consumer lag fetch');
           for (const { topic, partition, lag } of lags) {
             this.set({ consumer_group: source.groupId, topic, partition: String(partition) }, lag);
           }
         } catch {
           // A broker hiccup must not fail the whole scrape; the series is simply absent this time.
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );
