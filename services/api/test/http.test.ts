@@ -1,5 +1,6 @@
 /** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (spec §3, issue 2 item 6). */
 import { createPool } from '@payment-manager/api/db/pool';
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith, requirePostgres } from '@payment-manager/testkit/services';
 import { FAST_EDGE_TIMEOUTS, SLOW_BODY_REQUEST, slowClient } from '@payment-manager/testkit/slow-client';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
@@ -57,7 +58,7 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     expect([200, 302]).toContain(answer.statusCode);
   });
 
-  it('unknown routes and methods → 404 {"message"}', async () => {
+  it('unknown routes and methods → 404 in the one error shape', async () => {
     for (const [method, url] of [
       ['GET', '/nope'],
       ['DELETE', '/orders'],
@@ -65,7 +66,7 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     ] as const) {
       const answer = await call(api.app, method, url);
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: expect.any(String) });
+      expect(answer.json).toEqual(errorBody('route_not_found', `route ${method} ${url} not found`));
     }
   });
 
@@ -77,13 +78,13 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     try {
       const webhook = await call(app, 'POST', '/webhooks/payments/orders', orderWebhook());
       expect(webhook.status).toBe(500);
-      expect(webhook.json).toEqual({ message: 'internal server error' });
+      expect(webhook.json).toEqual(errorBody('internal', 'internal server error'));
       const internal = await call(app, 'POST', '/internal/updates/orders', orderWebhook());
       expect(internal.status).toBe(500);
-      expect(internal.json).toEqual({ success: false, message: 'internal server error' });
+      expect(internal.json).toEqual(errorBody('internal', 'internal server error'));
       const list = await call(app, 'GET', '/orders');
       expect(list.status).toBe(500);
-      expect(list.json).toEqual({ error: 'internal server error', message: 'internal server error' });
+      expect(list.json).toEqual(errorBody('internal', 'internal server error'));
       expect(list.text).not.toMatch(/does_not_exist|stack/);
     } finally {
       await app.close();

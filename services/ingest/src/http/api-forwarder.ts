@@ -2,18 +2,20 @@
  * http mode (spec §7.3): forwards the validated webhook to the API's internal endpoint with bounded retries
  * and maps the API's answer to what the provider sees ([R-11]).
  */
+import { type ErrorBody, errorBody } from '@payment-manager/shared/http-errors';
 import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import type { IngestConfig } from '../config.ts';
 
-export type WebhookRoute = 'orders' | 'disputes';
+export type ApiUpdateRoute = 'orders' | 'disputes';
 
 export interface ProviderAnswer {
   status: number;
-  body?: { message: string };
+  /** Absent for 202; `{message}` for a duplicate; the shared error body for every error. */
+  body?: { message: string } | ErrorBody;
 }
 
 export interface ApiForwarder {
-  forward(route: WebhookRoute, rawBody: string, signal: AbortSignal): Promise<ProviderAnswer>;
+  forward(route: ApiUpdateRoute, rawBody: string, signal: AbortSignal): Promise<ProviderAnswer>;
 }
 
 const PASSED_THROUGH = new Set([400, 404, 409, 422]);
@@ -21,14 +23,16 @@ const PASSED_THROUGH = new Set([400, 404, 409, 422]);
 /** An attempt that may succeed when repeated: the API answered 5xx, timed out, or could not be reached. */
 class RetriableFailure extends Error {}
 
-function apiMessage(text: string, status: number): string {
+/** The API answers errors with the shared error body, which is passed on unchanged; anything else is wrapped. */
+function apiErrorBody(text: string, status: number): ErrorBody {
   try {
-    const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
+    const parsed = JSON.parse(text) as Partial<ErrorBody>;
+    if (typeof parsed.message === 'string' && typeof parsed.code === 'string') return parsed as ErrorBody;
+    if (typeof parsed.message === 'string') return errorBody('error', parsed.message);
   } catch {
     // Fall through: a non-JSON error page still deserves a readable message.
   }
-  return `api answered ${status}`;
+  return errorBody('error', `api answered ${status}`);
 }
 
 function describe(err: unknown, timeoutMs: number): string {
@@ -64,8 +68,11 @@ export function createApiForwarder(api: IngestConfig['api']): ApiForwarder {
       return { status: 202 };
     }
     if (PASSED_THROUGH.has(response.status))
-      return { status: response.status, body: { message: apiMessage(text, response.status) } };
-    return { status: 502, body: { message: `api service answered unexpected status ${response.status}` } };
+      return { status: response.status, body: apiErrorBody(text, response.status) };
+    return {
+      status: 502,
+      body: errorBody('bad_gateway', `api service answered unexpected status ${response.status}`),
+    };
   }
 
   return {
@@ -81,7 +88,7 @@ export function createApiForwarder(api: IngestConfig['api']): ApiForwarder {
         });
       } catch (err) {
         if (!(err instanceof RetriableFailure)) throw err;
-        return { status: 502, body: { message: `api service unavailable: ${err.message}` } };
+        return { status: 502, body: errorBody('bad_gateway', `api service unavailable: ${err.message}`) };
       }
     },
   };
