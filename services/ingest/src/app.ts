@@ -9,7 +9,13 @@ import {
   namedSchemaReferences,
   registerErrorResponses,
 } from '@payment-manager/shared/http-errors';
-import { type HealthCheck, healthPlugin, loggerOptions, metricsPlugin } from '@payment-manager/shared/observability';
+import {
+  type HealthCheck,
+  healthPlugin,
+  loggerOptions,
+  metricsPlugin,
+  oneLineRequestLogs,
+} from '@payment-manager/shared/observability';
 import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
 import type { SignatureVerifier } from '@payment-manager/shared/signatures';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -35,6 +41,8 @@ export interface IngestDeps {
   logger?: FastifyServerOptions['logger'];
   /** An existing pino logger (main.ts), used instead of `logger`. */
   loggerInstance?: FastifyBaseLogger;
+  /** One pretty line per request instead of the JSON completion lines (a developer's terminal, see main.ts). */
+  oneLineRequestLogs?: boolean;
   /** Readiness checks for GET /health/ready, e.g. the Kafka broker in kafka mode. */
   readinessChecks?: HealthCheck[];
 }
@@ -49,6 +57,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
       ? { loggerInstance: deps.loggerInstance }
       : { logger: deps.logger ?? loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }) }),
     ...cheapRequestLogging(),
+    ...oneLineRequestLogs(deps.oneLineRequestLogs ?? false),
     bodyLimit: config.bodyLimitBytes,
     ...fastifyTimeoutOptions(config.http),
     routerOptions: { ignoreTrailingSlash: true },

@@ -53,6 +53,15 @@ export interface PoolOptions {
   max: number;
   applicationName?: string;
   connectionTimeoutMillis?: number;
+  /**
+   * Told when an idle client loses its connection (database restart, network cut); the pool replaces the client, so
+   * this is worth a warning, not a crash. Default: one line on stderr.
+   */
+  onIdleClientError?: (error: Error) => void;
+}
+
+function warnOnStderr(error: Error): void {
+  process.stderr.write(`PostgreSQL pool: an idle client lost its connection (${error.message}); it is replaced\n`);
 }
 
 export function createPool({
@@ -60,6 +69,7 @@ export function createPool({
   max,
   applicationName = 'payment-manager-api',
   connectionTimeoutMillis = 10_000,
+  onIdleClientError = warnOnStderr,
 }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     ...parsePgUrl(pgUrl),
@@ -71,8 +81,8 @@ export function createPool({
     connectionTimeoutMillis,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+  // An idle client losing its connection must not crash the process (an 'error' event without a listener would).
+  pool.on('error', onIdleClientError);
   return pool;
 }
 

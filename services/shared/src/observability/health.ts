@@ -107,12 +107,12 @@ export const healthPlugin = fastifyPlugin(
 );
 
 /** The part of a pg.Pool / pg.Client the checks use. */
-export interface Queryable {
+export interface SqlProbeTarget {
   query(text: string): Promise<{ rows: Array<Record<string, unknown>> }>;
 }
 
 /** Postgres answers a trivial query. */
-export function postgresCheck(db: Queryable, name = 'postgres'): HealthCheck {
+export function postgresCheck(db: SqlProbeTarget, name = 'postgres'): HealthCheck {
   return {
     name,
     check: async () => {
@@ -135,7 +135,7 @@ export async function migrationNames(migrationsDir: string): Promise<string[]> {
  * at least as new as the code. `expected` is the sorted list of migration names (see migrationNames).
  */
 export function migrationsCheck(
-  db: Queryable,
+  db: SqlProbeTarget,
   expected: string[] | (() => Promise<string[]>),
   table = 'pgmigrations',
 ): HealthCheck {

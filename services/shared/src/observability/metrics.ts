@@ -21,9 +21,10 @@ export const httpRequestDuration = new Histogram({
 });
 
 /**
- * Every webhook decision. `source` is where it was decided: `ingest` (outcome accepted/rejected/failed),
- * `api` (public endpoints in sync mode), `internal` (http mode forwarding), `kafka` (consumer);
- * `kind` is `order` or `chargeback`; `outcome` the WebhookOutcome or the ingest verdict.
+ * Every webhook decision. `source` is where it was decided: `ingest` (outcome accepted, invalid, rejected by the API,
+ * unavailable or failed), `api` (public endpoints in sync/http mode), `internal` (the API's endpoints for ingest in
+ * http mode), `kafka` (consumer); `kind` is `order` or `chargeback`; elsewhere `outcome` is the WebhookOutcome of
+ * services/api/src/webhooks/process.ts (processed, duplicate, or why it was rejected).
  */
 export const webhookOutcomes = new Counter({
   name: 'dpm_webhook_outcomes_total',
@@ -32,13 +33,13 @@ export const webhookOutcomes = new Counter({
   registers: [metricsRegistry],
 });
 
-/** Counts `outcome` in dpm_webhook_outcomes_total and returns it, to wrap a call in place. */
+/** Counts `outcome` in dpm_webhook_outcomes_total and returns it. */
 export function recordWebhookOutcome<T extends string>(source: string, kind: 'order' | 'chargeback', outcome: T): T {
   webhookOutcomes.inc({ source, kind, outcome });
   return outcome;
 }
 
-/** Kafka messages handled by the consumers; outcome is the WebhookOutcome, `invalid`, `dlq` or `error`. */
+/** Kafka messages handled by the consumers; outcome is the WebhookOutcome, or `dlq` for a dead letter. */
 export const kafkaMessagesProcessed = new Counter({
   name: 'dpm_kafka_messages_processed_total',
   help: 'Kafka messages processed by topic and outcome.',
@@ -54,7 +55,10 @@ export const kafkaMessageProcessingDuration = new Histogram({
   registers: [metricsRegistry],
 });
 
-/** Messages written to a dead-letter topic; `topic` is the DLQ topic, `reason` e.g. `invalid` or `error`. */
+/**
+ * Messages written to a dead-letter topic; `topic` is the DLQ topic, `reason` why: `invalid` (not a valid envelope),
+ * `permanent` (a rejection redelivery cannot change) or `retries_exhausted`.
+ */
 export const dlqPublishes = new Counter({
   name: 'dpm_kafka_dlq_messages_total',
   help: 'Messages published to a dead-letter topic.',
