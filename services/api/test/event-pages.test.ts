@@ -1,6 +1,6 @@
 /** Keyset-paginated event logs (spec §6.3, §6.8, §10.6): ties, precision, filters, limits, cursors. */
 
-import { errorBody, validationBody } from '@payment-manager/testkit/errors';
+import { validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { uniqueId } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /** Public webhook endpoints in sync mode: outcome mapping (spec §5.5), replays and ordering (§5.6), concurrency (§8). */
 
-import { errorBody, validationBody } from '@payment-manager/testkit/errors';
+import { errorBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import { describe, expect, it } from 'vitest';

@@ -70,6 +70,33 @@ function storableOrThrow<T>(result: ValidationResult<T>): T {
   return result.value;
 }
 
+/** The two webhook routes: URL, shared schema, the envelope of a schema-valid body, and the API route of http mode. */
+const WEBHOOK_ROUTES: ReadonlyArray<{
+  url: string;
+  kind: WebhookKind;
+  summary: string;
+  schema: object;
+  envelope(body: unknown): WebhookEnvelope;
+  apiRoute: ApiUpdateRoute;
+}> = [
+  {
+    url: '/webhooks/payments/orders',
+    kind: 'order',
+    summary: 'Order webhook from the provider',
+    schema: OrderWebhookSchema,
+    envelope: (body) => orderEnvelope(storableOrThrow(normaliseOrderWebhook(body as OrderWebhook))),
+    apiRoute: 'orders',
+  },
+  {
+    url: '/webhooks/payments/chargebacks',
+    kind: 'chargeback',
+    summary: 'Chargeback webhook from the provider',
+    schema: ChargebackWebhookSchema,
+    envelope: (body) => disputeEnvelope(storableOrThrow(normaliseChargebackWebhook(body as ChargebackWebhook))),
+    apiRoute: 'disputes',
+  },
+];
+
 /**
  * The scope's function name is the plugin name that @fastify/otel puts in the handler span's name
  * (`handler - webhookRoutes`); an anonymous plugin would put its source text there.
@@ -134,38 +161,18 @@ export async function webhookRoutes(scope: FastifyInstance, options: WebhookRout
     }
   }
 
-  scope.post(
-    '/webhooks/payments/orders',
-    {
-      schema: {
-        tags: ['webhooks'],
-        summary: 'Order webhook from the provider',
-        body: OrderWebhookSchema,
-        response: responses,
+  for (const route of WEBHOOK_ROUTES) {
+    scope.post(
+      route.url,
+      {
+        schema: { tags: ['webhooks'], summary: route.summary, body: route.schema, response: responses },
+        config: { webhookKind: route.kind },
       },
-      config: { webhookKind: 'order' },
-    },
-    async (request, reply) => {
-      const webhook = storableOrThrow(normaliseOrderWebhook(request.body as OrderWebhook));
-      if (mode === 'kafka') return publish('order', orderEnvelope(webhook), request, reply);
-      return forward('orders', request, reply);
-    },
-  );
-  scope.post(
-    '/webhooks/payments/chargebacks',
-    {
-      schema: {
-        tags: ['webhooks'],
-        summary: 'Chargeback webhook from the provider',
-        body: ChargebackWebhookSchema,
-        response: responses,
+      async (request, reply) => {
+        const envelope = route.envelope(request.body);
+        if (mode === 'kafka') return publish(route.kind, envelope, request, reply);
+        return forward(route.apiRoute, request, reply);
       },
-      config: { webhookKind: 'chargeback' },
-    },
-    async (request, reply) => {
-      const webhook = storableOrThrow(normaliseChargebackWebhook(request.body as ChargebackWebhook));
-      if (mode === 'kafka') return publish('chargeback', disputeEnvelope(webhook), request, reply);
-      return forward('disputes', request, reply);
-    },
-  );
+    );
+  }
 }
