@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { homedir } from 'node:os';
 import { loadApiConfig } from '../services/api/src/config.ts';
 import { generateApiKey, hashApiKey } from '../services/api/src/http/auth.ts';
-import { startApi } from '../services/api/src/server.ts';
+import { startApiServer } from '../services/api/src/server.ts';
 import { buildIngestApp } from '../services/ingest/src/app.ts';
 import { createApiForwarder } from '../services/ingest/src/http/api-forwarder.ts';
 import { databaseUrlFor, dropDatabase, withAdminClient } from '../services/testkit/src/pg-admin.ts';
@@ -32,7 +32,7 @@ const database = `pm_fuzz_${randomBytes(4).toString('hex')}`;
 await withAdminClient(adminUrl, (client) => client.query(`CREATE DATABASE ${database}`));
 const operatorKey = generateApiKey();
 const ingestKey = generateApiKey();
-const api = await startApi(
+const api = await startApiServer(
   loadApiConfig({
     PG_URL: databaseUrlFor(adminUrl, database),
     HOST: '127.0.0.1',

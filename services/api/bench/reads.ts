@@ -19,9 +19,10 @@ import { wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { buildApp } from '../src/app.ts';
 import { runMigrations, runPartitionMaintenance } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
-import { buildEventPageSql, parseEventPageRequest } from '../src/domain/event-page.ts';
+import { parseEventPageRequest } from '../src/domain/event-page.ts';
 import { generateApiKey, hashApiKey } from '../src/http/auth.ts';
 import { createSilvergateClient } from '../src/provider/silvergate.ts';
+import { buildEventPageSql } from '../src/store/events.ts';
 
 const MIGRATIONS_BEFORE_PARTITIONING = 5;
 const DAYS = 90;
@@ -207,7 +208,7 @@ async function measure(pool: pg.Pool): Promise<void> {
     );
 
     // The route's own SQL for one window, via the same builder the handler uses.
-    const request = parseEventPageRequest(windowQuery(7, newest), 'dispute_ids');
+    const request = parseEventPageRequest({ ...windowQuery(7, newest), limit: PAGE_LIMIT }, 'dispute_ids');
     const { sql, params } = buildEventPageSql({ table: 'dispute_events', aggregateColumn: 'dispute_id' }, request);
     const { rows } = await pool.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
     const plan = rows[0]['QUERY PLAN'][0];

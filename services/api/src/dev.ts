@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
 import { provideDevApiKeys, provideLocalDependencies } from './dev/local-dependencies.ts';
-import { startApi } from './server.ts';
+import { startApiServer } from './server.ts';
 
 const DATA_DIR = process.env.PM_DEV_DATA_DIR || fileURLToPath(new URL('../../../.data', import.meta.url));
 
@@ -24,7 +24,7 @@ async function stopAll(): Promise<void> {
 try {
   await provideLocalDependencies(env, { dataDir: DATA_DIR, say, stops });
   provideDevApiKeys(env, say);
-  const api = await startApi(loadApiConfig(env));
+  const api = await startApiServer(loadApiConfig(env));
   stops.push(api.close);
   const local = api.url.replace('0.0.0.0', 'localhost');
   say(`API (webhook mode sync) listening on ${api.url} — docs at ${local}/docs`);

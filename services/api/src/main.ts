@@ -1,7 +1,7 @@
 import { shutdownTelemetry } from '@payment-manager/shared/observability';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
-import { startApi } from './server.ts';
+import { startApiServer } from './server.ts';
 
 let config: ReturnType<typeof loadApiConfig>;
 try {
@@ -14,7 +14,7 @@ try {
   throw err;
 }
 
-const api = await startApi(config);
+const api = await startApiServer(config);
 closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
   if (err) api.app.log.error({ err }, 'shutting down after an error');
   else api.app.log.info({ signal }, 'shutting down');

@@ -112,7 +112,7 @@ try {
     Array.from({ length: CONSUMER_CONCURRENCY }, async () => {
       while (next < ceilingInput.length) {
         const item = ceilingInput[next++] as NormalisedOrderWebhook;
-        const outcome = await processOrderWebhook(ceilingPool, item);
+        const { outcome } = await processOrderWebhook(ceilingPool, item);
         if (outcome !== 'processed') throw new Error(`ceiling run: unexpected outcome ${outcome}`);
       }
     }),

@@ -2,7 +2,7 @@
 
 import { ConfigError } from '@payment-manager/shared';
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
-import { kafkaCheck, loggerOptions, shutdownTelemetry } from '@payment-manager/shared/observability';
+import { kafkaCheck, loggerOptions, shutdownTelemetry, wantsPrettyLogs } from '@payment-manager/shared/observability';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
@@ -24,7 +24,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino(loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }));
+  const pretty = wantsPrettyLogs();
+  const logger = pino(loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest', pretty }));
   const signatureVerifier = signatureVerifierFromEnv(config.webhookSecret, { warn: (m) => logger.warn(m) });
 
   const kafka =
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     forwarder: config.webhookMode === 'http' ? createApiForwarder(config.api) : undefined,
     signatureVerifier,
     loggerInstance: logger,
+    oneLineRequestLogs: pretty,
     readinessChecks: admin ? [kafkaCheck(admin)] : [],
   });
 

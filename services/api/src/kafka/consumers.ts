@@ -215,7 +215,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     if (!decoded.ok) return { kind: 'dead', error: decoded.message, reason: 'invalid' };
     let rebalancing = false;
     try {
-      const outcome = await withRetry(
+      const { outcome } = await withRetry(
         () =>
           decoded.type === 'order.webhook'
             ? processOrderWebhook(pool, decoded.webhook)
