@@ -7,6 +7,7 @@
 #                                                and export PM_TEST_KUBE_APISERVER (a kubeconfig path)
 #   scripts/kube-apiserver.sh env       print the export line of the running server
 #   scripts/kube-apiserver.sh stop      stop both and delete their state
+#   scripts/kube-apiserver.sh status    exit 0 when both run
 #
 # Both are built with the Go toolchain from the Go module proxy: kube-apiserver from k8s.io/kubernetes at the kind
 # node's version, consumed as a module whose k8s.io/* staging modules are pinned by `replace` directives (the
@@ -169,7 +170,6 @@ running() { [[ -f $ENV_FILE ]] && pid_alive etcd && pid_alive kube-apiserver; }
 cmd_start() {
   if running; then
     log "already running (scripts/kube-apiserver.sh stop to restart)"
-    print_exports "$ENV_FILE"
     return
   fi
   cmd_stop 2>/dev/null
@@ -222,7 +222,6 @@ cmd_start() {
   write_kubeconfig "$server"
   log "ready: $server (kubeconfig $STATE_DIR/kubeconfig)"
   echo "export PM_TEST_KUBE_APISERVER='$STATE_DIR/kubeconfig'" >"$ENV_FILE"
-  print_exports "$ENV_FILE"
 }
 
 cmd_stop() {
@@ -234,8 +233,9 @@ cmd_stop() {
 
 case ${1:-} in
   build) cmd_build ;;
-  start) run_for_eval cmd_start ;;
+  start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
-  env) [[ -f $ENV_FILE ]] || die "not running (eval \"\$(scripts/kube-apiserver.sh start)\")"; print_exports "$ENV_FILE" ;;
-  *) echo "usage: $0 build|start|stop|env" >&2; exit 2 ;;
+  status) running || exit 1 ;;
+  env) [[ -f $ENV_FILE ]] || die "not running (eval \"\$(scripts/kube-apiserver.sh start)\")"; cat "$ENV_FILE" ;;
+  *) echo "usage: $0 build|start|stop|env|status" >&2; exit 2 ;;
 esac

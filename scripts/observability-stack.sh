@@ -8,6 +8,7 @@
 #   eval "$(scripts/observability-stack.sh start)"         build if needed, start both, export PM_TEST_*
 #   scripts/observability-stack.sh env                     print the exports of the running pair
 #   scripts/observability-stack.sh stop                    stop what `start` started
+#   scripts/observability-stack.sh status                  exit 0 when both run
 #
 # Binaries are cached under $PM_OTEL_CACHE_DIR (default ~/.cache/payment-manager/otel), keyed by version and
 # manifest, so a fresh clone on the same machine reuses them. Progress goes to stderr; stdout carries only exports.
@@ -198,7 +199,7 @@ start_collector() {
 
 print_env() {
   [[ -f $ENV_FILE ]] || die "no running observability stack (run: eval \"\$(scripts/observability-stack.sh start)\")"
-  print_exports "$ENV_FILE"
+  cat "$ENV_FILE"
 }
 
 running() { [[ -f $ENV_FILE ]] && pid_alive collector && pid_alive tempo; }
@@ -206,7 +207,6 @@ running() { [[ -f $ENV_FILE ]] && pid_alive collector && pid_alive tempo; }
 cmd_start() {
   if running; then
     log "already running (scripts/observability-stack.sh stop to restart)"
-    print_env
     return
   fi
   cmd_stop 2>/dev/null
@@ -225,7 +225,6 @@ export PM_TEST_OTLP_ENDPOINT='http://127.0.0.1:$otlp_http'
 export PM_TEST_TEMPO_URL='http://127.0.0.1:$tempo_http'
 export PM_TEST_OTELCOL_BIN='$(collector_binary)'
 EOF
-  print_env
 }
 
 cmd_stop() {
@@ -237,8 +236,9 @@ cmd_stop() {
 
 case ${1:-} in
   build) cmd_build ;;
-  start) run_for_eval cmd_start ;;
+  start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
+  status) running || exit 1 ;;
   env) print_env ;;
-  *) echo "usage: $0 build|start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 build|start|stop|env|status" >&2; exit 2 ;;
 esac

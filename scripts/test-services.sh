@@ -7,6 +7,7 @@
 #   eval "$(scripts/test-services.sh start)"   start (or reuse) them and export PM_TEST_* into this shell
 #   scripts/test-services.sh env               print the exports of the running set
 #   scripts/test-services.sh stop              stop what `start` started
+#   scripts/test-services.sh status            exit 0 when the set runs (scripts/test-all.sh starts it otherwise)
 #
 # `npm test` also finds a running set without the exports: `start` writes them to .data/test-services.env.
 # Progress goes to stderr; stdout carries only the export lines.
@@ -117,7 +118,7 @@ start_kafka_mock() {
 
 print_env() {
   [[ -f $ENV_FILE ]] || die "no running test services (run: eval \"\$(scripts/test-services.sh start)\")"
-  print_exports "$ENV_FILE"
+  cat "$ENV_FILE"
 }
 
 kafka_running() {
@@ -136,7 +137,6 @@ cmd_start() {
   mkdir -p "$STATE_DIR"
   if running; then
     log "already running (scripts/test-services.sh stop to restart)"
-    print_env
     return
   fi
   cmd_stop 2>/dev/null
@@ -168,7 +168,6 @@ export PM_TEST_KAFKA_BROKERS='$KAFKA_BROKERS_FOR_TESTS'
 export PM_TEST_KAFKA_CLUSTER='$KAFKA_CLUSTER_FOR_TESTS'
 $DATA_TIER_EXPORTS
 EOF
-  print_env
 }
 
 cmd_stop() {
@@ -186,8 +185,9 @@ cmd_stop() {
 }
 
 case ${1:-} in
-  start) run_for_eval cmd_start ;;
+  start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
+  status) running || exit 1 ;;
   env) print_env ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
 esac

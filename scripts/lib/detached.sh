@@ -7,6 +7,9 @@ pid_alive() { [[ -f "$STATE_DIR/$1.pid" ]] && kill -0 "$(cat "$STATE_DIR/$1.pid"
 start_detached() {
   local name=$1
   shift
+  # Emptied here, not by the background redirection below: a caller polling the log for a start-up line must never
+  # read the previous run's (test-services.sh once exported a dead kafka-mock bootstrap list that way).
+  : >"$STATE_DIR/$name.log"
   setsid "$@" </dev/null >"$STATE_DIR/$name.log" 2>&1 &
   echo $! >"$STATE_DIR/$name.pid"
 }
@@ -29,11 +32,13 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# `eval "$(script start)"` runs whatever the start prints on stdout, so a start command runs with its stdout on stderr
-# and writes only its export lines to the saved stdout (pg_ctlcluster's "Removed stale pid file." once failed CI as
-# "Removed: command not found").
-run_for_eval() {
-  exec {EVAL_OUT}>&1
+# `eval "$(script start)"` runs whatever the start prints on stdout, so the start command runs with its stdout on
+# stderr and only the env file it wrote is printed afterwards (pg_ctlcluster's "Removed stale pid file." once failed
+# CI as "Removed: command not found"). No extra descriptor may stay open meanwhile: the daemons it starts would
+# inherit it and keep the caller's $(...) waiting forever.
+start_for_eval() {
+  local env_file=$1
+  shift
   "$@" >&2
+  cat "$env_file"
 }
-print_exports() { cat "$1" >&"${EVAL_OUT:-1}"; }
