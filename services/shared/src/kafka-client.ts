@@ -4,6 +4,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { type ICustomPartitioner, Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+// No TimeoutNegativeWarning from kafkajs on every start (see the module).
+import './kafkajs-request-queue.ts';
 
 export interface KafkaLogSink {
   debug?(obj: object, message: string): void;
