@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { envReader } from '@payment-manager/shared';
 import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { parseBrokerList } from '@payment-manager/shared/kafka-client';
 import { freePort } from '@payment-manager/shared/net';
@@ -38,13 +39,14 @@ const { values: cliOptions } = parseCli({
   },
   environment: {
     KAFKA_BROKERS: 'use these brokers instead of starting a cluster (the broker-freeze fault is skipped)',
+    CHAOS_ORDERS: 'orders per fault (default 150)',
   },
 });
 oneLineErrors('chaos');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SUITE_DEADLINE_MS = 15 * 60_000;
-const ORDERS_PER_FAULT = Number(process.env.CHAOS_ORDERS ?? 150);
+const ORDERS_PER_FAULT = envReader(process.env).integer('CHAOS_ORDERS', 150, 1, 100_000);
 const SESSION_TIMEOUT_MS = 30_000;
 const TOPICS = { orders: 'webhooks.orders', disputes: 'webhooks.disputes', ordersDlq: 'webhooks.orders.dlq' };
 const say = (message: string) => console.log(`[chaos] ${message}`);
