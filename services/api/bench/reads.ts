@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import pg from 'pg';
 import { wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { buildApp } from '../src/app.ts';
@@ -32,13 +32,21 @@ const WARMUP_REQUESTS = 30;
 const TARGET_P50_MS = 5;
 const TARGET_PARTITIONS = 8;
 
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run bench:reads --',
+  summary:
+    'Seeds dispute events over 90 days and times GET /disputes/events for 7-day windows (targets: p50 ≤ 5 ms, ≤ 8 partitions).',
   options: {
-    events: { type: 'string', default: '1000000' },
-    requests: { type: 'string', default: '300' },
-    keep: { type: 'boolean', default: false },
+    events: { type: 'string', default: '1000000', valueName: '<n>', description: 'dispute events to seed' },
+    requests: { type: 'string', default: '300', valueName: '<n>', description: 'measured requests (at least 200)' },
+    keep: { type: 'boolean', default: false, description: 'keep the database afterwards (its name is printed)' },
+  },
+  environment: {
+    PM_BENCH_PG_URL:
+      'admin URL of the PostgreSQL to benchmark on (a database is created); else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres',
   },
 });
+oneLineErrors('bench:reads');
 const EVENTS = wholeNumberOption('events', args.events, 1);
 const REQUESTS = Math.max(200, wholeNumberOption('requests', args.requests, 1));
 const DISPUTES = Math.max(1, Math.round(EVENTS / 10));

@@ -1,3 +1,4 @@
+import { EXIT_USAGE } from '@payment-manager/shared/cli';
 import { shutdownTelemetry } from '@payment-manager/shared/observability';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
@@ -9,7 +10,7 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`payment-manager api: configuration error: ${err.message}`);
-    process.exit(2);
+    process.exit(EXIT_USAGE);
   }
   throw err;
 }

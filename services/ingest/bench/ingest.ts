@@ -17,22 +17,32 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { freePort } from '@payment-manager/shared/net';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
 import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/local-kafka.ts';
 
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run bench:ingest --',
+  summary:
+    'autocannon against a bare fastify hello-world and ingest in kafka mode, in alternating rounds (targets: ≥ 0.6× bare req/s, p99 ≤ 2× bare).',
   options: {
-    connections: { type: 'string', default: '50' },
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '2' },
-    broker: { type: 'string', default: 'real' },
+    connections: { type: 'string', default: '50', valueName: '<n>', description: 'HTTP connections' },
+    duration: { type: 'string', default: '5', valueName: '<s>', description: 'seconds per target and round' },
+    rounds: { type: 'string', default: '3', valueName: '<n>', description: 'rounds (the verdict uses their median)' },
+    warmup: { type: 'string', default: '2', valueName: '<s>', description: 'warm-up seconds per target' },
+    broker: {
+      type: 'string',
+      default: 'real',
+      valueName: 'real|mock',
+      description: "Apache Kafka or librdkafka's mock",
+    },
   },
+  environment: { KAFKA_BROKERS: 'use these brokers instead of starting a local Apache Kafka node' },
 });
+oneLineErrors('bench:ingest');
 const BROKER = brokerKind(args.broker);
 const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
 const DURATION = wholeNumberOption('duration', args.duration, 1);

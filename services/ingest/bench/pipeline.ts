@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { type NormalisedOrderWebhook, parseOrderWebhook } from '@payment-manager/shared';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { freePort } from '@payment-manager/shared/net';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
@@ -26,14 +26,28 @@ import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
 import { processOrderWebhook } from '../../api/src/webhooks/process.ts';
 
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run bench:pipeline --',
+  summary:
+    'Order webhooks through ingest → Kafka → API consumers → PostgreSQL against the same transaction replayed directly (target: ≥ 0.5× that ceiling).',
   options: {
-    webhooks: { type: 'string', default: '5000' },
-    connections: { type: 'string', default: '50' },
-    keep: { type: 'boolean', default: false },
-    broker: { type: 'string', default: 'real' },
+    webhooks: { type: 'string', default: '5000', valueName: '<n>', description: 'webhooks to send (each a new order)' },
+    connections: { type: 'string', default: '50', valueName: '<n>', description: 'HTTP connections' },
+    keep: { type: 'boolean', default: false, description: 'keep the database afterwards' },
+    broker: {
+      type: 'string',
+      default: 'real',
+      valueName: 'real|mock',
+      description: "Apache Kafka or librdkafka's mock",
+    },
+  },
+  environment: {
+    PM_BENCH_PG_URL:
+      'admin URL of the PostgreSQL (a database is created); else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres',
+    KAFKA_BROKERS: 'use these brokers instead of starting a local Apache Kafka node',
   },
 });
+oneLineErrors('bench:pipeline');
 const BROKER = brokerKind(args.broker);
 const N = wholeNumberOption('webhooks', args.webhooks, 1);
 const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);

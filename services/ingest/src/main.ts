@@ -1,6 +1,7 @@
 /** Ingest process: config from env (spec §2.2), kafka or http hand-over, 5 s drain on SIGINT/SIGTERM (spec §2.3). */
 
 import { ConfigError } from '@payment-manager/shared';
+import { EXIT_USAGE } from '@payment-manager/shared/cli';
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
 import { kafkaCheck, loggerOptions, shutdownTelemetry, wantsPrettyLogs } from '@payment-manager/shared/observability';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ingest: invalid configuration: ${err.message}\n`);
-      process.exit(1);
+      process.exit(EXIT_USAGE);
     }
     throw err;
   }
