@@ -1,0 +1,277 @@
+/**
+ * Batch apply in the API consumers on the run's real broker and a real PostgreSQL: backlogs already in the topics are
+ * fetched in batches and each batch is applied in one transaction (rows written by one transaction share `xmin`).
+ * The guarantees of the one-at-a-time path hold: per-order order, one effect per provider_event_id (duplicates inside
+ * a batch and across batches), the same outcome per message, permanent failures to the DLQ one by one while the rest
+ * of the batch applies, and a poison message that fails the batch's SQL goes to the DLQ without stalling anything.
+ * (Transient faults: kafka-pipeline.test.ts "database outage"; redelivery after a crash: "consumer killed".)
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  createTopics,
+  idempotentProducerSupported,
+  kafkaBrokers,
+  uniqueGroupId,
+  uniqueTopicNames,
+} from '@payment-manager/testkit/kafka';
+import { eventually } from '@payment-manager/testkit/poll';
+import { useTestDatabase } from '@payment-manager/testkit/postgres';
+import { describeWith } from '@payment-manager/testkit/services';
+import {
+  type ChargebackWebhookBody,
+  chargebackWebhook,
+  nextOrderWebhook,
+  type OrderWebhookBody,
+  orderWebhook,
+} from '@payment-manager/testkit/webhooks';
+import { type Kafka, Partitioners } from 'kafkajs';
+import { expect, it } from 'vitest';
+import { consumersFor, readAll, silentLog, testKafka } from '../../ingest/test/support/pipeline.ts';
+import { orderEventCounts } from './support/order-events.ts';
+
+const db = useTestDatabase({ poolMax: 8 });
+
+function envelope(type: 'order.webhook' | 'dispute.webhook', payload: OrderWebhookBody | ChargebackWebhookBody) {
+  const normalised =
+    type === 'order.webhook'
+      ? { meta: null, ...payload }
+      : { user_id: null, reason: '', amount: null, currency: null, evidence_due_at: null, meta: null, ...payload };
+  return JSON.stringify({
+    event_id: randomUUID(),
+    key: String(payload.user_id ?? payload.order_id),
+    type,
+    payload: normalised,
+    timestamp: new Date().toISOString(),
+  });
+}
+
+async function produce(kafka: Kafka, topic: string, messages: Array<{ key: string; value: string }>) {
+  const producer = kafka.producer({
+    idempotent: idempotentProducerSupported(),
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+async function setup(prefix: string) {
+  const topics = uniqueTopicNames(prefix);
+  await createTopics(topics);
+  return { topics, groups: { orders: uniqueGroupId(`${prefix}-o`), disputes: uniqueGroupId(`${prefix}-d`) } };
+}
+
+/** How many transactions wrote these orders' events (rows of one transaction share xmin). */
+async function writingTransactions(orderIds: string[]): Promise<number> {
+  const { rows } = await db.pool.query<{ transactions: number }>(
+    'SELECT count(DISTINCT xmin::text)::int AS transactions FROM order_events WHERE order_id = ANY($1)',
+    [orderIds],
+  );
+  return rows[0]?.transactions ?? 0;
+}
+
+describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
+  it('applies a backlog in batches: per-order order, one effect per provider_event_id within and across batches', async () => {
+    const { topics, groups } = await setup('batch');
+    const kafka = testKafka(kafkaBrokers());
+    const orders = Array.from({ length: 200 }, () => orderWebhook());
+    const lifecycles = orders.map((created) => [
+      created,
+      nextOrderWebhook(created, { status: 'updated', updated_at: '2025-03-04T10:00:00Z' }),
+      nextOrderWebhook(created, { status: 'success', updated_at: '2025-03-04T11:00:00Z' }),
+    ]);
+    // Every fourth order's update is delivered twice in a row: a duplicate inside one batch.
+    const messages = lifecycles.flatMap((lifecycle, n) =>
+      (n % 4 === 0 ? [lifecycle[0], lifecycle[1], lifecycle[1], lifecycle[2]] : lifecycle).map((body) => ({
+        key: body?.user_id as string,
+        value: envelope('order.webhook', body as OrderWebhookBody),
+      })),
+    );
+    await produce(kafka, topics.orders, messages);
+    const skipped: string[] = [];
+    const logger = {
+      ...silentLog,
+      info: (fields: object, message: string) => {
+        if (message === 'webhook skipped') skipped.push((fields as { outcome: string }).outcome);
+      },
+    };
+    const ids = orders.map((o) => o.order_id);
+    const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
+    try {
+      await eventually(async () => expect((await orderEventCounts(db.pool, ids)).size).toBe(orders.length), {
+        timeoutMs: 30_000,
+      });
+      // Across batches: the whole backlog again, after it was applied.
+      await produce(kafka, topics.orders, messages);
+      await eventually(() => expect(skipped).toHaveLength(50 + messages.length), { timeoutMs: 30_000 });
+    } finally {
+      await consumers.stop();
+    }
+    expect(new Set(skipped)).toEqual(new Set(['duplicate']));
+    const counts = await orderEventCounts(db.pool, ids);
+    expect(ids.map((id) => counts.get(id))).toEqual(ids.map(() => 3));
+    // created → updated → success in that order, or the update/success would have been refused and dead-lettered.
+    const { rows } = await db.pool.query('SELECT DISTINCT status FROM orders WHERE id = ANY($1)', [ids]);
+    expect(rows).toEqual([{ status: 'success' }]);
+    const { rows: kinds } = await db.pool.query<{ statuses: string[] }>(
+      `SELECT array_agg(data->>'status' ORDER BY created_at, id) AS statuses FROM order_events
+       WHERE order_id = ANY($1) GROUP BY order_id`,
+      [ids],
+    );
+    expect(new Set(kinds.map((k) => k.statuses.join(' → ')))).toEqual(new Set(['created → updated → success']));
+    expect(await readAll(kafka, topics.ordersDlq)).toHaveLength(0);
+    // 600 events, far fewer transactions: the backlog was applied in batches.
+    expect(await writingTransactions(ids)).toBeLessThan(60);
+  }, 90_000);
+
+  it('gives every message of a batch its one-at-a-time outcome; permanent failures go to the DLQ one by one', async () => {
+    const { topics, groups } = await setup('outcomes');
+    const kafka = testKafka(kafkaBrokers());
+    const userId = randomUUID();
+    // One key, so all of it lands in one partition and one fetch.
+    const created = orderWebhook({ user_id: userId });
+    const finished = nextOrderWebhook(created, { status: 'failed' });
+    const unknown = orderWebhook({ user_id: userId, status: 'updated' });
+    const afterFinal = nextOrderWebhook(created, { status: 'success' });
+    const conflictingCreate = nextOrderWebhook(created, { status: 'created' });
+    const second = orderWebhook({ user_id: userId });
+    const poison = '{"type":"order.webhook","payload":';
+    const sequence = [
+      { expect: 'processed', value: envelope('order.webhook', created) },
+      { expect: 'order not found', value: envelope('order.webhook', unknown) },
+      { expect: 'processed', value: envelope('order.webhook', finished) },
+      { expect: 'invalid status transition', value: envelope('order.webhook', afterFinal) },
+      { expect: 'duplicate', value: envelope('order.webhook', finished) },
+      { expect: 'conflict', value: envelope('order.webhook', conflictingCreate) },
+      { expect: 'invalid envelope', value: poison },
+      { expect: 'processed', value: envelope('order.webhook', second) },
+    ];
+    await produce(
+      kafka,
+      topics.orders,
+      sequence.map(({ value }) => ({ key: userId, value })),
+    );
+    const orphan = chargebackWebhook(randomUUID(), { user_id: userId });
+    const dispute = chargebackWebhook(created.order_id, { user_id: userId });
+    const closed = chargebackWebhook(created.order_id, {
+      user_id: userId,
+      status: 'closed',
+      occurred_at: '2025-03-06T08:00:00Z',
+      meta: { resolution: 'won' },
+    });
+    const skipped: string[] = [];
+    const logger = {
+      ...silentLog,
+      info: (fields: object, message: string) => {
+        if (message === 'webhook skipped') skipped.push((fields as { outcome: string }).outcome);
+      },
+    };
+    const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
+    try {
+      const letters = await eventually(async () => {
+        const found = await readAll(kafka, topics.ordersDlq);
+        expect(found).toHaveLength(3);
+        return found;
+      });
+      expect(letters.map((l) => l.headers.error?.replace(/:.*/, ''))).toEqual([
+        'order not found',
+        'invalid status transition',
+        'invalid envelope',
+      ]);
+      expect(letters.map((l) => l.value)).toEqual(
+        sequence.filter((s) => /not found|invalid/.test(s.expect)).map((s) => s.value),
+      );
+      await eventually(async () =>
+        expect((await orderEventCounts(db.pool, [second.order_id])).get(second.order_id)).toBe(1),
+      );
+      expect(skipped).toEqual(['duplicate', 'order_already_exists']);
+      const { rows } = await db.pool.query('SELECT id, status FROM orders WHERE id = ANY($1) ORDER BY id', [
+        [created.order_id, unknown.order_id, second.order_id],
+      ]);
+      expect(rows).toEqual(
+        [
+          { id: created.order_id, status: 'failed' },
+          { id: second.order_id, status: 'created' },
+        ].sort((a, b) => a.id.localeCompare(b.id)),
+      );
+      // The applied messages of the batch were applied together.
+      expect(await writingTransactions([created.order_id, second.order_id])).toBe(1);
+
+      // Chargebacks: one for an unknown order (DLQ), then an open and a close of the same dispute in one batch.
+      await produce(
+        kafka,
+        topics.disputes,
+        [orphan, dispute, closed, dispute].map((body) => ({ key: userId, value: envelope('dispute.webhook', body) })),
+      );
+      await eventually(async () => {
+        const { rows: disputes } = await db.pool.query('SELECT status, closed_at FROM disputes WHERE order_id = $1', [
+          created.order_id,
+        ]);
+        expect(disputes).toEqual([{ status: 'won', closed_at: '2025-03-06T08:00:00Z' }]);
+      });
+      const disputeLetters = await eventually(async () => {
+        const found = await readAll(kafka, topics.disputesDlq);
+        expect(found).toHaveLength(1);
+        return found;
+      });
+      expect(disputeLetters[0]?.headers.error).toBe('order not found');
+      const { rows: events } = await db.pool.query(
+        `SELECT e.kind FROM dispute_events e JOIN disputes d ON d.shard_key = e.shard_key AND d.id = e.dispute_id
+         WHERE d.order_id = $1 ORDER BY e.created_at`,
+        [created.order_id],
+      );
+      expect(events.map((e) => e.kind)).toEqual(['webhook_opened', 'provider_decision']);
+      await eventually(() => expect(skipped).toEqual(['duplicate', 'order_already_exists', 'duplicate']));
+    } finally {
+      await consumers.stop();
+    }
+  }, 60_000);
+
+  it('sends a message whose SQL fails for good to the DLQ and applies the rest of its batch', async () => {
+    const { topics, groups } = await setup('poison');
+    const kafka = testKafka(kafkaBrokers());
+    // A constraint this database alone has: the poison passes every check before the SQL and fails the batch's
+    // INSERT, as a bug or an unforeseen row would.
+    await db.pool.query(
+      `ALTER TABLE orders ADD CONSTRAINT poison_test_refusal CHECK (id NOT LIKE 'poison-%') NOT VALID`,
+    );
+    const userId = randomUUID();
+    const first = orderWebhook({ user_id: userId });
+    const poisoned = orderWebhook({ user_id: userId, order_id: `poison-${randomUUID()}` });
+    const update = nextOrderWebhook(first, { status: 'updated' });
+    const last = orderWebhook({ user_id: userId });
+    await produce(
+      kafka,
+      topics.orders,
+      [first, poisoned, update, last].map((body) => ({ key: userId, value: envelope('order.webhook', body) })),
+    );
+    const batchFailures: string[] = [];
+    const logger = {
+      ...silentLog,
+      warn: (_: object, message: string) => {
+        if (message.startsWith('webhook batch failed')) batchFailures.push(message);
+      },
+    };
+    const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
+    try {
+      const letters = await eventually(async () => {
+        const found = await readAll(kafka, topics.ordersDlq);
+        expect(found).toHaveLength(1);
+        return found;
+      });
+      expect(letters[0]?.headers.error).toMatch(/^max retries exceeded: .*poison_test_refusal/);
+      expect(letters[0]?.value).toContain(poisoned.order_id);
+      await eventually(async () => {
+        const counts = await orderEventCounts(db.pool, [first.order_id, last.order_id]);
+        expect([counts.get(first.order_id), counts.get(last.order_id)]).toEqual([2, 1]);
+      });
+      expect(batchFailures.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await consumers.stop();
+      await db.pool.query('ALTER TABLE orders DROP CONSTRAINT poison_test_refusal');
+    }
+  }, 60_000);
+});
