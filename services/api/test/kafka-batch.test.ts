@@ -73,6 +73,25 @@ async function writingTransactions(orderIds: string[]): Promise<number> {
   return rows[0]?.transactions ?? 0;
 }
 
+/**
+ * What the consumers report per message, recorded from their log. Tests wait on these instead of polling the DLQ
+ * topic: reading it (kcat, synchronous) would block this process — and the consumers in it — for seconds.
+ */
+function consumerLog() {
+  const events = { skipped: [] as string[], deadLettered: [] as string[], batchFailures: 0 };
+  const logger = {
+    ...silentLog,
+    info: (fields: object, message: string) => {
+      if (message === 'webhook skipped') events.skipped.push((fields as { outcome: string }).outcome);
+    },
+    warn: (fields: object, message: string) => {
+      if (message === 'webhook sent to DLQ') events.deadLettered.push((fields as { failure: string }).failure);
+      if (message.startsWith('webhook batch failed')) events.batchFailures++;
+    },
+  };
+  return { events, logger };
+}
+
 describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
   it('applies a backlog in batches: per-order order, one effect per provider_event_id within and across batches', async () => {
     const { topics, groups } = await setup('batch');
@@ -91,13 +110,7 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
       })),
     );
     await produce(kafka, topics.orders, messages);
-    const skipped: string[] = [];
-    const logger = {
-      ...silentLog,
-      info: (fields: object, message: string) => {
-        if (message === 'webhook skipped') skipped.push((fields as { outcome: string }).outcome);
-      },
-    };
+    const { events, logger } = consumerLog();
     const ids = orders.map((o) => o.order_id);
     const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
     try {
@@ -106,11 +119,12 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
       });
       // Across batches: the whole backlog again, after it was applied.
       await produce(kafka, topics.orders, messages);
-      await eventually(() => expect(skipped).toHaveLength(50 + messages.length), { timeoutMs: 30_000 });
+      await eventually(() => expect(events.skipped).toHaveLength(50 + messages.length), { timeoutMs: 30_000 });
     } finally {
       await consumers.stop();
     }
-    expect(new Set(skipped)).toEqual(new Set(['duplicate']));
+    expect(new Set(events.skipped)).toEqual(new Set(['duplicate']));
+    expect(events.deadLettered).toEqual([]);
     const counts = await orderEventCounts(db.pool, ids);
     expect(ids.map((id) => counts.get(id))).toEqual(ids.map(() => 3));
     // created → updated → success in that order, or the update/success would have been refused and dead-lettered.
@@ -140,14 +154,14 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
     const second = orderWebhook({ user_id: userId });
     const poison = '{"type":"order.webhook","payload":';
     const sequence = [
-      { expect: 'processed', value: envelope('order.webhook', created) },
-      { expect: 'order not found', value: envelope('order.webhook', unknown) },
-      { expect: 'processed', value: envelope('order.webhook', finished) },
-      { expect: 'invalid status transition', value: envelope('order.webhook', afterFinal) },
-      { expect: 'duplicate', value: envelope('order.webhook', finished) },
-      { expect: 'conflict', value: envelope('order.webhook', conflictingCreate) },
-      { expect: 'invalid envelope', value: poison },
-      { expect: 'processed', value: envelope('order.webhook', second) },
+      { dead: false, value: envelope('order.webhook', created) },
+      { dead: true, value: envelope('order.webhook', unknown) },
+      { dead: false, value: envelope('order.webhook', finished) },
+      { dead: true, value: envelope('order.webhook', afterFinal) },
+      { dead: false, value: envelope('order.webhook', finished) },
+      { dead: false, value: envelope('order.webhook', conflictingCreate) },
+      { dead: true, value: poison },
+      { dead: false, value: envelope('order.webhook', second) },
     ];
     await produce(
       kafka,
@@ -162,32 +176,16 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
       occurred_at: '2025-03-06T08:00:00Z',
       meta: { resolution: 'won' },
     });
-    const skipped: string[] = [];
-    const logger = {
-      ...silentLog,
-      info: (fields: object, message: string) => {
-        if (message === 'webhook skipped') skipped.push((fields as { outcome: string }).outcome);
-      },
-    };
+    const { events, logger } = consumerLog();
     const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
     try {
-      const letters = await eventually(async () => {
-        const found = await readAll(kafka, topics.ordersDlq);
-        expect(found).toHaveLength(3);
-        return found;
-      });
-      expect(letters.map((l) => l.headers.error?.replace(/:.*/, ''))).toEqual([
+      await eventually(() => expect(events.deadLettered).toHaveLength(3), { timeoutMs: 30_000 });
+      expect(events.deadLettered.map((failure) => failure.replace(/:.*/, ''))).toEqual([
         'order not found',
         'invalid status transition',
         'invalid envelope',
       ]);
-      expect(letters.map((l) => l.value)).toEqual(
-        sequence.filter((s) => /not found|invalid/.test(s.expect)).map((s) => s.value),
-      );
-      await eventually(async () =>
-        expect((await orderEventCounts(db.pool, [second.order_id])).get(second.order_id)).toBe(1),
-      );
-      expect(skipped).toEqual(['duplicate', 'order_already_exists']);
+      expect(events.skipped).toEqual(['duplicate', 'order_already_exists']);
       const { rows } = await db.pool.query('SELECT id, status FROM orders WHERE id = ANY($1) ORDER BY id', [
         [created.order_id, unknown.order_id, second.order_id],
       ]);
@@ -200,35 +198,40 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
       // The applied messages of the batch were applied together.
       expect(await writingTransactions([created.order_id, second.order_id])).toBe(1);
 
-      // Chargebacks: one for an unknown order (DLQ), then an open and a close of the same dispute in one batch.
+      // Chargebacks: one for an unknown order (DLQ), then an open and a close of the same dispute and a duplicate.
       await produce(
         kafka,
         topics.disputes,
         [orphan, dispute, closed, dispute].map((body) => ({ key: userId, value: envelope('dispute.webhook', body) })),
       );
-      await eventually(async () => {
-        const { rows: disputes } = await db.pool.query('SELECT status, closed_at FROM disputes WHERE order_id = $1', [
-          created.order_id,
-        ]);
-        expect(disputes).toEqual([{ status: 'won', closed_at: '2025-03-06T08:00:00Z' }]);
-      });
-      const disputeLetters = await eventually(async () => {
-        const found = await readAll(kafka, topics.disputesDlq);
-        expect(found).toHaveLength(1);
-        return found;
-      });
-      expect(disputeLetters[0]?.headers.error).toBe('order not found');
-      const { rows: events } = await db.pool.query(
-        `SELECT e.kind FROM dispute_events e JOIN disputes d ON d.shard_key = e.shard_key AND d.id = e.dispute_id
-         WHERE d.order_id = $1 ORDER BY e.created_at`,
-        [created.order_id],
-      );
-      expect(events.map((e) => e.kind)).toEqual(['webhook_opened', 'provider_decision']);
-      await eventually(() => expect(skipped).toEqual(['duplicate', 'order_already_exists', 'duplicate']));
+      await eventually(() => expect(events.deadLettered).toHaveLength(4), { timeoutMs: 30_000 });
+      await eventually(() => expect(events.skipped).toHaveLength(3));
     } finally {
       await consumers.stop();
     }
-  }, 60_000);
+    expect(events.deadLettered[3]).toBe('order not found');
+    expect(events.skipped[2]).toBe('duplicate');
+    const { rows: disputes } = await db.pool.query('SELECT status, closed_at FROM disputes WHERE order_id = $1', [
+      created.order_id,
+    ]);
+    expect(disputes).toEqual([{ status: 'won', closed_at: '2025-03-06T08:00:00Z' }]);
+    const { rows: disputeEvents } = await db.pool.query(
+      `SELECT e.kind FROM dispute_events e JOIN disputes d ON d.shard_key = e.shard_key AND d.id = e.dispute_id
+       WHERE d.order_id = $1 ORDER BY e.created_at`,
+      [created.order_id],
+    );
+    expect(disputeEvents.map((e) => e.kind)).toEqual(['webhook_opened', 'provider_decision']);
+    // The dead letters themselves: the original bytes, in offset order, with the failure in their header.
+    const letters = await readAll(kafka, topics.ordersDlq);
+    expect(letters.map((l) => l.value)).toEqual(sequence.filter((s) => s.dead).map((s) => s.value));
+    expect(letters.map((l) => l.headers.error?.replace(/:.*/, ''))).toEqual([
+      'order not found',
+      'invalid status transition',
+      'invalid envelope',
+    ]);
+    const disputeLetters = await readAll(kafka, topics.disputesDlq);
+    expect(disputeLetters.map((l) => l.headers.error)).toEqual(['order not found']);
+  }, 90_000);
 
   it('sends a message whose SQL fails for good to the DLQ and applies the rest of its batch', async () => {
     const { topics, groups } = await setup('poison');
@@ -248,30 +251,26 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
       topics.orders,
       [first, poisoned, update, last].map((body) => ({ key: userId, value: envelope('order.webhook', body) })),
     );
-    const batchFailures: string[] = [];
-    const logger = {
-      ...silentLog,
-      warn: (_: object, message: string) => {
-        if (message.startsWith('webhook batch failed')) batchFailures.push(message);
-      },
-    };
+    const { events, logger } = consumerLog();
     const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
     try {
-      const letters = await eventually(async () => {
-        const found = await readAll(kafka, topics.ordersDlq);
-        expect(found).toHaveLength(1);
-        return found;
-      });
-      expect(letters[0]?.headers.error).toMatch(/^max retries exceeded: .*poison_test_refusal/);
-      expect(letters[0]?.value).toContain(poisoned.order_id);
-      await eventually(async () => {
-        const counts = await orderEventCounts(db.pool, [first.order_id, last.order_id]);
-        expect([counts.get(first.order_id), counts.get(last.order_id)]).toEqual([2, 1]);
-      });
-      expect(batchFailures.length).toBeGreaterThanOrEqual(1);
+      await eventually(
+        async () => {
+          const counts = await orderEventCounts(db.pool, [first.order_id, last.order_id]);
+          expect([counts.get(first.order_id), counts.get(last.order_id)]).toEqual([2, 1]);
+        },
+        { timeoutMs: 30_000 },
+      );
+      await eventually(() => expect(events.deadLettered).toHaveLength(1));
     } finally {
       await consumers.stop();
       await db.pool.query('ALTER TABLE orders DROP CONSTRAINT poison_test_refusal');
     }
+    expect(events.batchFailures).toBeGreaterThanOrEqual(1);
+    expect(events.deadLettered[0]).toMatch(/^max retries exceeded: .*poison_test_refusal/);
+    const letters = await readAll(kafka, topics.ordersDlq);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.value).toContain(poisoned.order_id);
+    expect(letters[0]?.headers.error).toBe(events.deadLettered[0]);
   }, 60_000);
 });
