@@ -7,56 +7,22 @@
  * (Transient faults: kafka-pipeline.test.ts "database outage"; redelivery after a crash: "consumer killed".)
  */
 import { randomUUID } from 'node:crypto';
-import {
-  createTopics,
-  idempotentProducerSupported,
-  kafkaBrokers,
-  uniqueGroupId,
-  uniqueTopicNames,
-} from '@payment-manager/testkit/kafka';
+import { createTopics, kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '@payment-manager/testkit/kafka';
 import { eventually } from '@payment-manager/testkit/poll';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
 import {
-  type ChargebackWebhookBody,
   chargebackWebhook,
   nextOrderWebhook,
   type OrderWebhookBody,
   orderWebhook,
 } from '@payment-manager/testkit/webhooks';
-import { type Kafka, Partitioners } from 'kafkajs';
 import { expect, it } from 'vitest';
 import { consumersFor, readAll, silentLog, testKafka } from '../../ingest/test/support/pipeline.ts';
+import { chargebackEnvelopeOf, envelopeOf, produceRaw } from './support/kafka-messages.ts';
 import { orderEventCounts } from './support/order-events.ts';
 
 const db = useTestDatabase({ poolMax: 8 });
-
-function envelope(type: 'order.webhook' | 'dispute.webhook', payload: OrderWebhookBody | ChargebackWebhookBody) {
-  const normalised =
-    type === 'order.webhook'
-      ? { meta: null, ...payload }
-      : { user_id: null, reason: '', amount: null, currency: null, evidence_due_at: null, meta: null, ...payload };
-  return JSON.stringify({
-    event_id: randomUUID(),
-    key: String(payload.user_id ?? payload.order_id),
-    type,
-    payload: normalised,
-    timestamp: new Date().toISOString(),
-  });
-}
-
-async function produce(kafka: Kafka, topic: string, messages: Array<{ key: string; value: string }>) {
-  const producer = kafka.producer({
-    idempotent: idempotentProducerSupported(),
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages });
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 async function setup(prefix: string) {
   const topics = uniqueTopicNames(prefix);
@@ -106,10 +72,10 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
     const messages = lifecycles.flatMap((lifecycle, n) =>
       (n % 4 === 0 ? [lifecycle[0], lifecycle[1], lifecycle[1], lifecycle[2]] : lifecycle).map((body) => ({
         key: body?.user_id as string,
-        value: envelope('order.webhook', body as OrderWebhookBody),
+        value: envelopeOf(body as OrderWebhookBody),
       })),
     );
-    await produce(kafka, topics.orders, messages);
+    await produceRaw(kafka, topics.orders, messages);
     const { events, logger } = consumerLog();
     const ids = orders.map((o) => o.order_id);
     const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
@@ -118,7 +84,7 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
         timeoutMs: 30_000,
       });
       // Across batches: the whole backlog again, after it was applied.
-      await produce(kafka, topics.orders, messages);
+      await produceRaw(kafka, topics.orders, messages);
       await eventually(() => expect(events.skipped).toHaveLength(50 + messages.length), { timeoutMs: 30_000 });
     } finally {
       await consumers.stop();
@@ -154,16 +120,16 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
     const second = orderWebhook({ user_id: userId });
     const poison = '{"type":"order.webhook","payload":';
     const sequence = [
-      { dead: false, value: envelope('order.webhook', created) },
-      { dead: true, value: envelope('order.webhook', unknown) },
-      { dead: false, value: envelope('order.webhook', finished) },
-      { dead: true, value: envelope('order.webhook', afterFinal) },
-      { dead: false, value: envelope('order.webhook', finished) },
-      { dead: false, value: envelope('order.webhook', conflictingCreate) },
+      { dead: false, value: envelopeOf(created) },
+      { dead: true, value: envelopeOf(unknown) },
+      { dead: false, value: envelopeOf(finished) },
+      { dead: true, value: envelopeOf(afterFinal) },
+      { dead: false, value: envelopeOf(finished) },
+      { dead: false, value: envelopeOf(conflictingCreate) },
       { dead: true, value: poison },
-      { dead: false, value: envelope('order.webhook', second) },
+      { dead: false, value: envelopeOf(second) },
     ];
-    await produce(
+    await produceRaw(
       kafka,
       topics.orders,
       sequence.map(({ value }) => ({ key: userId, value })),
@@ -199,10 +165,10 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
       expect(await writingTransactions([created.order_id, second.order_id])).toBe(1);
 
       // Chargebacks: one for an unknown order (DLQ), then an open and a close of the same dispute and a duplicate.
-      await produce(
+      await produceRaw(
         kafka,
         topics.disputes,
-        [orphan, dispute, closed, dispute].map((body) => ({ key: userId, value: envelope('dispute.webhook', body) })),
+        [orphan, dispute, closed, dispute].map((body) => ({ key: userId, value: chargebackEnvelopeOf(body) })),
       );
       await eventually(() => expect(events.deadLettered).toHaveLength(4), { timeoutMs: 30_000 });
       await eventually(() => expect(events.skipped).toHaveLength(3));
@@ -246,10 +212,10 @@ describeWith(['postgres', 'kafka'], 'kafka batch apply', () => {
     const poisoned = orderWebhook({ user_id: userId, order_id: `poison-${randomUUID()}` });
     const update = nextOrderWebhook(first, { status: 'updated' });
     const last = orderWebhook({ user_id: userId });
-    await produce(
+    await produceRaw(
       kafka,
       topics.orders,
-      [first, poisoned, update, last].map((body) => ({ key: userId, value: envelope('order.webhook', body) })),
+      [first, poisoned, update, last].map((body) => ({ key: userId, value: envelopeOf(body) })),
     );
     const { events, logger } = consumerLog();
     const consumers = consumersFor({ pool: db.pool, kafka, topics, groups, logger });
