@@ -148,13 +148,20 @@ export function createBatchHandler(
     });
   }
 
-  /** The batch path: one transaction; domain spans per webhook, the SQL under the first one's. */
+  /**
+   * The batch path: one transaction. Each webhook gets its domain span in its own trace; the shared SQL is recorded
+   * under the first one's, and the others link to it.
+   */
   async function applyTogether(payload: EachBatchPayload, items: Item[], where: object): Promise<WebhookOutcome[]> {
+    let carrier: Span | undefined;
     const domainSpans = items.map((item) => {
       const webhook = (item.decoded as { webhook: NormalisedOrderWebhook | NormalisedChargebackWebhook }).webhook;
-      return tracer.startSpan(
+      const span = tracer.startSpan(
         domainSpanName,
         {
+          ...(carrier
+            ? { links: [{ context: carrier.spanContext(), attributes: { 'webhook.batch.sql': true } }] }
+            : {}),
           attributes: {
             order_id: webhook.order_id,
             ...(webhook.user_id ? { user_id: webhook.user_id } : {}),
@@ -165,6 +172,8 @@ export function createBatchHandler(
         },
         item.context,
       );
+      carrier ??= span;
+      return span;
     });
     const first = trace.setSpan(items[0]?.context ?? context.active(), domainSpans[0] as Span);
     try {

@@ -38,7 +38,6 @@ export {
   type SpanAttributes,
   setActiveSpanAttributes,
   withExtractedContext,
-  withoutTracing,
   withProducerSpan,
   withSpan,
 } from './spans.ts';
