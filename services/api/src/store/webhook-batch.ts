@@ -2,7 +2,8 @@
  * Set-based SQL for applying a batch of webhooks in one transaction (webhooks/apply-batch.ts): a few statements
  * per batch instead of several per webhook. Every statement on a domain table names the batch's shard keys
  * (`shard_key = ANY(...)`) next to its ids, so on Citus it touches only the shards of the batch's orders
- * (docs/data-tier.md), and rows travel as arrays (unnest), so the statement text is the same for any batch size.
+ * (docs/data-tier.md). Rows travel as one JSON array per statement (json_to_recordset): one parameter, serialised
+ * natively, and the statement text is the same for any batch size.
  */
 import { randomUUID } from 'node:crypto';
 import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
@@ -15,19 +16,32 @@ import type { DisputeState, OrderState } from '../webhooks/fold.ts';
  * Takes the per-order lock of every order of the batch (the same advisory lock as `lockOrder`, so batches and
  * single requests serialise per order), in one fixed order so two batches sharing orders cannot deadlock.
  */
-export async function lockOrders(db: Queryable, orderIds: readonly string[]): Promise<void> {
+export async function lockOrders(db: Queryable, keys: BatchKeys): Promise<void> {
   await db.query(
     `SELECT pg_advisory_xact_lock(lock_key)
      FROM (SELECT DISTINCT hashtext('order:' || id) AS lock_key FROM unnest($1::text[]) AS id ORDER BY lock_key) AS keys`,
-    [orderIds],
+    [keys.orderIds],
   );
 }
 
-function shardKeysOf(orderIds: readonly string[]): number[] {
-  return [...new Set(orderIds.map(orderShardKey))];
+/** The orders of one batch and their shard keys, each hashed once. */
+export class BatchKeys {
+  readonly orderIds: string[];
+  readonly shardKeys: number[];
+  readonly #shardKeyOf = new Map<string, number>();
+
+  constructor(orderIds: Iterable<string>) {
+    for (const id of orderIds) if (!this.#shardKeyOf.has(id)) this.#shardKeyOf.set(id, orderShardKey(id));
+    this.orderIds = [...this.#shardKeyOf.keys()];
+    this.shardKeys = [...new Set(this.#shardKeyOf.values())];
+  }
+
+  shardKeyOf(orderId: string): number {
+    return this.#shardKeyOf.get(orderId) ?? orderShardKey(orderId);
+  }
 }
 
-export async function loadOrders(db: Queryable, orderIds: readonly string[]): Promise<Map<string, OrderState>> {
+export async function loadOrders(db: Queryable, keys: BatchKeys): Promise<Map<string, OrderState>> {
   const { rows } = await db.query<{
     order_id: string;
     user_id: string;
@@ -37,7 +51,7 @@ export async function loadOrders(db: Queryable, orderIds: readonly string[]): Pr
   }>(
     `SELECT id AS order_id, user_id, status, created_at, updated_at FROM orders
      WHERE shard_key = ANY($1::int[]) AND id = ANY($2::text[])`,
-    [shardKeysOf(orderIds), orderIds],
+    [keys.shardKeys, keys.orderIds],
   );
   return new Map(
     rows.map((row) => [
@@ -66,44 +80,53 @@ function groupPairs(rows: Array<{ owner: string; provider_event_id: string }>): 
 /** For each order of the batch, which of the batch's provider_event_ids it already has an event for. */
 export async function loadOrderEventIds(
   db: Queryable,
+  keys: BatchKeys,
   webhooks: readonly NormalisedOrderWebhook[],
 ): Promise<Map<string, Set<string>>> {
-  const orderIds = [...new Set(webhooks.map((w) => w.order_id))];
   const { rows } = await db.query<{ owner: string; provider_event_id: string }>(
     `SELECT order_id AS owner, provider_event_id FROM order_events
      WHERE shard_key = ANY($1::int[]) AND order_id = ANY($2::text[]) AND provider_event_id = ANY($3::text[])`,
-    [shardKeysOf(orderIds), orderIds, [...new Set(webhooks.map((w) => w.provider_event_id))]],
+    [keys.shardKeys, keys.orderIds, [...new Set(webhooks.map((w) => w.provider_event_id))]],
   );
   return groupPairs(rows);
 }
 
 /** Inserts the batch's new orders and updates the changed ones, with their state after the batch. */
-export async function saveOrders(db: Queryable, orders: ReadonlyArray<OrderState & { isNew: boolean }>) {
+export async function saveOrders(
+  db: Queryable,
+  keys: BatchKeys,
+  orders: ReadonlyArray<OrderState & { isNew: boolean }>,
+): Promise<void> {
   if (orders.length === 0) return;
   await db.query(
     `INSERT INTO orders (id, user_id, status, on_hold, hold_reason, created_at, updated_at, shard_key)
-     SELECT id, user_id, status, FALSE, NULL, created_at::timestamptz AT TIME ZONE 'UTC',
-            updated_at::timestamptz AT TIME ZONE 'UTC', shard_key
-     FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[])
-       AS batch(id, user_id, status, created_at, updated_at, shard_key)
+     SELECT id, user_id, status, FALSE, NULL, created_at AT TIME ZONE 'UTC', updated_at AT TIME ZONE 'UTC', shard_key
+     FROM json_to_recordset($1::json)
+       AS batch(id text, user_id uuid, status text, created_at timestamptz, updated_at timestamptz, shard_key int)
      ON CONFLICT (id, shard_key) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at`,
     [
-      orders.map((o) => o.orderId),
-      orders.map((o) => o.userId),
-      orders.map((o) => o.status),
-      orders.map((o) => o.createdAt),
-      orders.map((o) => o.updatedAt),
-      orders.map((o) => orderShardKey(o.orderId)),
+      JSON.stringify(
+        orders.map((o) => ({
+          id: o.orderId,
+          user_id: o.userId,
+          status: o.status,
+          created_at: o.createdAt,
+          updated_at: o.updatedAt,
+          shard_key: keys.shardKeyOf(o.orderId),
+        })),
+      ),
     ],
   );
 }
 
 /**
- * Appends the batch's order events. created_at is the commit-time clock plus the event's position in
- * microseconds, so events of one order are strictly ordered as the batch applied them (spec §4.4).
+ * Appends the batch's order events. created_at is the statement's clock plus the event's position in
+ * microseconds, so events of one order are strictly ordered as the batch applied them (spec §4.4). No ON CONFLICT:
+ * the batch checked for duplicates under the orders' locks, so a conflict is a bug and fails the batch.
  */
 export async function appendOrderEvents(
   db: Queryable,
+  keys: BatchKeys,
   events: ReadonlyArray<{ orderId: string; providerEventId: string; data: NormalisedOrderWebhook }>,
 ): Promise<void> {
   if (events.length === 0) return;
@@ -111,24 +134,25 @@ export async function appendOrderEvents(
     `INSERT INTO order_events (id, order_id, kind, provider_event_id, data, created_at, shard_key)
      SELECT id, order_id, 'webhook_received', provider_event_id, data,
             clock_timestamp() AT TIME ZONE 'UTC' + position * interval '1 microsecond', shard_key
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::int[]) WITH ORDINALITY
-       AS batch(id, order_id, provider_event_id, data, shard_key, position)
-     ON CONFLICT (order_id, provider_event_id, shard_key) DO NOTHING`,
+     FROM json_to_recordset($1::json)
+       AS batch(id text, order_id text, provider_event_id text, data jsonb, shard_key int, position int)`,
     [
-      events.map(() => randomUUID()),
-      events.map((e) => e.orderId),
-      events.map((e) => e.providerEventId),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => orderShardKey(e.orderId)),
+      JSON.stringify(
+        events.map((e, position) => ({
+          id: randomUUID(),
+          order_id: e.orderId,
+          provider_event_id: e.providerEventId,
+          data: e.data,
+          shard_key: keys.shardKeyOf(e.orderId),
+          position,
+        })),
+      ),
     ],
   );
 }
 
 /** For every order of the batch that exists: its dispute (null if none). Orders that do not exist are absent. */
-export async function loadDisputesByOrder(
-  db: Queryable,
-  orderIds: readonly string[],
-): Promise<Map<string, DisputeState | null>> {
+export async function loadDisputesByOrder(db: Queryable, keys: BatchKeys): Promise<Map<string, DisputeState | null>> {
   const { rows } = await db.query<{
     order_id: string;
     dispute_id: string | null;
@@ -139,7 +163,7 @@ export async function loadDisputesByOrder(
     `SELECT o.id AS order_id, d.id AS dispute_id, d.status, d.evidence_due_at, d.closed_at
      FROM orders o LEFT JOIN disputes d ON d.shard_key = o.shard_key AND d.order_id = o.id
      WHERE o.shard_key = ANY($1::int[]) AND o.id = ANY($2::text[])`,
-    [shardKeysOf(orderIds), orderIds],
+    [keys.shardKeys, keys.orderIds],
   );
   return new Map(
     rows.map((row) => [
@@ -162,6 +186,7 @@ export async function loadDisputesByOrder(
  */
 export async function loadDisputeEventIds(
   db: Queryable,
+  keys: BatchKeys,
   disputes: ReadonlyMap<string, DisputeState | null>,
   webhooks: readonly NormalisedChargebackWebhook[],
 ): Promise<Map<string, Set<string>>> {
@@ -172,7 +197,7 @@ export async function loadDisputeEventIds(
     `SELECT dispute_id, provider_event_id FROM dispute_events
      WHERE shard_key = ANY($1::int[]) AND dispute_id = ANY($2::text[]) AND provider_event_id = ANY($3::text[])`,
     [
-      shardKeysOf(stored.map(([orderId]) => orderId)),
+      [...new Set(stored.map(([orderId]) => keys.shardKeyOf(orderId)))],
       stored.map(([, dispute]) => dispute.disputeId),
       [...new Set(webhooks.map((w) => w.provider_event_id))],
     ],
@@ -188,6 +213,7 @@ export async function loadDisputeEventIds(
  */
 export async function saveDisputes(
   db: Queryable,
+  keys: BatchKeys,
   created: ReadonlyArray<{ orderId: string; dispute: NewDispute; change: DisputeChange }>,
   changed: ReadonlyArray<{ orderId: string; disputeId: string; change: DisputeChange }>,
 ): Promise<Map<string, string>> {
@@ -200,24 +226,28 @@ export async function saveDisputes(
   // the placeholder values of their insert half are never stored.
   await db.query(
     `INSERT INTO disputes (id, order_id, status, reason, amount, currency, opened_at, evidence_due_at, closed_at, shard_key)
-     SELECT id, order_id, status, reason, amount, currency, opened_at::timestamptz AT TIME ZONE 'UTC',
-            evidence_due_at::timestamptz AT TIME ZONE 'UTC', closed_at::timestamptz AT TIME ZONE 'UTC', shard_key
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::text[], $8::text[],
-                 $9::text[], $10::int[])
-       AS batch(id, order_id, status, reason, amount, currency, opened_at, evidence_due_at, closed_at, shard_key)
+     SELECT id, order_id, status, reason, amount, currency, opened_at AT TIME ZONE 'UTC',
+            evidence_due_at AT TIME ZONE 'UTC', closed_at AT TIME ZONE 'UTC', shard_key
+     FROM json_to_recordset($1::json)
+       AS batch(id text, order_id text, status text, reason text, amount numeric, currency text,
+                opened_at timestamptz, evidence_due_at timestamptz, closed_at timestamptz, shard_key int)
      ON CONFLICT (id, shard_key) DO UPDATE
        SET status = EXCLUDED.status, evidence_due_at = EXCLUDED.evidence_due_at, closed_at = EXCLUDED.closed_at`,
     [
-      rows.map((r) => r.disputeId),
-      rows.map((r) => r.orderId),
-      rows.map((r) => r.change.status),
-      rows.map((r) => r.dispute?.reason ?? ''),
-      rows.map((r) => r.dispute?.amount ?? 0),
-      rows.map((r) => r.dispute?.currency ?? ''),
-      rows.map((r) => r.dispute?.openedAt ?? '1970-01-01T00:00:00Z'),
-      rows.map((r) => r.change.evidenceDueAt),
-      rows.map((r) => r.change.closedAt),
-      rows.map((r) => orderShardKey(r.orderId)),
+      JSON.stringify(
+        rows.map((r) => ({
+          id: r.disputeId,
+          order_id: r.orderId,
+          status: r.change.status,
+          reason: r.dispute?.reason ?? '',
+          amount: r.dispute?.amount ?? 0,
+          currency: r.dispute?.currency ?? '',
+          opened_at: r.dispute?.openedAt ?? '1970-01-01T00:00:00Z',
+          evidence_due_at: r.change.evidenceDueAt,
+          closed_at: r.change.closedAt,
+          shard_key: keys.shardKeyOf(r.orderId),
+        })),
+      ),
     ],
   );
   return new Map(rows.map((r) => [r.orderId, r.disputeId]));
@@ -225,6 +255,7 @@ export async function saveDisputes(
 
 export async function appendDisputeEvents(
   db: Queryable,
+  keys: BatchKeys,
   events: ReadonlyArray<{ disputeId: string; orderId: string; kind: string; providerEventId: string; data: unknown }>,
 ): Promise<void> {
   if (events.length === 0) return;
@@ -232,15 +263,20 @@ export async function appendDisputeEvents(
     `INSERT INTO dispute_events (id, dispute_id, kind, provider_event_id, data, created_at, shard_key)
      SELECT id, dispute_id, kind, provider_event_id, data,
             clock_timestamp() AT TIME ZONE 'UTC' + position * interval '1 microsecond', shard_key
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::int[]) WITH ORDINALITY
-       AS batch(id, dispute_id, kind, provider_event_id, data, shard_key, position)`,
+     FROM json_to_recordset($1::json)
+       AS batch(id text, dispute_id text, kind text, provider_event_id text, data jsonb, shard_key int, position int)`,
     [
-      events.map(() => randomUUID()),
-      events.map((e) => e.disputeId),
-      events.map((e) => e.kind),
-      events.map((e) => e.providerEventId),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => orderShardKey(e.orderId)),
+      JSON.stringify(
+        events.map((e, position) => ({
+          id: randomUUID(),
+          dispute_id: e.disputeId,
+          kind: e.kind,
+          provider_event_id: e.providerEventId,
+          data: e.data,
+          shard_key: keys.shardKeyOf(e.orderId),
+          position,
+        })),
+      ),
     ],
   );
 }

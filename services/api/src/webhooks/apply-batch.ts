@@ -11,6 +11,7 @@ import { DISPUTE_EVENT_KIND_BY_WEBHOOK_STATUS } from '../domain/disputes.ts';
 import {
   appendDisputeEvents,
   appendOrderEvents,
+  BatchKeys,
   loadDisputeEventIds,
   loadDisputesByOrder,
   loadOrderEventIds,
@@ -22,10 +23,6 @@ import {
 import { foldChargebacks, foldOrderWebhooks } from './fold.ts';
 import type { WebhookOutcome } from './process.ts';
 
-const distinctOrderIds = (webhooks: ReadonlyArray<{ order_id: string }>) => [
-  ...new Set(webhooks.map((w) => w.order_id)),
-];
-
 /** Outcome of each webhook, in the order given. Rolls back (applies nothing) on any error. */
 export async function applyOrderWebhookBatch(
   pool: pg.Pool,
@@ -33,13 +30,14 @@ export async function applyOrderWebhookBatch(
 ): Promise<WebhookOutcome[]> {
   if (webhooks.length === 0) return [];
   return withTransaction(pool, async (tx) => {
-    const orderIds = distinctOrderIds(webhooks);
-    await lockOrders(tx, orderIds);
-    const [stored, seen] = [await loadOrders(tx, orderIds), await loadOrderEventIds(tx, webhooks)];
+    const keys = new BatchKeys(webhooks.map((w) => w.order_id));
+    await lockOrders(tx, keys);
+    const stored = await loadOrders(tx, keys);
+    const seen = await loadOrderEventIds(tx, keys, webhooks);
     const { outcomes, writes } = foldOrderWebhooks(webhooks, stored, seen);
     // Orders before events: an event references its order.
-    await saveOrders(tx, writes.orders);
-    await appendOrderEvents(tx, writes.events);
+    await saveOrders(tx, keys, writes.orders);
+    await appendOrderEvents(tx, keys, writes.events);
     return outcomes;
   });
 }
@@ -50,14 +48,15 @@ export async function applyChargebackBatch(
 ): Promise<WebhookOutcome[]> {
   if (webhooks.length === 0) return [];
   return withTransaction(pool, async (tx) => {
-    const orderIds = distinctOrderIds(webhooks);
-    await lockOrders(tx, orderIds);
-    const disputes = await loadDisputesByOrder(tx, orderIds);
-    const seen = await loadDisputeEventIds(tx, disputes, webhooks);
+    const keys = new BatchKeys(webhooks.map((w) => w.order_id));
+    await lockOrders(tx, keys);
+    const disputes = await loadDisputesByOrder(tx, keys);
+    const seen = await loadDisputeEventIds(tx, keys, disputes, webhooks);
     const { outcomes, writes } = foldChargebacks(webhooks, disputes, seen);
-    const written = await saveDisputes(tx, writes.created, writes.changed);
+    const written = await saveDisputes(tx, keys, writes.created, writes.changed);
     await appendDisputeEvents(
       tx,
+      keys,
       writes.events.map((event) => ({
         disputeId: written.get(event.disputeOf) as string,
         orderId: event.disputeOf,
