@@ -1,13 +1,13 @@
 /**
  * `npm run bench:ingest`: autocannon against (a) a bare fastify hello-world and (b) ingest in kafka mode (real
  * broker, acks=all), same connections, duration and body, in one run. Each server runs in its own process.
- * Targets: ingest ≥ 0.6× bare req/s, p99 ≤ 2× bare p99.
+ * Target: CPU time per accepted webhook ≤ 2.0× the bare server's; req/s and p99 ratios are reported alongside.
  *
  * Shared or virtual machines drift by tens of percent within a minute, so one bare run followed by one ingest
  * run compares two different machines. The targets are therefore measured in rounds that alternate the order
  * (bare then ingest, ingest then bare, …); the verdict uses the median of the per-round ratios. Each round also
  * prints the CPU time the server process spent per answered request (from /proc on Linux), which drift barely
- * touches: it is the figure to compare when judging a change to ingest.
+ * touches: it is the figure the target is set on.
  *
  *   --connections N (default 50)   --duration S per target and round (default 5)   --rounds N (default 3)
  *   --warmup S (default 2)
@@ -24,6 +24,19 @@ import autocannon from 'autocannon';
 import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/local-kafka.ts';
 
+const HELP = `npm run bench:ingest -- [options]
+
+autocannon against a bare fastify server and against ingest in kafka mode (real broker, acks=all), in alternating
+rounds; prints req/s, p50/p99 and the server's CPU time per answered request, and the ratios to the bare server.
+Target: ingest's CPU per accepted webhook ≤ 2.0× the bare server's (req/s and p99 ratios reported alongside).
+
+  --connections N   concurrent HTTP connections (default 50)
+  --duration S      seconds per target and round (default 5)
+  --rounds N        rounds, alternating which target goes first (default 3)
+  --warmup S        warm-up seconds per target (default 2)
+  --broker real|mock  broker when KAFKA_BROKERS is unset: a local Apache Kafka node (default) or kcat's mock
+  --help            this text`;
+
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '50' },
@@ -31,8 +44,13 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     broker: { type: 'string', default: 'real' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
 const BROKER = brokerKind(args.broker);
 const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
 const DURATION = wholeNumberOption('duration', args.duration, 1);
@@ -52,7 +70,8 @@ async function startServer(
   const child = spawn(process.execPath, [script], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdout unread: a pipe nobody drains would stall a chatty child and keep this process alive.
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
@@ -137,7 +156,9 @@ function median(values: number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-const stops: Array<() => void> = [];
+const stops: Array<() => unknown> = [];
+const CPU_TARGET = 2.0;
+let cpuRatio: number | null = null;
 const children = childrenKilledOnExit();
 try {
   const { brokers, idempotent } = await localBrokers(process.env, { kind: BROKER, name: 'bench-ingest', stops, say });
@@ -190,14 +211,19 @@ try {
   if (rounds.every((r) => r.bare.cpuMicrosPerRequest !== null && r.ingest.cpuMicrosPerRequest !== null)) {
     const bareCpu = medianOf((r) => r.bare.cpuMicrosPerRequest as number);
     const ingestCpu = medianOf((r) => r.ingest.cpuMicrosPerRequest as number);
+    cpuRatio = ingestCpu / bareCpu;
     say(
-      `cpu      bare ${bareCpu.toFixed(0)} µs/req, ingest ${ingestCpu.toFixed(0)} µs/req (${(ingestCpu / bareCpu).toFixed(2)}× bare)`,
+      `cpu      bare ${bareCpu.toFixed(0)} µs/req, ingest ${ingestCpu.toFixed(0)} µs/req (${cpuRatio.toFixed(2)}× bare, target ≤ ${CPU_TARGET.toFixed(1)}×)`,
     );
   }
   say(
-    `ratio    req/s ${throughput.toFixed(2)}× bare (target ≥ 0.60×)  p99 ${tail.toFixed(2)}× bare (target ≤ 2.00×)  per round: ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}`,
+    `ratio    req/s ${throughput.toFixed(2)}× bare  p99 ${tail.toFixed(2)}× bare  per round: ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}`,
   );
-  say(throughput >= 0.6 && tail <= 2 ? 'targets met' : 'targets NOT met');
+  if (cpuRatio === null) say('cpu per request unavailable (no /proc): no verdict');
+  else say(cpuRatio <= CPU_TARGET ? 'target met' : 'target NOT met');
 } finally {
-  for (const stop of stops.reverse()) stop();
+  // The two server processes (and their pipes) are what kept this benchmark alive after its verdict: they are
+  // stopped here, not only on exit, which never came while they ran.
+  for (const child of children) child.kill();
+  for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => {});
 }
