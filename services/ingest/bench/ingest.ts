@@ -34,6 +34,7 @@ Target: ingest's CPU per accepted webhook ≤ 2.0× the bare server's (req/s and
   --duration S      seconds per target and round (default 5)
   --rounds N        rounds, alternating which target goes first (default 3)
   --warmup S        warm-up seconds per target (default 2)
+  --cpu-prof DIR    write V8 CPU profiles of both server processes into DIR (node --cpu-prof)
   --broker real|mock  broker when KAFKA_BROKERS is unset: a local Apache Kafka node (default) or kcat's mock
   --help            this text`;
 
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     broker: { type: 'string', default: 'real' },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -67,7 +69,8 @@ async function startServer(
   env: Record<string, string | undefined>,
   port: number,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+  const child = spawn(process.execPath, [...profile, script], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
     // stdout unread: a pipe nobody drains would stall a chatty child and keep this process alive.
@@ -224,6 +227,17 @@ try {
 } finally {
   // The two server processes (and their pipes) are what kept this benchmark alive after its verdict: they are
   // stopped here, not only on exit, which never came while they ran.
-  for (const child of children) child.kill();
+  // SIGTERM, awaited: a server stopping on it also writes its CPU profile.
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode === null
+        ? new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.kill();
+            setTimeout(resolve, 10_000).unref();
+          })
+        : null,
+    ),
+  );
   for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => {});
 }
