@@ -185,6 +185,7 @@ async function virtualUser(): Promise<void> {
     const createdAt = at();
     const steps = ['created', ...Array.from({ length: Math.floor(Math.random() * 3) }, () => 'updated')];
     steps.push(Math.random() < 0.85 ? 'success' : 'failed');
+    let walked = 0;
     for (const status of steps) {
       if (done()) return;
       const sentAt = performance.now();
@@ -198,12 +199,13 @@ async function virtualUser(): Promise<void> {
         meta: { amount: '42.00', currency: 'EUR', source: 'load' },
       });
       if (!accepted) break;
+      walked++;
       await waitVisible(lags.order, sentAt, () => orderStatusIs(orderId, status));
       await read('GET /orders/{id}', `/orders/${encodeURIComponent(orderId)}`);
       await read('GET /orders?limit=10', '/orders?limit=10');
       await read('GET /orders/events?limit=10', '/orders/events?limit=10');
     }
-    if (steps.at(-1) !== 'success' || Math.random() >= CHARGEBACK_RATIO) continue;
+    if (walked < steps.length || steps.at(-1) !== 'success' || Math.random() >= CHARGEBACK_RATIO) continue;
     const chargebacks = ['opened', ...(Math.random() < 0.5 ? ['updated'] : []), 'closed'];
     const resolution = Math.random() < 0.5 ? 'won' : 'lost';
     for (const status of chargebacks) {
