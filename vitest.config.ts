@@ -10,6 +10,8 @@ const globalSetup = ['services/testkit/src/global-setup.ts'];
 const CITUS_SUITES = [
   'services/api/test/scenarios.*.test.ts',
   'services/api/test/kafka-pipeline.test.ts',
+  'services/api/test/kafka-crash.test.ts',
+  'services/api/test/webhook-batch.test.ts',
   'services/api/test/citus/**/*.test.ts',
 ];
 

@@ -1,13 +1,13 @@
 /**
  * `npm run bench:ingest`: autocannon against (a) a bare fastify hello-world and (b) ingest in kafka mode (real
  * broker, acks=all), same connections, duration and body, in one run. Each server runs in its own process.
- * Targets: ingest ≥ 0.6× bare req/s, p99 ≤ 2× bare p99.
+ * Target: CPU time per accepted webhook ≤ 2.0× the bare server's; req/s and p99 ratios are reported alongside.
  *
  * Shared or virtual machines drift by tens of percent within a minute, so one bare run followed by one ingest
  * run compares two different machines. The targets are therefore measured in rounds that alternate the order
  * (bare then ingest, ingest then bare, …); the verdict uses the median of the per-round ratios. Each round also
  * prints the CPU time the server process spent per answered request (from /proc on Linux), which drift barely
- * touches: it is the figure to compare when judging a change to ingest.
+ * touches: it is the figure the target is set on.
  *
  *   --connections N (default 50)   --duration S per target and round (default 5)   --rounds N (default 3)
  *   --warmup S (default 2)
@@ -27,7 +27,7 @@ import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/loca
 const { values: args } = parseCli({
   command: 'npm run bench:ingest --',
   summary:
-    'autocannon against a bare fastify hello-world and ingest in kafka mode, in alternating rounds (targets: ≥ 0.6× bare req/s, p99 ≤ 2× bare).',
+    'autocannon against a bare fastify server and ingest in kafka mode (real broker, acks=all), in alternating rounds; target: CPU per accepted webhook ≤ 2.0× the bare server (req/s and p99 ratios alongside).',
   options: {
     connections: { type: 'string', default: '50', valueName: '<n>', description: 'HTTP connections' },
     duration: { type: 'string', default: '5', valueName: '<s>', description: 'seconds per target and round' },
@@ -38,6 +38,11 @@ const { values: args } = parseCli({
       default: 'real',
       valueName: 'real|mock',
       description: "Apache Kafka or librdkafka's mock",
+    },
+    'cpu-prof': {
+      type: 'string',
+      valueName: '<dir>',
+      description: 'write V8 CPU profiles of both server processes into this directory (node --cpu-prof)',
     },
   },
   environment: { KAFKA_BROKERS: 'use these brokers instead of starting a local Apache Kafka node' },
@@ -59,10 +64,12 @@ async function startServer(
   env: Record<string, string | undefined>,
   port: number,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+  const child = spawn(process.execPath, [...profile, script], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdout unread: a pipe nobody drains would stall a chatty child and keep this process alive.
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
@@ -147,7 +154,9 @@ function median(values: number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-const stops: Array<() => void> = [];
+const stops: Array<() => unknown> = [];
+const CPU_TARGET = 2.0;
+let cpuRatio: number | null = null;
 const children = childrenKilledOnExit();
 try {
   const { brokers, idempotent } = await localBrokers(process.env, { kind: BROKER, name: 'bench-ingest', stops, say });
@@ -200,14 +209,30 @@ try {
   if (rounds.every((r) => r.bare.cpuMicrosPerRequest !== null && r.ingest.cpuMicrosPerRequest !== null)) {
     const bareCpu = medianOf((r) => r.bare.cpuMicrosPerRequest as number);
     const ingestCpu = medianOf((r) => r.ingest.cpuMicrosPerRequest as number);
+    cpuRatio = ingestCpu / bareCpu;
     say(
-      `cpu      bare ${bareCpu.toFixed(0)} µs/req, ingest ${ingestCpu.toFixed(0)} µs/req (${(ingestCpu / bareCpu).toFixed(2)}× bare)`,
+      `cpu      bare ${bareCpu.toFixed(0)} µs/req, ingest ${ingestCpu.toFixed(0)} µs/req (${cpuRatio.toFixed(2)}× bare, target ≤ ${CPU_TARGET.toFixed(1)}×)`,
     );
   }
   say(
-    `ratio    req/s ${throughput.toFixed(2)}× bare (target ≥ 0.60×)  p99 ${tail.toFixed(2)}× bare (target ≤ 2.00×)  per round: ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}`,
+    `ratio    req/s ${throughput.toFixed(2)}× bare  p99 ${tail.toFixed(2)}× bare  per round: ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}`,
   );
-  say(throughput >= 0.6 && tail <= 2 ? 'targets met' : 'targets NOT met');
+  if (cpuRatio === null) say('cpu per request unavailable (no /proc): no verdict');
+  else say(cpuRatio <= CPU_TARGET ? 'target met' : 'target NOT met');
 } finally {
-  for (const stop of stops.reverse()) stop();
+  // The two server processes (and their pipes) are what kept this benchmark alive after its verdict: they are
+  // stopped here, not only on exit, which never came while they ran.
+  // SIGTERM, awaited: a server stopping on it also writes its CPU profile.
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode === null
+        ? new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.kill();
+            setTimeout(resolve, 10_000).unref();
+          })
+        : null,
+    ),
+  );
+  for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => {});
 }

@@ -11,6 +11,7 @@ import { startWebhookConsumers } from '../../src/kafka/consumers.ts';
 const settings = JSON.parse(process.env.PM_CONSUMER_SETTINGS ?? '{}') as {
   databaseUrl: string;
   brokers: string[];
+  maxWebhooksPerTransaction?: number;
   kafka: Parameters<typeof startWebhookConsumers>[0]['config']['kafka'];
 };
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -21,5 +22,6 @@ startWebhookConsumers({
   logger: silent,
   // Production group timeouts (CONSUMER_GROUP_TIMEOUTS): the crash tests must exercise what is deployed.
   config: { kafka: settings.kafka },
+  maxWebhooksPerTransaction: settings.maxWebhooksPerTransaction,
 });
 process.stdout.write('started\n');

@@ -8,14 +8,17 @@ export function spawnConsumerProcess(opts: {
   brokers: string[];
   topics: TopicNames;
   groups: { orders: string; disputes: string };
+  /** Smaller transactions than production's, so a kill lands between two of them (default: production's). */
+  maxWebhooksPerTransaction?: number;
 }): ChildProcess {
-  const { databaseUrl, brokers, topics, groups } = opts;
+  const { databaseUrl, brokers, topics, groups, maxWebhooksPerTransaction } = opts;
   return spawn(process.execPath, [fileURLToPath(new URL('./consumer-process.ts', import.meta.url))], {
     env: {
       ...process.env,
       PM_CONSUMER_SETTINGS: JSON.stringify({
         databaseUrl,
         brokers,
+        maxWebhooksPerTransaction,
         kafka: {
           brokers,
           ordersTopic: topics.orders,

@@ -6,7 +6,6 @@
  */
 
 import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';
-import { withoutTracing } from '@payment-manager/shared/observability';
 import type { ICustomPartitioner, Kafka, Message, Producer } from 'kafkajs';
 
 export interface OutgoingMessage {
@@ -130,15 +129,12 @@ export function createKafkaPublisher(kafka: Kafka, opts: PublisherOptions): Webh
           if (messages) messages.push(message);
           else byTopic.set(topic, [message]);
         }
-        // Each message already carries the trace context of the request that queued it (withProducerSpan);
-        // traced here, kafkajs would parent the whole batch to one request and overwrite those headers.
-        const results = await withoutTracing(() =>
-          producer.sendBatch({
-            acks: -1,
-            timeout: publishTimeoutMs,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          }),
-        );
+        // Each message already carries the trace context of the request that queued it (withProducerSpan).
+        const results = await producer.sendBatch({
+          acks: -1,
+          timeout: publishTimeoutMs,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
         const confirmed = new Set(
           results.filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`),
         );

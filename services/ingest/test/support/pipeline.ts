@@ -143,11 +143,13 @@ export function consumersFor(opts: {
   /** Instead of fast ones around sessionTimeoutMs, e.g. the production CONSUMER_GROUP_TIMEOUTS. */
   groupTimeouts?: ConsumerGroupTimeouts;
   logger?: KafkaLogSink;
+  maxWebhooksPerTransaction?: number;
 }): WebhookConsumers {
   return startWebhookConsumers({
     pool: opts.pool,
     kafka: opts.kafka,
     logger: opts.logger ?? silentLog,
+    maxWebhooksPerTransaction: opts.maxWebhooksPerTransaction,
     // Short group timeouts keep rebalances in tests quick; the crash tests use the production ones.
     groupTimeouts: opts.groupTimeouts ?? fastGroupTimeouts(opts.sessionTimeoutMs ?? 6000),
     config: {

@@ -44,7 +44,6 @@ export {
   type SpanAttributes,
   setActiveSpanAttributes,
   withExtractedContext,
-  withoutTracing,
   withProducerSpan,
   withSpan,
 } from './spans.ts';

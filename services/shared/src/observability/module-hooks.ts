@@ -4,7 +4,7 @@ import { register as registerSyncHooks, supportsSyncHooks } from 'import-in-the-
 
 // Only the libraries we instrument are wrapped; every other module loads untouched. (fastify reports itself
 // through diagnostics_channel and undici/fetch through its own channels, so neither needs wrapping.)
-const INSTRUMENTED_MODULES = ['pg', 'pg-pool', 'kafkajs', 'pino', 'http', 'https', 'node:http', 'node:https'];
+const INSTRUMENTED_MODULES = ['pg', 'pg-pool', 'pino', 'http', 'https', 'node:http', 'node:https'];
 
 let registered: (() => Promise<void>) | undefined;
 

@@ -1,5 +1,4 @@
 import { type Attributes, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
 
 const tracer = trace.getTracer('@payment-manager/domain');
 
@@ -58,8 +57,8 @@ export function injectTraceContext<T extends Record<string, unknown>>(carrier: T
 }
 
 /**
- * Runs `fn` with the trace context found in `carrier` (HTTP or Kafka headers) as parent. Needed only where
- * no instrumentation extracts it already, e.g. per message inside a kafkajs `eachBatch`.
+ * Runs `fn` with the trace context found in `carrier` (HTTP or Kafka headers) as parent: the API consumers
+ * continue each message's trace with it (Kafka is traced by hand, see withProducerSpan).
  */
 export function withExtractedContext<T>(carrier: Record<string, unknown>, fn: () => T): T {
   const getter = {
@@ -76,10 +75,9 @@ export function withExtractedContext<T>(carrier: Record<string, unknown>, fn: ()
 
 /**
  * Publishes one message in a PRODUCER span `send <topic>` (child of the active span, e.g. the ingest
- * request) and hands `send` the headers carrying that span's W3C context. For producers that batch messages
- * of many requests into one kafkajs call: that call must run inside `withoutTracing`, otherwise the kafkajs
- * instrumentation parents every message of the batch to whichever request started it and overwrites the
- * headers written here.
+ * request) and hands `send` the headers carrying that span's W3C context. Kafka is traced by hand, on both
+ * sides, and only so: the kafkajs auto-instrumentation stays off (telemetry.ts), because it would parent every
+ * message of a producer batch to whichever request started it and begin a new trace per consumer batch.
  */
 export async function withProducerSpan<T>(
   topic: string,
@@ -99,9 +97,4 @@ export async function withProducerSpan<T>(
       return send(headers);
     }),
   );
-}
-
-/** Runs `fn` with tracing suppressed: no spans are started and no trace headers injected inside it. */
-export function withoutTracing<T>(fn: () => T): T {
-  return context.with(suppressTracing(context.active()), fn);
 }

@@ -14,8 +14,9 @@ function applyEnvDefaults(env: NodeJS.ProcessEnv): void {
   const endpointConfigured = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= endpointConfigured ? 'otlp' : 'none';
-  // fs, dns, net and the rest only add noise around the spans that matter.
-  env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'http,undici,pg,kafkajs,pino';
+  // fs, dns, net and the rest only add noise around the spans that matter. Kafka is traced by hand
+  // (withProducerSpan, and the consumers' spans), so the kafkajs instrumentation stays off.
+  env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'http,undici,pg,pino';
   env.OTEL_NODE_RESOURCE_DETECTORS ??= 'env,host,process';
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The API's dead-letter producer (docs/kafka.md): one producer for the consumers' whole lifetime, connected on
+ * first use; a dead letter keeps the original key, value and headers and says why and when in two more headers.
+ */
+import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';
+import { withProducerSpan } from '@payment-manager/shared/observability';
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+
+const DLQ_PUBLISH_TIMEOUT_MS = 5000;
+
+/** RFC 3339 UTC with seconds precision, as the DLQ header of spec §11.4. */
+export function failedAtHeader(now = new Date()): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export interface DeadLetters {
+  /** Resolves once the dead letter is stored (acks=all); rejects after DLQ_PUBLISH_TIMEOUT_MS at the latest. */
+  send(dlqTopic: string, message: KafkaMessage, error: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createDeadLetters(kafka: Kafka): DeadLetters {
+  // Kept open for the consumers' whole lifetime (R-18); a dead letter is a redelivery away from being lost.
+  const producer = kafka.producer({
+    createPartitioner: keyHashPartitioner,
+    allowAutoTopicCreation: true,
+    retry: { retries: 3, initialRetryTime: 100 },
+  });
+  let connected: Promise<void> | null = null;
+  const connect = () => {
+    connected ??= producer.connect().catch((err: unknown) => {
+      connected = null;
+      throw err;
+    });
+    return connected;
+  };
+  return {
+    async send(dlqTopic, message, error) {
+      const publish = withProducerSpan(dlqTopic, {}, async (traceHeaders) => {
+        // Same key and value bytes; the original headers (the webhook's trace context) win over this send's,
+        // the failure is described in two more.
+        const headers: IHeaders = { ...traceHeaders, ...message.headers, error, failed_at: failedAtHeader() };
+        await connect();
+        await producer.send({
+          topic: dlqTopic,
+          acks: -1,
+          timeout: DLQ_PUBLISH_TIMEOUT_MS,
+          messages: [{ key: message.key, value: message.value, headers }],
+        });
+      });
+      await timeout(publish, DLQ_PUBLISH_TIMEOUT_MS, 'DLQ publish');
+    },
+    close: () => producer.disconnect().catch(() => {}),
+  };
+}
