@@ -321,7 +321,8 @@ describe.skipIf(unavailable !== null)(
       const unset = await migrateCommand([], undefined);
       expect(unset.code).toBe(2);
       expect(unset.output).toContain('PG_URL is not set');
-    });
+      // Four runs of the migrate process: each loads Node and the migrations, seconds apiece on a busy machine.
+    }, 90_000);
 
     describe('partition maintenance', () => {
       let pool: pg.Pool;
