@@ -118,9 +118,10 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
         expect(match, 'waiting for the listening line').not.toBeNull();
         return (match as RegExpExecArray)[1] as string;
       },
-      { timeoutMs: 50_000, intervalMs: 200 },
+      // initdb, the embedded server's start and the migrations: under a minute idle, far more on a loaded machine.
+      { timeoutMs: 110_000, intervalMs: 200 },
     );
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     if (dev && dev.exitCode === null) {

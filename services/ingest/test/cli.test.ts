@@ -14,22 +14,23 @@ function run(cli: string, args: string[], env: Record<string, string>) {
   });
 }
 
+// Usage and configuration mistakes exit 2 in every tool and service (EXIT_USAGE, services/shared/src/cli.ts).
 describe('CLI usage errors', () => {
   it('dlq:replay without --topic explains what is missing', () => {
     const result = run('dlq-replay', [], { KAFKA_BROKERS: '127.0.0.1:9' });
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--topic is required/);
   });
 
   it('dlq:replay refuses a topic without .dlq suffix unless --to is given', () => {
     const result = run('dlq-replay', ['--topic', 'webhooks.orders'], { KAFKA_BROKERS: '127.0.0.1:9' });
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/pass --to/);
   });
 
   it('kafka:topics without KAFKA_BROKERS says so', () => {
     const result = run('create-topics', [], {});
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/KAFKA_BROKERS is not set/);
   });
 });
