@@ -104,23 +104,26 @@ function storableOrError<T extends object>(value: T, timestampFields: readonly s
   return problem ? { ok: false, message: problem } : { ok: true, value };
 }
 
+/** The storability rules alone, for a webhook that is already normalised (e.g. from a Kafka envelope). */
+export const storableOrderWebhook = (webhook: NormalisedOrderWebhook) =>
+  storableOrError(webhook, ['created_at', 'updated_at']);
+export const storableChargebackWebhook = (webhook: NormalisedChargebackWebhook) =>
+  storableOrError(webhook, ['occurred_at', 'evidence_due_at']);
+
 /** Validates and normalises an order webhook: unknown fields dropped, user_id lower-cased, meta null when absent. */
 export function parseOrderWebhook(input: unknown): ValidationResult<NormalisedOrderWebhook> {
   const result = validateOrder(input);
   if (!result.ok) return result;
   const w = result.value;
-  return storableOrError(
-    {
-      provider_event_id: w.provider_event_id,
-      order_id: w.order_id,
-      user_id: w.user_id.toLowerCase(),
-      status: w.status,
-      created_at: w.created_at,
-      updated_at: w.updated_at,
-      meta: w.meta ?? null,
-    },
-    ['created_at', 'updated_at'],
-  );
+  return storableOrderWebhook({
+    provider_event_id: w.provider_event_id,
+    order_id: w.order_id,
+    user_id: w.user_id.toLowerCase(),
+    status: w.status,
+    created_at: w.created_at,
+    updated_at: w.updated_at,
+    meta: w.meta ?? null,
+  });
 }
 
 /** Validates and normalises a chargeback webhook: unknown fields dropped, absent optionals become null. */
@@ -128,21 +131,18 @@ export function parseChargebackWebhook(input: unknown): ValidationResult<Normali
   const result = validateChargeback(input);
   if (!result.ok) return result;
   const w = result.value;
-  return storableOrError(
-    {
-      provider_event_id: w.provider_event_id,
-      order_id: w.order_id,
-      user_id: w.user_id ?? null,
-      status: w.status,
-      reason: w.reason ?? '',
-      amount: w.amount ?? null,
-      currency: w.currency ?? null,
-      occurred_at: w.occurred_at,
-      evidence_due_at: w.evidence_due_at ?? null,
-      meta: w.meta ?? null,
-    },
-    ['occurred_at', 'evidence_due_at'],
-  );
+  return storableChargebackWebhook({
+    provider_event_id: w.provider_event_id,
+    order_id: w.order_id,
+    user_id: w.user_id ?? null,
+    status: w.status,
+    reason: w.reason ?? '',
+    amount: w.amount ?? null,
+    currency: w.currency ?? null,
+    occurred_at: w.occurred_at,
+    evidence_due_at: w.evidence_due_at ?? null,
+    meta: w.meta ?? null,
+  });
 }
 
 export interface NormalisedOrderWebhook {

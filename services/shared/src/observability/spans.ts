@@ -1,5 +1,4 @@
 import { type Attributes, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
 
 const tracer = trace.getTracer('@payment-manager/domain');
 
