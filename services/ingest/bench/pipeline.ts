@@ -22,8 +22,8 @@ import { type NormalisedOrderWebhook, parseOrderWebhook } from '@payment-manager
 import { freePort } from '@payment-manager/shared/net';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
+import type pg from 'pg';
+import { benchPostgres, childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/local-kafka.ts';
 import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
@@ -69,24 +69,8 @@ const CONSUMER_CONCURRENCY = 3;
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const say = (message: string) => console.log(`[bench:pipeline] ${message}`);
 
-const adminUrl =
-  process.env.PM_BENCH_PG_URL ?? process.env.PM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const { admin, urlFor } = benchPostgres();
 const suffix = randomBytes(3).toString('hex');
-const urlFor = (name: string) => {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A fresh order webhook (unique ids) in the form ingest publishes and the consumers apply. */
 function webhook(): NormalisedOrderWebhook {

@@ -1,7 +1,7 @@
 /**
  * The Kafka record value (spec §11.2) with its own schema: what ingest publishes and the API consumers accept. The
  * payload is the webhook as ingest normalised it (every field present, absent optionals `null`), so a consumer
- * validates it once against this schema and hands it to the domain as it is (docs/kafka.md).
+ * validates it once against this schema and hands it to the domain as it is (docs/kafka-batch.md).
  */
 import { randomUUID } from 'node:crypto';
 import { type TSchema, Type } from 'typebox';
