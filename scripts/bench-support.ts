@@ -1,5 +1,6 @@
 /** What every benchmark needs around its measurement: child processes that cannot outlive it, checked options. */
 import type { ChildProcess } from 'node:child_process';
+import { failUsage } from '@payment-manager/shared/cli';
 import pg from 'pg';
 
 /** Child processes of a benchmark, killed however the benchmark ends (normal exit, error, Ctrl-C or a timeout). */
@@ -20,8 +21,7 @@ export function childrenKilledOnExit(): ChildProcess[] {
 export function wholeNumberOption(name: string, value: string | undefined, min: number): number {
   const parsed = Number(value);
   if (value === undefined || value.trim() === '' || !Number.isInteger(parsed) || parsed < min) {
-    process.stderr.write(`--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}\n`);
-    process.exit(2);
+    failUsage('bench', `--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
   }
   return parsed;
 }

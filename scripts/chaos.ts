@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { envReader } from '@payment-manager/shared';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { parseBrokerList } from '@payment-manager/shared/kafka-client';
 import { freePort } from '@payment-manager/shared/net';
 import type { Kafka } from 'kafkajs';
@@ -27,9 +29,24 @@ import { orderWebhook } from '../services/testkit/src/webhooks.ts';
 import { startKcatMockCluster } from './kafka-mock.ts';
 import { provisionTopics, startLocalKafka } from './local-kafka.ts';
 
+const { values: cliOptions } = parseCli({
+  command: 'npm run chaos --',
+  summary:
+    'A local fault suite (≈ 3 min): its own PostgreSQL, 3-node Kafka, provider stub, two API replicas and ingest; ' +
+    'one fault at a time under load, then per fault: acknowledged, applied, duplicated, dead-lettered, recovery time.',
+  options: {
+    mock: { type: 'boolean', default: false, description: "librdkafka's mock cluster (kcat) instead of real Kafka" },
+  },
+  environment: {
+    KAFKA_BROKERS: 'use these brokers instead of starting a cluster (the broker-freeze fault is skipped)',
+    CHAOS_ORDERS: 'orders per fault (default 150)',
+  },
+});
+oneLineErrors('chaos');
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SUITE_DEADLINE_MS = 15 * 60_000;
-const ORDERS_PER_FAULT = Number(process.env.CHAOS_ORDERS ?? 150);
+const ORDERS_PER_FAULT = envReader(process.env).integer('CHAOS_ORDERS', 150, 1, 100_000);
 const SESSION_TIMEOUT_MS = 30_000;
 const TOPICS = { orders: 'webhooks.orders', disputes: 'webhooks.disputes', ordersDlq: 'webhooks.orders.dlq' };
 const say = (message: string) => console.log(`[chaos] ${message}`);
@@ -93,7 +110,7 @@ say(`own PostgreSQL on 127.0.0.1:${pgPort} (data in ${pgData})`);
 let brokers = parseBrokerList(process.env.KAFKA_BROKERS);
 /** Freezes (SIGSTOP) or thaws one broker this suite started; null when KAFKA_BROKERS points elsewhere. */
 let freezeBroker: ((frozen: boolean) => Promise<void>) | null = null;
-const usesMock = brokers.length === 0 && process.argv.includes('--mock');
+const usesMock = brokers.length === 0 && cliOptions.mock === true;
 if (usesMock) {
   const mock = await startKcatMockCluster(join(work, 'kafka-mock.log'));
   cleanups.push(mock.stop);

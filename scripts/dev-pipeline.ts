@@ -7,16 +7,38 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { failUsage, parseCli } from '@payment-manager/shared/cli';
 import { provideDevApiKeys, provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
 import { localBrokers } from './local-kafka.ts';
 
-const mode = process.argv[2];
-if (mode !== 'kafka' && mode !== 'http') {
-  console.error('usage: node scripts/dev-pipeline.ts kafka [--mock] | http');
-  process.exit(2);
-}
+const {
+  values: cliOptions,
+  positionals: [mode],
+} = parseCli({
+  command: `npm run dev:${process.argv[2] === 'http' ? 'http' : 'kafka'} --`,
+  summary:
+    'The API (:3000) and ingest (:3001) as two processes in kafka or http webhook mode. Whatever the environment does ' +
+    'not set is provided locally: an embedded PostgreSQL, a provider stub, the development API keys and, in kafka ' +
+    'mode, a local Apache Kafka node.',
+  options: {
+    mock: {
+      type: 'boolean',
+      default: false,
+      description: "kafka mode: librdkafka's mock cluster instead of Apache Kafka",
+    },
+  },
+  positionals: 'kafka|http   (set by the npm script)',
+  environment: {
+    PG_URL: 'use this PostgreSQL instead of the embedded one',
+    KAFKA_BROKERS: 'kafka mode: use these brokers instead of a local node',
+    WEBHOOK_SECRET: 'verify webhook signatures (e.g. the value in deploy/env/common.env)',
+    PORT: 'API port (default 3000); INGEST_PORT: ingest port (default 3001)',
+  },
+});
+if (mode !== 'kafka' && mode !== 'http')
+  failUsage('dev-pipeline', `the mode must be kafka or http, got "${mode ?? ''}"`);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = process.env.PM_DEV_DATA_DIR || `${root}.data`;
 const say = (message: string) => console.log(`[dev:${mode}] ${message}`);
@@ -74,7 +96,7 @@ try {
   provideDevApiKeys(env, say);
   if (mode === 'kafka') {
     const { brokers, idempotent } = await localBrokers(env, {
-      kind: process.argv.includes('--mock') ? 'mock' : 'real',
+      kind: cliOptions.mock ? 'mock' : 'real',
       name: 'dev',
       stops,
       say,

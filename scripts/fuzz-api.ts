@@ -11,18 +11,35 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { homedir } from 'node:os';
+import { EXIT_USAGE, oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { loadApiConfig } from '../services/api/src/config.ts';
 import { generateApiKey, hashApiKey } from '../services/api/src/http/auth.ts';
-import { startApi } from '../services/api/src/server.ts';
+import { startApiServer } from '../services/api/src/server.ts';
 import { buildIngestApp } from '../services/ingest/src/app.ts';
 import { createApiForwarder } from '../services/ingest/src/http/api-forwarder.ts';
 import { databaseUrlFor, dropDatabase, withAdminClient } from '../services/testkit/src/pg-admin.ts';
+
+parseCli({
+  command: 'npm run fuzz --',
+  summary:
+    "schemathesis against the API's OpenAPI document (with an operator key and without) and ingest's webhook routes; " +
+    'fails on a server error, an undocumented response or a hang.',
+  options: {},
+  environment: {
+    PM_TEST_PG_URL: 'admin URL of a PostgreSQL server (a scratch database is created and dropped); required',
+    PM_TEST_WIREMOCK_URL: 'the provider stub (default: none, provider calls fail with 502)',
+    SCHEMATHESIS_BIN:
+      'the schemathesis CLI (default ~/.cache/payment-manager/venv/bin/st, see scripts/schemathesis-venv.sh)',
+    FUZZ_MAX_EXAMPLES: 'examples per operation (default 10)',
+  },
+});
+oneLineErrors('fuzz');
 
 const say = (message: string) => console.log(`[fuzz] ${message}`);
 const adminUrl = process.env.PM_TEST_PG_URL;
 if (!adminUrl) {
   console.error('[fuzz] PM_TEST_PG_URL is not set (eval "$(scripts/test-services.sh start)" sets it)');
-  process.exit(2);
+  process.exit(EXIT_USAGE);
 }
 const st = process.env.SCHEMATHESIS_BIN || `${homedir()}/.cache/payment-manager/venv/bin/st`;
 const examples = process.env.FUZZ_MAX_EXAMPLES || '10';
@@ -32,7 +49,7 @@ const database = `pm_fuzz_${randomBytes(4).toString('hex')}`;
 await withAdminClient(adminUrl, (client) => client.query(`CREATE DATABASE ${database}`));
 const operatorKey = generateApiKey();
 const ingestKey = generateApiKey();
-const api = await startApi(
+const api = await startApiServer(
   loadApiConfig({
     PG_URL: databaseUrlFor(adminUrl, database),
     HOST: '127.0.0.1',

@@ -7,6 +7,7 @@
 #                                                and export PM_TEST_KUBE_APISERVER (a kubeconfig path)
 #   scripts/kube-apiserver.sh env       print the export line of the running server
 #   scripts/kube-apiserver.sh stop      stop both and delete their state
+#   scripts/kube-apiserver.sh status    exit 0 when both run
 #
 # Both are built with the Go toolchain from the Go module proxy: kube-apiserver from k8s.io/kubernetes at the kind
 # node's version, consumed as a module whose k8s.io/* staging modules are pinned by `replace` directives (the
@@ -234,6 +235,7 @@ case ${1:-} in
   build) cmd_build ;;
   start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
+  status) running || exit 1 ;;
   env) [[ -f $ENV_FILE ]] || die "not running (eval \"\$(scripts/kube-apiserver.sh start)\")"; cat "$ENV_FILE" ;;
-  *) echo "usage: $0 build|start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 build|start|stop|env|status" >&2; exit 2 ;;
 esac

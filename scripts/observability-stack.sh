@@ -8,6 +8,7 @@
 #   eval "$(scripts/observability-stack.sh start)"         build if needed, start both, export PM_TEST_*
 #   scripts/observability-stack.sh env                     print the exports of the running pair
 #   scripts/observability-stack.sh stop                    stop what `start` started
+#   scripts/observability-stack.sh status                  exit 0 when both run
 #
 # Binaries are cached under $PM_OTEL_CACHE_DIR (default ~/.cache/payment-manager/otel), keyed by version and
 # manifest, so a fresh clone on the same machine reuses them. Progress goes to stderr; stdout carries only exports.
@@ -237,6 +238,7 @@ case ${1:-} in
   build) cmd_build ;;
   start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
+  status) running || exit 1 ;;
   env) print_env ;;
-  *) echo "usage: $0 build|start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 build|start|stop|env|status" >&2; exit 2 ;;
 esac

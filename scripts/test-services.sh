@@ -7,6 +7,7 @@
 #   eval "$(scripts/test-services.sh start)"   start (or reuse) them and export PM_TEST_* into this shell
 #   scripts/test-services.sh env               print the exports of the running set
 #   scripts/test-services.sh stop              stop what `start` started
+#   scripts/test-services.sh status            exit 0 when the set runs (scripts/test-all.sh starts it otherwise)
 #
 # `npm test` also finds a running set without the exports: `start` writes them to .data/test-services.env.
 # Progress goes to stderr; stdout carries only the export lines.
@@ -186,6 +187,7 @@ cmd_stop() {
 case ${1:-} in
   start) start_for_eval "$ENV_FILE" cmd_start ;;
   stop) cmd_stop ;;
+  status) running || exit 1 ;;
   env) print_env ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
 esac

@@ -11,7 +11,6 @@
  * receiver is the receiver's verdict, never a malformed sample. Exit code 0 = 2xx answer.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import {
   CHARGEBACK_WEBHOOK_STATUSES,
   type ChargebackWebhook,
@@ -21,6 +20,7 @@ import {
   parseOrderWebhook,
   type WebhookKind,
 } from '@payment-manager/shared';
+import { cliSpec, EXIT_USAGE, readCli, toolName, usageLine } from '@payment-manager/shared/cli';
 import { parseWebhookSecrets } from '@payment-manager/shared/signatures';
 import { Webhook } from 'standardwebhooks';
 
@@ -136,15 +136,57 @@ export async function sendWebhook(opts: {
   };
 }
 
-const USAGE = `usage: npm run webhook:send -- --to <url> --kind order|chargeback [--secret whsec_…] [--status S]
-                             [--order-id ID] [--user-id UUID]
-  --to        base URL of ingest (or of the API in sync/http mode), e.g. http://127.0.0.1:3001, or a full URL
-  --kind      order | chargeback
-  --secret    Standard Webhooks secret; default: first entry of WEBHOOK_SECRET; none = send unsigned
-  --status    order: ${ORDER_WEBHOOK_STATUSES.join('|')} (default created)
-              chargeback: ${CHARGEBACK_WEBHOOK_STATUSES.join('|')} (default opened)
-  --order-id  order id to use (default: a fresh ord-…); reuse it to move one order or dispute along
-  --user-id   customer UUID (default: a fresh one); reuse it to keep one customer's events on one partition`;
+export const WEBHOOK_SEND = cliSpec({
+  command: 'npm run webhook:send --',
+  summary: 'Sends one valid sample provider webhook, signed, and prints the ids it used and the answer.',
+  options: {
+    to: {
+      type: 'string',
+      valueName: '<url>',
+      description: 'base URL of ingest (:3001) or of the API in sync/http mode (:3000), or a full URL',
+    },
+    kind: { type: 'string', valueName: 'order|chargeback', description: 'which webhook' },
+    secret: {
+      type: 'string',
+      valueName: 'whsec_…',
+      description:
+        'Standard Webhooks secret ("whsec_" + base64); default: the first entry of WEBHOOK_SECRET; none = unsigned',
+    },
+    status: {
+      type: 'string',
+      description: `order: ${ORDER_WEBHOOK_STATUSES.join('|')} (default created); chargeback: ${CHARGEBACK_WEBHOOK_STATUSES.join('|')} (default opened)`,
+    },
+    'order-id': {
+      type: 'string',
+      valueName: '<id>',
+      description:
+        'order id (default: a fresh ord-…); reuse it to move one order along; a chargeback needs an existing order',
+    },
+    'user-id': {
+      type: 'string',
+      valueName: '<uuid>',
+      description: "customer UUID (default: a fresh one); reuse it to keep one customer's events on one partition",
+    },
+  },
+  environment: { WEBHOOK_SECRET: "the receiver's signing secret(s), when --secret is not given" },
+  examples: [
+    'npm run webhook:send -- --to http://127.0.0.1:3000 --kind order',
+    'npm run webhook:send -- --to http://127.0.0.1:3001 --kind chargeback --order-id ord-1a2b3c4d',
+  ],
+});
+
+/** Why `secret` cannot sign (standardwebhooks would only say "Base64Coder: incorrect padding"), or null. */
+export function webhookSecretProblem(secret: string): string | null {
+  const encoded = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+    return (
+      'a Standard Webhooks secret is "whsec_" followed by base64 of random bytes, e.g. ' +
+      `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}; ` +
+      `the part after "whsec_" of "${secret.slice(0, 12)}…" is not valid base64`
+    );
+  }
+  return null;
+}
 
 interface Io {
   out(line: string): void;
@@ -153,43 +195,25 @@ interface Io {
 
 /** The CLI; returns the process exit code (0 = 2xx answer, 1 = other answer or network error, 2 = usage). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  let values: {
-    to?: string;
-    kind?: string;
-    secret?: string;
-    status?: string;
-    'order-id'?: string;
-    'user-id'?: string;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        to: { type: 'string' },
-        kind: { type: 'string' },
-        secret: { type: 'string' },
-        status: { type: 'string' },
-        'order-id': { type: 'string' },
-        'user-id': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    io.err(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
+  const parsed = readCli(WEBHOOK_SEND, argv);
+  if (parsed.kind === 'help') {
+    io.out(parsed.text);
     return 0;
   }
+  const usage = (message: string) => {
+    io.err(usageLine(toolName(WEBHOOK_SEND), message));
+    return EXIT_USAGE;
+  };
+  if (parsed.kind === 'usage-error') return usage(parsed.message);
+  const { values } = parsed;
   const { to, kind } = values;
-  if (!to || (kind !== 'order' && kind !== 'chargeback')) {
-    io.err(USAGE);
-    return 2;
+  if (!to) return usage('--to is required, e.g. --to http://127.0.0.1:3000');
+  if (kind !== 'order' && kind !== 'chargeback') {
+    return usage(`--kind must be order or chargeback, got ${kind === undefined ? 'nothing' : `"${kind}"`}`);
   }
   const secret = values.secret ?? parseWebhookSecrets(env.WEBHOOK_SECRET)[0];
+  const secretProblem = secret ? webhookSecretProblem(secret) : null;
+  if (secretProblem) return usage(`${values.secret ? '--secret' : 'WEBHOOK_SECRET'}: ${secretProblem}`);
   if (!secret) io.err('no --secret and no WEBHOOK_SECRET: sending UNSIGNED (accepted only where verification is off)');
 
   let payload: OrderWebhook | ChargebackWebhook;
@@ -200,8 +224,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, io: Io): Prom
       userId: values['user-id'],
     });
   } catch (err) {
-    io.err((err as Error).message);
-    return 2;
+    return usage((err as Error).message);
   }
   let result: SendResult;
   try {

@@ -14,8 +14,9 @@
  *   4. polls the API until that order exists;
  *   5. port-forwards to Tempo and waits for that trace's span tree: ingest → Kafka producer → API consumer → SQL.
  */
-import { parseArgs } from 'node:util';
+
 import { type KubeConfig, type KubernetesObject, VersionApi } from '@kubernetes/client-node';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { WEBHOOK_SECRET_NAME } from '../src/charts/app.ts';
 import { loadPlatformConfig } from '../src/config.ts';
 import { buildPlatform } from '../src/platform.ts';
@@ -136,13 +137,27 @@ export async function runClusterCheck(options: CheckOptions): Promise<StepResult
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCli({
+    command: 'npm run cluster:check --',
+    summary:
+      'Waits until every workload and custom resource of the cdk8s app is ready on the cluster, then sends one signed ' +
+      'webhook through the Gateway and follows it to the API and to Tempo (PASS/FAIL per step).',
     options: {
-      gateway: { type: 'string', default: process.env.PM_GATEWAY_URL ?? 'http://localhost' },
-      timeout: { type: 'string', default: '900' },
-      context: { type: 'string' },
-      kubeconfig: { type: 'string' },
+      gateway: {
+        type: 'string',
+        default: process.env.PM_GATEWAY_URL ?? 'http://localhost',
+        valueName: '<url>',
+        description: 'the Gateway as seen from here (env PM_GATEWAY_URL)',
+      },
+      timeout: { type: 'string', default: '900', valueName: '<s>', description: 'seconds to wait for readiness' },
+      context: { type: 'string', valueName: '<name>', description: 'kubeconfig context (default: the current one)' },
+      kubeconfig: {
+        type: 'string',
+        valueName: '<path>',
+        description: 'kubeconfig file (default: KUBECONFIG or ~/.kube/config)',
+      },
     },
+    environment: { 'PM_*': 'the synth settings of docs/kubernetes.md, as for npm run synth' },
   });
   const timeoutSeconds = Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
@@ -171,4 +186,7 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-if (import.meta.filename === process.argv[1]) process.exitCode = await main();
+if (import.meta.filename === process.argv[1]) {
+  oneLineErrors('cluster:check');
+  process.exitCode = await main();
+}

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, envReader } from '@payment-manager/shared';
 
 /** Which Postgres topology backs the API. */
 export const POSTGRES_FLAVOURS = ['cnpg', 'citus'] as const;
@@ -110,7 +111,7 @@ export function devApiKeys(repoRoot: string): string {
 function flavour(raw: string | undefined): PostgresFlavour {
   const value = raw?.trim() || 'cnpg';
   if (!(POSTGRES_FLAVOURS as readonly string[]).includes(value)) {
-    throw new Error(`PM_POSTGRES must be one of ${POSTGRES_FLAVOURS.join(', ')}, got "${value}"`);
+    throw new ConfigError(`PM_POSTGRES must be one of ${POSTGRES_FLAVOURS.join(', ')}, got "${value}"`);
   }
   return value as PostgresFlavour;
 }
@@ -118,7 +119,7 @@ function flavour(raw: string | undefined): PostgresFlavour {
 /** The password is spliced into PG_URL by $(VAR) expansion, where URL-reserved characters would break it. */
 function urlSafe(name: string, value: string): string {
   if (!/^[A-Za-z0-9._~-]+$/.test(value))
-    throw new Error(`${name} may contain only A-Z a-z 0-9 . _ ~ - (it becomes part of PG_URL)`);
+    throw new ConfigError(`${name} may contain only A-Z a-z 0-9 . _ ~ - (it becomes part of PG_URL)`);
   return value;
 }
 
@@ -132,13 +133,8 @@ function gatewayNodePort(raw: string | undefined): number | null {
   if (value === 'none') return null;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 30000 || port > 32767)
-    throw new Error(`PM_GATEWAY_NODE_PORT must be a port in 30000-32767 or "none", got "${value}"`);
+    throw new ConfigError(`PM_GATEWAY_NODE_PORT must be a port in 30000-32767 or "none", got "${value}"`);
   return port;
-}
-
-function truthy(raw: string | undefined, fallback: boolean): boolean {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  return ['1', 'true', 'yes'].includes(raw.trim().toLowerCase());
 }
 
 /**
@@ -148,7 +144,8 @@ function truthy(raw: string | undefined, fallback: boolean): boolean {
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
   const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
-  const providerStub = truthy(env.PM_PROVIDER_STUB, true);
+  // Strict like every boolean variable: a typo such as PM_PROVIDER_STUB=ture stops synth naming it.
+  const providerStub = envReader(env).boolean('PM_PROVIDER_STUB', true);
   const dev = env.PM_PROFILE?.trim() === 'dev';
   return {
     repoRoot,

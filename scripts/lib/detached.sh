@@ -7,6 +7,9 @@ pid_alive() { [[ -f "$STATE_DIR/$1.pid" ]] && kill -0 "$(cat "$STATE_DIR/$1.pid"
 start_detached() {
   local name=$1
   shift
+  # Emptied here, not by the background redirection below: a caller polling the log for a start-up line must never
+  # read the previous run's (test-services.sh once exported a dead kafka-mock bootstrap list that way).
+  : >"$STATE_DIR/$name.log"
   setsid "$@" </dev/null >"$STATE_DIR/$name.log" 2>&1 &
   echo $! >"$STATE_DIR/$name.pid"
 }

@@ -10,7 +10,7 @@ import { TEST_API_KEYS } from '@payment-manager/testkit/auth';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningApi, startApi } from '../../services/ingest/test/support/pipeline.ts';
+import { type RunningApi, startTestApi } from '../../services/ingest/test/support/pipeline.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -20,7 +20,7 @@ describeWith(['postgres'], 'npm run load', () => {
   let api: RunningApi;
 
   beforeAll(async () => {
-    api = await startApi({ pool: db.pool, mode: 'sync' });
+    api = await startTestApi({ pool: db.pool, mode: 'sync' });
   });
   afterAll(async () => {
     await api?.close();

@@ -194,16 +194,28 @@ describe('webhook:send', () => {
     expect(received).toHaveLength(0);
   });
 
-  it('exits 2 with the usage on missing or unknown arguments', async () => {
-    for (const args of [
-      ['--kind', 'order'],
-      ['--to', baseUrl, '--kind', 'refund'],
-      ['--to', baseUrl, '--bogus'],
-    ]) {
-      const result = await send(args);
+  it('exits 2 with one line naming the problem and the --help hint on missing, unknown or bad arguments', async () => {
+    for (const [args, problem] of [
+      [['--kind', 'order'], /--to is required/],
+      [['--to', baseUrl, '--kind', 'refund'], /--kind must be order or chargeback, got "refund"/],
+      [['--to', baseUrl, '--bogus'], /Unknown option '--bogus'/],
+      [['--to', baseUrl, '--kind', 'order', '--secret', 'whsec_abc'], /"whsec_" followed by base64/],
+    ] as const) {
+      const result = await send([...args]);
       expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr).toMatch(/usage: npm run webhook:send/);
+      expect(result.stderr, args.join(' ')).toMatch(problem);
+      expect(result.stderr).toMatch(/^webhook:send: .*\n\(run with --help for the options\)\n$/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
     }
     expect(received).toHaveLength(0);
+  });
+
+  it('prints every option with --help and exits 0', async () => {
+    const result = await send(['--help']);
+    expect(result.code).toBe(0);
+    for (const option of ['--to', '--kind', '--secret', '--status', '--order-id', '--user-id', '--help']) {
+      expect(result.stdout).toContain(option);
+    }
+    expect(result.stdout).toMatch(/^usage: npm run webhook:send -- \[options\]/);
   });
 });

@@ -12,7 +12,7 @@ export function testKubeconfig(): string {
 }
 
 export const KUBE_SKIP_REASON =
-  'SKIPPED: PM_TEST_KUBE_APISERVER is unset; `eval "$(scripts/kube-apiserver.sh start)"` or .ci/run provides it';
+  'SKIPPED: PM_TEST_KUBE_APISERVER is unset; scripts/test-all.sh (or `eval "$(scripts/kube-apiserver.sh start)"`) provides it';
 
 /** The operators' and Gateway API's CRDs (../shared/crds-next or $PM_CRDS_DIR) plus Envoy Gateway's (deploy/crds). */
 export const CRDS_DIR = process.env.PM_CRDS_DIR ?? join(REPO_ROOT, '../shared/crds-next');

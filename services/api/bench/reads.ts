@@ -13,15 +13,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import type pg from 'pg';
 import { benchPostgres, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { buildApp } from '../src/app.ts';
 import { runMigrations, runPartitionMaintenance } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
-import { buildEventPageSql, parseEventPageRequest } from '../src/domain/event-page.ts';
+import { parseEventPageRequest } from '../src/domain/event-page.ts';
 import { generateApiKey, hashApiKey } from '../src/http/auth.ts';
 import { createSilvergateClient } from '../src/provider/silvergate.ts';
+import { buildEventPageSql } from '../src/store/events.ts';
 
 const MIGRATIONS_BEFORE_PARTITIONING = 5;
 const DAYS = 90;
@@ -31,13 +32,21 @@ const WARMUP_REQUESTS = 30;
 const TARGET_P50_MS = 5;
 const TARGET_PARTITIONS = 8;
 
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run bench:reads --',
+  summary:
+    'Seeds dispute events over 90 days and times GET /disputes/events for 7-day windows (targets: p50 ≤ 5 ms, ≤ 8 partitions).',
   options: {
-    events: { type: 'string', default: '1000000' },
-    requests: { type: 'string', default: '300' },
-    keep: { type: 'boolean', default: false },
+    events: { type: 'string', default: '1000000', valueName: '<n>', description: 'dispute events to seed' },
+    requests: { type: 'string', default: '300', valueName: '<n>', description: 'measured requests (at least 200)' },
+    keep: { type: 'boolean', default: false, description: 'keep the database afterwards (its name is printed)' },
+  },
+  environment: {
+    PM_BENCH_PG_URL:
+      'admin URL of the PostgreSQL to benchmark on (a database is created); else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres',
   },
 });
+oneLineErrors('bench:reads');
 const EVENTS = wholeNumberOption('events', args.events, 1);
 const REQUESTS = Math.max(200, wholeNumberOption('requests', args.requests, 1));
 const DISPUTES = Math.max(1, Math.round(EVENTS / 10));
@@ -192,7 +201,7 @@ async function measure(pool: pg.Pool): Promise<void> {
     );
 
     // The route's own SQL for one window, via the same builder the handler uses.
-    const request = parseEventPageRequest(windowQuery(7, newest), 'dispute_ids');
+    const request = parseEventPageRequest({ ...windowQuery(7, newest), limit: PAGE_LIMIT }, 'dispute_ids');
     const { sql, params } = buildEventPageSql({ table: 'dispute_events', aggregateColumn: 'dispute_id' }, request);
     const { rows } = await pool.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
     const plan = rows[0]['QUERY PLAN'][0];

@@ -7,8 +7,10 @@ import {
   metricsPlugin,
   migrationNames,
   migrationsCheck,
+  oneLineRequestLogs,
   postgresCheck,
   registerPoolMetrics,
+  wantsPrettyLogs,
 } from '@payment-manager/shared/observability';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -44,8 +46,11 @@ export type App = FastifyInstance;
 
 /** Builds the API without listening, so tests drive it with `inject` or a real port. */
 export async function buildApp(deps: AppDeps): Promise<App> {
+  // A developer at a terminal reads pretty one-line logs; everywhere else they are JSON lines.
+  const pretty = deps.logger === undefined && wantsPrettyLogs();
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions({ level: deps.config.logLevel, service: 'payment-manager-api' }),
+    logger: deps.logger ?? loggerOptions({ level: deps.config.logLevel, service: 'payment-manager-api', pretty }),
+    ...oneLineRequestLogs(pretty),
     bodyLimit: deps.config.bodyLimitBytes,
     ...fastifyTimeoutOptions(deps.config.http),
     // Ids may be 255 characters (spec §5.1), up to 12 bytes each once percent-encoded; fastify's default is 100.

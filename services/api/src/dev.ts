@@ -4,10 +4,29 @@
  * everything else comes from the environment exactly as in production (spec §2.1).
  */
 import { fileURLToPath } from 'node:url';
+import { EXIT_USAGE, parseCli } from '@payment-manager/shared/cli';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
 import { provideDevApiKeys, provideLocalDependencies } from './dev/local-dependencies.ts';
-import { startApi } from './server.ts';
+import { startApiServer } from './server.ts';
+
+parseCli({
+  command: 'npm run dev --',
+  summary:
+    'The API in sync webhook mode on http://127.0.0.1:3000. Whatever the environment does not set is provided locally: ' +
+    'an embedded PostgreSQL, a provider stub and the development API keys of deploy/env/api.env.',
+  options: {},
+  environment: {
+    PORT: 'listen port (default 3000)',
+    HOST: 'listen address (default 127.0.0.1 with the development keys)',
+    PG_URL: 'use this PostgreSQL instead of the embedded one',
+    SILVERGATE_BASE_URL:
+      'use this provider instead of the stub (with SILVERGATE_CAPTURE_PATH, SILVERGATE_SUBMIT_REPRESENTMENT_PATH)',
+    API_KEYS: 'role:sha256hex entries instead of the development keys',
+    PM_DEV_DATA_DIR: 'where the embedded PostgreSQL keeps its data (default .data/)',
+  },
+  examples: ['npm run dev', 'PORT=3100 npm run dev'],
+});
 
 const DATA_DIR = process.env.PM_DEV_DATA_DIR || fileURLToPath(new URL('../../../.data', import.meta.url));
 
@@ -24,7 +43,7 @@ async function stopAll(): Promise<void> {
 try {
   await provideLocalDependencies(env, { dataDir: DATA_DIR, say, stops });
   provideDevApiKeys(env, say);
-  const api = await startApi(loadApiConfig(env));
+  const api = await startApiServer(loadApiConfig(env));
   stops.push(api.close);
   const local = api.url.replace('0.0.0.0', 'localhost');
   say(`API (webhook mode sync) listening on ${api.url} — docs at ${local}/docs`);
@@ -34,7 +53,7 @@ try {
   await stopAll();
   if (err instanceof ConfigError) {
     console.error(`[dev] configuration error: ${err.message}`);
-    process.exit(2);
+    process.exit(EXIT_USAGE);
   }
   throw err;
 }

@@ -1,7 +1,8 @@
+import { EXIT_USAGE } from '@payment-manager/shared/cli';
 import { shutdownTelemetry } from '@payment-manager/shared/observability';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
-import { startApi } from './server.ts';
+import { startApiServer } from './server.ts';
 
 let config: ReturnType<typeof loadApiConfig>;
 try {
@@ -9,12 +10,12 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`payment-manager api: configuration error: ${err.message}`);
-    process.exit(2);
+    process.exit(EXIT_USAGE);
   }
   throw err;
 }
 
-const api = await startApi(config);
+const api = await startApiServer(config);
 closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
   if (err) api.app.log.error({ err }, 'shutting down after an error');
   else api.app.log.info({ signal }, 'shutting down');

@@ -7,37 +7,34 @@
  * Connects with PG_URL (postgres:// URL or libpq key=value string), waiting for PostgreSQL like the API does.
  * Exit codes: 0 done, 1 migration failed or PostgreSQL unreachable, 2 bad usage or configuration.
  */
-import { parseArgs } from 'node:util';
+import { EXIT_FAILURE, EXIT_USAGE, parseCli, UsageError, usageLine } from '@payment-manager/shared/cli';
 import { runMigrations } from './db/migrations.ts';
 import { createPool, parsePgUrl, waitForDatabase } from './db/pool.ts';
-
-const USAGE = 'usage: migrate [--down [N|all]]   (PG_URL must be set)';
-
-class UsageError extends Error {}
 
 interface Command {
   direction: 'up' | 'down';
   count?: number;
 }
 
-function parseCommand(argv: string[]): Command {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { down: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
+function parseCommand(): Command {
+  const { values, positionals } = parseCli({
+    command: 'npm run migrate --',
+    summary:
+      'Applies every pending migration, or with --down reverts the last N applied ones (default 1, "all" = every one).',
+    options: { down: { type: 'boolean', description: 'revert instead of apply' } },
+    positionals: '[N|all]   (with --down)',
+    environment: { PG_URL: 'postgres:// URL or libpq key=value string of the database; required' },
+    examples: ['PG_URL=postgres://postgres@127.0.0.1:5432/payments npm run migrate', 'npm run migrate -- --down 2'],
   });
-  if (values.help) throw new UsageError(USAGE);
   if (!values.down) {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a count needs --down)`);
     return { direction: 'up' };
   }
-  if (positionals.length > 1) throw new UsageError(USAGE);
+  if (positionals.length > 1) throw new UsageError(`--down takes one count, got "${positionals.join(' ')}"`);
   const [countArg] = positionals;
   if (countArg === undefined) return { direction: 'down', count: 1 };
   if (countArg === 'all') return { direction: 'down', count: Number.POSITIVE_INFINITY };
-  if (!/^[1-9]\d*$/.test(countArg))
-    throw new UsageError(`--down takes a positive count or "all", got "${countArg}"\n${USAGE}`);
+  if (!/^[1-9]\d*$/.test(countArg)) throw new UsageError(`--down takes a positive count or "all", got "${countArg}"`);
   return { direction: 'down', count: Number(countArg) };
 }
 
@@ -52,12 +49,12 @@ async function main(): Promise<number> {
   let target: string;
   const pgUrl = process.env.PG_URL?.trim();
   try {
-    command = parseCommand(process.argv.slice(2));
-    if (!pgUrl) throw new UsageError(`PG_URL is not set\n${USAGE}`);
+    command = parseCommand();
+    if (!pgUrl) throw new UsageError('PG_URL is not set (e.g. PG_URL=postgres://postgres@127.0.0.1:5432/payments)');
     target = describeTarget(pgUrl);
   } catch (err) {
-    console.error((err as Error).message);
-    return 2;
+    console.error(usageLine('migrate', (err as Error).message));
+    return EXIT_USAGE;
   }
   const what =
     command.direction === 'up'
@@ -80,7 +77,7 @@ async function main(): Promise<number> {
     });
   } catch (err) {
     console.error(`migrate: failed: ${(err as Error).message}`);
-    return 1;
+    return EXIT_FAILURE;
   }
   console.log('migrate: done');
   return 0;

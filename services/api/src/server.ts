@@ -16,11 +16,15 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-export async function startApi(
+export async function startApiServer(
   config: ApiConfig,
   opts: { logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<RunningApi> {
-  const pool = createPool({ pgUrl: config.pgUrl, max: config.pgPoolMax });
+  // The app's logger exists only once the app is built, after the pools; hence the indirection.
+  let appLog: App['log'] | null = null;
+  const onIdleClientError = (error: Error) =>
+    appLog?.warn({ err: error }, 'an idle PostgreSQL client lost its connection; the pool replaces it');
+  const pool = createPool({ pgUrl: config.pgUrl, max: config.pgPoolMax, onIdleClientError });
   const replicaPool = config.pgReplicaUrl
     ? createPool({
         pgUrl: config.pgReplicaUrl,
@@ -28,15 +32,15 @@ export async function startApi(
         applicationName: 'payment-manager-api-reads',
         // A replica that does not answer must cost a read little: it then goes to the primary.
         connectionTimeoutMillis: 2_000,
+        onIdleClientError,
       })
     : null;
-  let replicaLog = (_message: string) => {};
   const readPool = replicaPool
     ? new ReplicaReads({
         primary: pool,
         replica: replicaPool,
         maxLagMs: config.pgReplicaMaxLagMs,
-        log: (message) => replicaLog(message),
+        log: (message) => appLog?.info(message),
       })
     : pool;
   const provider = createSilvergateClient(config.silvergate);
@@ -67,7 +71,7 @@ export async function startApi(
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
   const log = app.log;
-  replicaLog = (message) => log.info(message);
+  appLog = log;
   const stops: Array<() => Promise<void> | void> = [];
   if (readPool instanceof ReplicaReads) stops.push(() => readPool.stop());
   try {

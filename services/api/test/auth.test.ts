@@ -1,5 +1,6 @@
 /** API keys and roles: every non-webhook, non-health route needs a key; money-moving operations need operator. */
 import { hashApiKey, parseApiKeys, type Role } from '@payment-manager/api/http/auth';
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -53,7 +54,9 @@ describeWith(['postgres'], 'API authentication and roles', () => {
       const answer = await call(api.app, method, url, body, { as: null });
       expect(answer.status).toBe(401);
       expect(answer.headers['www-authenticate']).toBe('Bearer');
-      expect(answer.json.message).toBe('missing authorization header');
+      expect(answer.json).toEqual(
+        errorBody('unauthorized', 'missing authorization header: send the header "Authorization: Bearer <API key>"'),
+      );
     });
 
     it('an unknown key, or another scheme → 401', async () => {
@@ -65,7 +68,7 @@ describeWith(['postgres'], 'API authentication and roles', () => {
     it.each(ROLES.filter((role) => !admits.includes(role)))('role %s → 403', async (role) => {
       const answer = await call(api.app, method, url, body, { as: role });
       expect(answer.status).toBe(403);
-      expect(answer.json.message).toMatch(/may not call/);
+      expect(answer.json).toEqual(errorBody('forbidden', /^role \w+ may not call .*; roles allowed: /));
     });
 
     it.each(admits)('role %s gets past authentication', async (role) => {
@@ -103,7 +106,7 @@ describeWith(['postgres'], 'API authentication and roles', () => {
     ])('%s → 400 before the provider is called', async (_name, fields) => {
       const answer = await call(api.app, 'POST', '/orders/o-1/capture', { ...fields, idempotency_key: 'k' });
       expect(answer.status).toBe(400);
-      expect(answer.json.error).toBe('Invalid request body');
+      expect(answer.json).toEqual(validationBody(/^invalid request: body\.(currency|amount) /));
     });
   });
 });

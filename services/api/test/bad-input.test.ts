@@ -2,6 +2,8 @@
  * Bad input is the client's fault (spec §3, §5, R-2, R-22): always a 4xx with a clear message, never a 500, and
  * nothing stored.
  */
+
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { chargebackWebhook, orderWebhook, unstorableWebhooks } from '@payment-manager/testkit/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +64,7 @@ describeWith(['postgres'], 'bad input', () => {
       ['meta that is an array', { ...base, meta: ['a'] }, 'meta'],
     ])('%s → 400 naming the field', async (_name, body, field) => {
       const answer = await rejected(ORDERS, body);
-      expect(answer.json).toEqual({ message: expect.stringContaining(field) });
+      expect(answer.json).toEqual(validationBody(new RegExp(`^invalid request: .*body\\.${field}`), field));
     });
   });
 
@@ -87,7 +89,7 @@ describeWith(['postgres'], 'bad input', () => {
       ['updated with an ill-typed amount', { ...base, status: 'updated', amount: '1' }, 'amount'],
     ])('%s → 400 naming the field', async (_name, body, field) => {
       const answer = await rejected(CHARGEBACKS, body);
-      expect(answer.json).toEqual({ message: expect.stringContaining(field) });
+      expect(answer.json).toEqual(validationBody(new RegExp(`^invalid request: .*body\\.${field}`), field));
     });
   });
 
@@ -111,7 +113,7 @@ describeWith(['postgres'], 'bad input', () => {
       ['a NUL character (internal endpoint)', '/internal/updates/orders', () => orderWebhook({ order_id: 'a\u0000b' })],
     ])('webhook with %s', async (_name, path, body) => {
       const answer = await rejected(path, body());
-      expect(answer.json.message).toMatch(/invalid request/);
+      expect(answer.json).toEqual(validationBody());
     });
 
     it.each(unstorableWebhooks())(
@@ -122,7 +124,7 @@ describeWith(['postgres'], 'bad input', () => {
           `/internal/updates/${kind === 'order' ? 'orders' : 'disputes'}`,
         ]) {
           const answer = await rejected(path, body);
-          expect(answer.json.message).toMatch(/invalid request( body)?: body\./);
+          expect(answer.json).toEqual(validationBody(/^invalid request: body\./));
         }
       },
     );
@@ -146,18 +148,14 @@ describeWith(['postgres'], 'bad input', () => {
     ])('GET %s', async (url) => {
       const answer = await call(api.app, 'GET', url);
       expect(answer.status).toBe(400);
-      expect(answer.json).toEqual({ message: expect.any(String) });
+      expect(answer.json).toEqual(validationBody());
       // PostgreSQL's own wording (e.g. 'invalid byte sequence for encoding "UTF8": 0x00') never reaches the client.
       expect(answer.text).not.toMatch(/UTF8|0x00|encoding|date\/time|out of range for type/);
     });
 
     it('hold on an order id with a NUL character', async () => {
       const answer = await rejected('/orders/a%00b/hold', { action: 'set', reason: 'risk' });
-      expect(answer.json).toEqual({
-        error: 'Invalid request body',
-        details: expect.any(String),
-        message: expect.any(String),
-      });
+      expect(answer.json).toEqual(validationBody());
     });
 
     it('capture with a NUL character is refused before the provider is called', async () => {
@@ -166,13 +164,13 @@ describeWith(['postgres'], 'bad input', () => {
         currency: 'US\u0000',
         idempotency_key: 'k',
       });
-      expect(answer.json.error).toBe('Invalid request body');
+      expect(answer.json).toEqual(validationBody(/body\.currency/, 'currency'));
       const key = await rejected(`/orders/${order.order_id}/capture`, {
         amount: 1,
         currency: 'USD',
         idempotency_key: 'k\u0000',
       });
-      expect(key.json.error).toBe('Invalid request body');
+      expect(key.json).toEqual(validationBody(/body\.idempotency_key/, 'idempotency_key'));
     });
 
     it('evidence with a NUL character in a field value', async () => {
@@ -208,26 +206,21 @@ describeWith(['postgres'], 'bad input', () => {
       expect(answer.json.message).toMatch(/JSON/);
     });
 
-    it.each([
-      ['/orders/x/hold', 'Invalid request body'],
-      ['/orders/x/capture', 'Invalid request body'],
-    ])('%s with malformed JSON → 400 {"error":"Invalid request body","details","message"}', async (path, error) => {
-      const answer = await rejected(path, undefined, { raw: '{"action":' });
-      expect(answer.json).toEqual({ error, details: expect.any(String), message: expect.any(String) });
-    });
-
-    it.each(['/orders/x/hold', '/orders/x/capture'])(
-      '%s with an empty body → 400 in the request-body shape',
+    it.each(['/orders/x/hold', '/orders/x/capture', '/disputes/x/evidence'])(
+      '%s with malformed JSON → 400 in the one error shape, saying it is not JSON',
       async (path) => {
-        const answer = await rejected(path, undefined, { raw: '' });
-        expect(answer.json.error).toBe('Invalid request body');
+        const answer = await rejected(path, undefined, { raw: '{"action":' });
+        expect(answer.json).toEqual(errorBody('bad_request', /^body is not valid JSON: /));
       },
     );
 
-    it('evidence with malformed JSON → 400 {"message"}', async () => {
-      const answer = await rejected('/disputes/x/evidence', undefined, { raw: '{"fields":' });
-      expect(Object.keys(answer.json)).toEqual(['message']);
-    });
+    it.each(['/orders/x/hold', '/orders/x/capture'])(
+      '%s with an empty body → 400 validation error in the one error shape',
+      async (path) => {
+        const answer = await rejected(path, undefined, { raw: '' });
+        expect(answer.json).toEqual(validationBody(/^invalid request: body /));
+      },
+    );
   });
 
   describe('Content-Type is not consulted (R-22)', () => {
@@ -270,7 +263,7 @@ describeWith(['postgres'], 'bad input', () => {
         const webhook = orderWebhook({ meta: { padding: 'x'.repeat(2048) } });
         const answer = await call(small, 'POST', path, webhook);
         expect(answer.status).toBe(413);
-        expect(answer.json).toEqual(expect.objectContaining({ message: expect.any(String) }));
+        expect(answer.json).toEqual(errorBody('payload_too_large', expect.any(String)));
         expect(await rowCounts()).toEqual(before);
       },
     );
@@ -282,10 +275,10 @@ describeWith(['postgres'], 'bad input', () => {
   });
 
   describe('routes', () => {
-    it('unknown routes → 404 {"message"}', async () => {
-      const answer = await call(api.app, 'GET', '/nope');
+    it('unknown routes → 404 in the one error shape, naming the route', async () => {
+      const answer = await call(api.app, 'GET', '/nope?x=1');
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: expect.any(String) });
+      expect(answer.json).toEqual(errorBody('route_not_found', 'route GET /nope not found'));
     });
 
     it('order ids of up to 255 characters (spec §5.1) work in paths, also percent-encoded', async () => {
@@ -303,7 +296,7 @@ describeWith(['postgres'], 'bad input', () => {
     it('a path parameter longer than 255 characters → 4xx, not 500', async () => {
       const answer = await call(api.app, 'GET', `/orders/${'o'.repeat(300)}`);
       expect([400, 404, 414]).toContain(answer.status);
-      expect(answer.json).toEqual({ message: expect.any(String) });
+      expect(answer.json).toMatchObject(errorBody(expect.any(String), expect.any(String)));
     });
   });
 });

@@ -7,6 +7,7 @@ import { eventually } from '@payment-manager/testkit/poll';
 import { describeWith } from '@payment-manager/testkit/services';
 import { wiremockUrl } from '@payment-manager/testkit/wiremock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_OPERATOR_KEY } from '../src/dev/local-dependencies.ts';
 import {
   CAPTURE_PATH,
   type ProviderStub,
@@ -87,7 +88,7 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'pm-dev-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', PM_DEV_DATA_DIR: dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', PM_DEV_DATA_DIR: dataDir };
     for (const name of [
       'PG_URL',
       'SILVERGATE_BASE_URL',
@@ -95,6 +96,7 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
       'SILVERGATE_SUBMIT_REPRESENTMENT_PATH',
       'API_KEYS',
       'API_KEY',
+      'HOST',
     ]) {
       delete env[name];
     }
@@ -127,7 +129,7 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** The operator key `npm run dev` printed for this run. */
+  /** The operator key `npm run dev` printed (the development key of deploy/env/api.env). */
   const printedToken = () => (/export PM_TOKEN=(\S+)/.exec(output) as RegExpExecArray)[1] as string;
   const withToken = (headers: Record<string, string> = {}) => ({
     ...headers,
@@ -141,8 +143,9 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
     expect(await response.json()).toEqual([]);
   });
 
-  it('prints a ready-to-use token and one curl example', () => {
-    expect(printedToken()).toMatch(/^pm_[A-Za-z0-9_-]{43}$/);
+  it('prints the development operator key of deploy/env/api.env and one curl example; listens on 127.0.0.1 only', () => {
+    expect(printedToken()).toBe(DEV_OPERATOR_KEY);
+    expect(new URL(apiUrl).hostname).toBe('127.0.0.1');
     expect(output).toContain(`try: curl -H "Authorization: Bearer $PM_TOKEN" ${apiUrl}/orders`);
   });
 

@@ -1,4 +1,6 @@
 /** Dispute reads, evidence and the submit checks that come before the provider (spec §6.6–§6.11). */
+
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { uniqueId } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -99,11 +101,11 @@ describeWith(['postgres'], 'disputes', () => {
     });
 
     it.each(['status=resolved', 'status=open,bogus', 'limit=0', 'limit=201', 'limit=x', 'offset=-1'])(
-      '%s → 400 {"message"}',
+      '%s → 400 validation error in the one error shape',
       async (params) => {
         const answer = await get(`/disputes?${params}`);
         expect(answer.status).toBe(400);
-        expect(answer.json).toEqual({ message: expect.any(String) });
+        expect(answer.json).toEqual(validationBody(/^invalid request: query\.(status|limit|offset) /));
       },
     );
 
@@ -114,7 +116,7 @@ describeWith(['postgres'], 'disputes', () => {
       expect(one.json.amount).toBe(19.99);
       const missing = await get(`/disputes/${uniqueId('nope')}`);
       expect(missing.status).toBe(404);
-      expect(missing.json).toEqual({ message: 'Dispute not found' });
+      expect(missing.json).toEqual(errorBody('not_found', 'dispute not found'));
     });
 
     it('/disputes/events wins over /disputes/{dispute_id}', async () => {
@@ -176,7 +178,9 @@ describeWith(['postgres'], 'disputes', () => {
         const { disputeId } = await insertDispute(status);
         const answer = await put(disputeId, { fields: { x: 'y' } });
         expect(answer.status).toBe(409);
-        expect(answer.json).toEqual({ message: `dispute cannot be edited in status: ${status}` });
+        expect(answer.json).toEqual(
+          errorBody('conflict', `dispute cannot be edited in status: ${status}`, { from: status }),
+        );
         expect((await get(`/disputes/${disputeId}/evidence`)).status).toBe(404);
         expect(await disputeEventKinds(disputeId)).toEqual([]);
       },
@@ -185,7 +189,7 @@ describeWith(['postgres'], 'disputes', () => {
     it('unknown dispute → 404 {"message":"Dispute not found"}', async () => {
       const answer = await put(uniqueId('nope'), { fields: {} });
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: 'Dispute not found' });
+      expect(answer.json).toEqual(errorBody('not_found', 'dispute not found'));
     });
 
     it.each([
@@ -200,7 +204,7 @@ describeWith(['postgres'], 'disputes', () => {
       for (const target of [disputeId, uniqueId('nope')]) {
         const answer = await put(target, body);
         expect(answer.status).toBe(400);
-        expect(answer.json).toEqual({ message: expect.any(String) });
+        expect(answer.json).toEqual(validationBody());
       }
       expect((await get(`/disputes/${disputeId}`)).json.status).toBe('open');
       expect(await disputeEventKinds(disputeId)).toEqual([]);
@@ -211,7 +215,7 @@ describeWith(['postgres'], 'disputes', () => {
       for (const target of [disputeId, uniqueId('nope')]) {
         const answer = await get(`/disputes/${target}/evidence`);
         expect(answer.status).toBe(404);
-        expect(answer.json).toEqual({ message: 'Evidence not found' });
+        expect(answer.json).toEqual(errorBody('not_found', 'evidence not found'));
       }
     });
   });
@@ -222,7 +226,7 @@ describeWith(['postgres'], 'disputes', () => {
     it('unknown dispute → 404 {"message":"Dispute not found"}', async () => {
       const answer = await submit(uniqueId('nope'));
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: 'Dispute not found' });
+      expect(answer.json).toEqual(errorBody('not_found', 'dispute not found'));
     });
 
     it.each(['submitted', 'won', 'lost', 'closed', 'canceled'])(
@@ -231,15 +235,26 @@ describeWith(['postgres'], 'disputes', () => {
         const { disputeId } = await insertDispute(status);
         const answer = await submit(disputeId);
         expect(answer.status).toBe(409);
-        expect(answer.json).toEqual({ message: `status ${status} not eligible for submission` });
+        expect(answer.json).toEqual(
+          errorBody(
+            'conflict',
+            `status ${status} not eligible for submission: only open or under_review disputes can be submitted`,
+            { from: status, to: 'submitted' },
+          ),
+        );
       },
     );
 
-    it.each(['open', 'under_review'])('%s without evidence → 409 {"message":"evidence not found"}', async (status) => {
+    it.each(['open', 'under_review'])('%s without evidence → 409 saying to add evidence first', async (status) => {
       const { disputeId } = await insertDispute(status);
       const answer = await submit(disputeId);
       expect(answer.status).toBe(409);
-      expect(answer.json).toEqual({ message: 'evidence not found' });
+      expect(answer.json).toEqual(
+        errorBody('conflict', 'dispute has no evidence: add evidence first (POST /disputes/{dispute_id}/evidence)', {
+          from: status,
+          to: 'submitted',
+        }),
+      );
       expect((await get(`/disputes/${disputeId}`)).json.status).toBe(status);
     });
   });

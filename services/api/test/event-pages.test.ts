@@ -1,4 +1,6 @@
 /** Keyset-paginated event logs (spec §6.3, §6.8, §10.6): ties, precision, filters, limits, cursors. */
+
+import { validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { uniqueId } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -224,14 +226,41 @@ describeWith(['postgres'], 'event pages', () => {
         ['sort_asc=yes', /sort_asc/],
         ['time_from=yesterday', /time_from/],
         ['time_to=2025-05-01', /time_to/],
-        ['cursor=%25%25%25', /decode cursor/],
-        [`cursor=${encodeURIComponent(encode('not json'))}`, /decode cursor/],
-        [`cursor=${encodeURIComponent(encode('{"event_id":"x"}'))}`, /decode cursor/],
-        [`cursor=${encodeURIComponent(encode('{"event_id":"x","created_at":"soon"}'))}`, /decode cursor/],
-      ])('%s → a single 400 {"message"} (R-15, R-30)', async (params, mentions) => {
+        ['cursor=%25%25%25', /cursor cannot be decoded/],
+        [`cursor=${encodeURIComponent(encode('not json'))}`, /cursor cannot be decoded/],
+        [`cursor=${encodeURIComponent(encode('{"event_id":"x"}'))}`, /cursor cannot be decoded/],
+        [`cursor=${encodeURIComponent(encode('{"event_id":"x","created_at":"soon"}'))}`, /cursor cannot be decoded/],
+        ['limit=1e', /limit/],
+        ['sort_asc=tRuE', /sort_asc/],
+      ])('%s → a single 400 in the one error shape (R-15, R-30)', async (params, mentions) => {
         const answer = await call(api.app, 'GET', `${log.path}?${params}`);
         expect(answer.status).toBe(400);
-        expect(answer.json).toEqual({ message: expect.stringMatching(mentions) });
+        expect(answer.json).toEqual(validationBody(mentions));
+      });
+
+      it('sort_asc=yes → 400 listing the accepted spellings', async () => {
+        const answer = await call(api.app, 'GET', `${log.path}?sort_asc=yes`);
+        expect(answer.json.problems).toEqual([
+          {
+            in: 'query',
+            field: 'sort_asc',
+            message: 'must be one of: true, TRUE, True, t, T, 1, false, FALSE, False, f, F, 0, "" (empty)',
+            allowed: ['true', 'TRUE', 'True', 't', 'T', '1', 'false', 'FALSE', 'False', 'f', 'F', '0', ''],
+          },
+        ]);
+      });
+
+      it('an unknown query parameter → 400 naming it and the known ones, never a silently unfiltered page', async () => {
+        const wrong = log.idsParam.replace(/s$/, '');
+        const answer = await call(api.app, 'GET', `${log.path}?${wrong}=x&limit=ten`);
+        expect(answer.status).toBe(400);
+        expect(answer.json).toEqual(validationBody(/query\.limit must be integer/, wrong, 'limit'));
+        expect(answer.json.problems).toContainEqual({
+          in: 'query',
+          field: wrong,
+          message: `is not a known query parameter; known: ${log.idsParam}, kinds, time_from, time_to, limit, cursor, sort_asc`,
+          allowed: [log.idsParam, 'kinds', 'time_from', 'time_to', 'limit', 'cursor', 'sort_asc'],
+        });
       });
 
       it('unknown ids → an empty page, never 404 (R-15)', async () => {

@@ -1,11 +1,12 @@
 /** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (spec §3, issue 2 item 6). */
 import { createPool } from '@payment-manager/api/db/pool';
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith, requirePostgres } from '@payment-manager/testkit/services';
 import { FAST_EDGE_TIMEOUTS, SLOW_BODY_REQUEST, slowClient } from '@payment-manager/testkit/slow-client';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import { expect, it } from 'vitest';
 import { createTestApp, useTestApi } from './support/app.ts';
-import { call } from './support/http.ts';
+import { call, type Json } from './support/http.ts';
 
 describeWith(['postgres'], 'HTTP conventions', () => {
   const api = useTestApi();
@@ -52,12 +53,80 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     expect(Object.keys(capture.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '404', '409', '502']));
   });
 
+  it('documents the error model: every error status of every operation answers ErrorBody', async () => {
+    const doc = (await call(api.app, 'GET', '/docs/json')).json;
+    expect(doc.info.description).toMatch(/every answer ≥ 400 has the body ErrorBody/);
+    expect(doc.components.schemas.ErrorBody).toMatchObject({
+      required: ['code', 'message', 'error', 'success'],
+      properties: expect.objectContaining({ problems: expect.any(Object), from: expect.any(Object) }),
+    });
+    const errorResponses: string[] = [];
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const validates = Boolean(operation.parameters?.length || operation.requestBody);
+        if (validates) expect(Object.keys(operation.responses), `${method} ${path}`).toContain('400');
+        for (const [status, response] of Object.entries(operation.responses as Record<string, Json>)) {
+          if (Number(status) < 400) continue;
+          errorResponses.push(`${method} ${path} ${status}`);
+          expect(response.content['application/json'].schema, `${method} ${path} ${status}`).toEqual({
+            $ref: '#/components/schemas/ErrorBody',
+          });
+        }
+      }
+    }
+    expect(errorResponses).toEqual(expect.arrayContaining(['post /orders/{order_id}/capture 409', 'get /orders 401']));
+  });
+
+  it('one error body everywhere: fastify’s own errors, validation, authentication and domain errors', async () => {
+    const answers = [
+      await call(api.app, 'GET', '/nope'),
+      await call(api.app, 'GET', '/orders?order_id=x'),
+      await call(api.app, 'POST', '/orders/x/hold', undefined, { raw: '{"action":' }),
+      await call(api.app, 'GET', '/orders', undefined, { as: null }),
+      await call(api.app, 'GET', '/internal/updates/orders', undefined, { as: 'reader' }),
+      await call(api.app, 'POST', '/internal/updates/orders', orderWebhook(), { as: 'reader' }),
+      await call(api.app, 'GET', '/orders/nope'),
+      await call(api.app, 'POST', '/disputes/x/evidence', { fields: { note: 'x'.repeat(70_000) } }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([404, 400, 400, 401, 404, 403, 404, 413]);
+    for (const answer of answers) {
+      expect(answer.json, answer.text).toMatchObject(errorBody(expect.any(String), expect.any(String)));
+      expect(answer.json.error).toBe(answer.json.message);
+    }
+    expect(answers.map((answer) => answer.json.code)).toEqual([
+      'route_not_found',
+      'validation',
+      'bad_request',
+      'unauthorized',
+      'route_not_found',
+      'forbidden',
+      'not_found',
+      'payload_too_large',
+    ]);
+  });
+
+  it('unknown query parameters → 400 naming them, on every list and page route', async () => {
+    for (const [url, known] of [
+      ['/orders?order_ids=x', 'status, user_id, limit, offset, sort_by, sort_order'],
+      ['/disputes?dispute_id=x', 'order_id, status, limit, offset'],
+      ['/orders/events?order_id=x', 'order_ids, kinds, time_from, time_to, limit, cursor, sort_asc'],
+      ['/disputes/events?dispute_id=x', 'dispute_ids, kinds, time_from, time_to, limit, cursor, sort_asc'],
+    ] as const) {
+      const answer = await call(api.app, 'GET', url);
+      expect(answer.status, url).toBe(400);
+      const unknown = (url.split('?')[1] as string).split('=')[0] as string;
+      expect(answer.json, url).toEqual(
+        validationBody(`invalid request: query.${unknown} is not a known query parameter; known: ${known}`, unknown),
+      );
+    }
+  });
+
   it('serves the documentation UI at /docs', async () => {
     const answer = await api.app.inject({ method: 'GET', url: '/docs' });
     expect([200, 302]).toContain(answer.statusCode);
   });
 
-  it('unknown routes and methods → 404 {"message"}', async () => {
+  it('unknown routes and methods → 404 in the one error shape', async () => {
     for (const [method, url] of [
       ['GET', '/nope'],
       ['DELETE', '/orders'],
@@ -65,7 +134,7 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     ] as const) {
       const answer = await call(api.app, method, url);
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: expect.any(String) });
+      expect(answer.json).toEqual(errorBody('route_not_found', `route ${method} ${url} not found`));
     }
   });
 
@@ -77,13 +146,13 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     try {
       const webhook = await call(app, 'POST', '/webhooks/payments/orders', orderWebhook());
       expect(webhook.status).toBe(500);
-      expect(webhook.json).toEqual({ message: 'internal server error' });
+      expect(webhook.json).toEqual(errorBody('internal', 'internal server error'));
       const internal = await call(app, 'POST', '/internal/updates/orders', orderWebhook());
       expect(internal.status).toBe(500);
-      expect(internal.json).toEqual({ success: false, message: 'internal server error' });
+      expect(internal.json).toEqual(errorBody('internal', 'internal server error'));
       const list = await call(app, 'GET', '/orders');
       expect(list.status).toBe(500);
-      expect(list.json).toEqual({ error: 'internal server error', message: 'internal server error' });
+      expect(list.json).toEqual(errorBody('internal', 'internal server error'));
       expect(list.text).not.toMatch(/does_not_exist|stack/);
     } finally {
       await app.close();

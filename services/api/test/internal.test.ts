@@ -1,4 +1,6 @@
 /** Internal update endpoints used by ingest in http mode (spec §7.1, R-12). */
+
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import { describe, expect, it } from 'vitest';
@@ -30,18 +32,23 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
     it('order not found → 404, order already exists → 409, invalid transition → 422', async () => {
       const missing = await send(ORDERS, orderWebhook({ status: 'success' }));
       expect(missing.status).toBe(404);
-      expect(missing.json).toEqual({ success: false, message: 'order not found' });
+      expect(missing.json).toEqual(errorBody('not_found', 'order not found'));
 
       const created = orderWebhook();
       await send(ORDERS, created);
       const exists = await send(ORDERS, nextOrderWebhook(created, {}));
       expect(exists.status).toBe(409);
-      expect(exists.json).toEqual({ success: false, message: 'order already exists' });
+      expect(exists.json).toEqual(errorBody('already_exists', 'order already exists'));
 
       await send(ORDERS, nextOrderWebhook(created, { status: 'failed' }));
       const invalid = await send(ORDERS, nextOrderWebhook(created, { status: 'updated' }));
       expect(invalid.status).toBe(422);
-      expect(invalid.json).toEqual({ success: false, message: 'invalid status transition' });
+      expect(invalid.json).toEqual(
+        errorBody('invalid_transition', 'invalid status transition of the order: failed → updated', {
+          from: 'failed',
+          to: 'updated',
+        }),
+      );
     });
 
     it.each([
@@ -50,21 +57,19 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
       ['unknown status', (w: Record<string, unknown>) => (w.status = 'completed')],
       ['bad user_id', (w: Record<string, unknown>) => (w.user_id = 'not-a-uuid')],
       ['bad timestamp', (w: Record<string, unknown>) => (w.created_at = '2025-03-04 09:00')],
-    ])('invalid body (%s) → 400 {"success":false,"message":"invalid request body: …"}', async (_name, mutate) => {
+    ])('invalid body (%s) → 400 validation error in the one error shape', async (_name, mutate) => {
       const webhook = orderWebhook() as Record<string, unknown>;
       mutate(webhook);
       const answer = await send(ORDERS, webhook);
       expect(answer.status).toBe(400);
-      expect(answer.json.success).toBe(false);
-      expect(answer.json.message).toMatch(/^invalid request body: /);
-      expect(Object.keys(answer.json).sort()).toEqual(['message', 'success']);
+      expect(answer.json).toEqual(validationBody(/^invalid request: body\./));
+      expect(Object.keys(answer.json).sort()).toEqual(['code', 'details', 'error', 'message', 'problems', 'success']);
     });
 
-    it('malformed JSON → 400 in the internal shape', async () => {
+    it('malformed JSON → 400 in the one error shape', async () => {
       const answer = await call(api.app, 'POST', ORDERS, undefined, { raw: '{"order_id":' });
       expect(answer.status).toBe(400);
-      expect(answer.json.success).toBe(false);
-      expect(answer.json.message).toMatch(/^invalid request body: .*JSON/);
+      expect(answer.json).toEqual(errorBody('bad_request', /^body is not valid JSON: /));
     });
   });
 
@@ -75,11 +80,11 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
 
       const early = await send(DISPUTES, chargebackWebhook(order.order_id, { status: 'updated' }));
       expect(early.status).toBe(404);
-      expect(early.json).toEqual({ success: false, message: 'dispute not found' });
+      expect(early.json).toEqual(errorBody('not_found', 'dispute not found'));
 
       const noOrder = await send(DISPUTES, chargebackWebhook(uniqueId('missing')));
       expect(noOrder.status).toBe(404);
-      expect(noOrder.json).toEqual({ success: false, message: 'order not found' });
+      expect(noOrder.json).toEqual(errorBody('not_found', 'order not found'));
 
       const opened = chargebackWebhook(order.order_id);
       expect((await send(DISPUTES, opened)).json).toEqual({ success: true });
@@ -94,10 +99,7 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
       const { amount: _a, currency: _c, ...bare } = chargebackWebhook(order.order_id);
       const invalid = await send(DISPUTES, bare);
       expect(invalid.status).toBe(400);
-      expect(invalid.json).toMatchObject({
-        success: false,
-        message: expect.stringMatching(/^invalid request body: .*amount/),
-      });
+      expect(invalid.json).toEqual(validationBody(/^invalid request: .*body\.amount is required/, 'amount'));
       expect((await send(DISPUTES, chargebackWebhook(order.order_id))).status).toBe(200);
       expect((await send(DISPUTES, { ...bare, provider_event_id: uniqueId('cb'), status: 'updated' })).json).toEqual({
         success: true,

@@ -15,7 +15,7 @@ export async function postgresUnavailable(): Promise<string | null> {
     return null;
   } catch (err) {
     if (process.env.PM_TEST_PG_URL) throw err;
-    return `no PostgreSQL at ${ADMIN_URL} (${(err as Error).message}); set PM_TEST_PG_URL or run .ci/run`;
+    return `no PostgreSQL at ${ADMIN_URL} (${(err as Error).message}); set PM_TEST_PG_URL or run scripts/test-all.sh`;
   } finally {
     await client.end().catch(() => {});
   }

@@ -321,7 +321,8 @@ describe.skipIf(unavailable !== null)(
       const unset = await migrateCommand([], undefined);
       expect(unset.code).toBe(2);
       expect(unset.output).toContain('PG_URL is not set');
-    });
+      // Four CLI processes, each compiling TypeScript on start: 30 s ran out once on a loaded two-core CI machine.
+    }, 120_000);
 
     describe('partition maintenance', () => {
       let pool: pg.Pool;

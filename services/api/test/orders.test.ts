@@ -1,5 +1,6 @@
 /** Order reads and manual operations without the provider (spec §6.1, §6.2, §6.4, §6.5 checks before the call). */
 import { randomUUID } from 'node:crypto';
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -125,20 +126,20 @@ describeWith(['postgres'], 'orders', () => {
       ['offset=x', /offset/],
       ['sort_by=id', /sort_by/],
       ['sort_order=up', /sort_order/],
-    ])('%s → 400 {"error","message"}', async (params, mentions) => {
+    ])('%s → 400 in the one error shape, naming the parameter', async (params, mentions) => {
       const answer = await get(`/orders?${params}`);
       expect(answer.status).toBe(400);
-      expect(typeof answer.json.message).toBe('string');
+      expect(answer.json).toEqual(validationBody(/^invalid request: query\./));
       expect(answer.json.error).toBe(answer.json.message);
       expect(answer.json.message).toMatch(mentions);
     });
   });
 
   describe('GET /orders/{order_id} (§6.2)', () => {
-    it('unknown → 404 {"message":"order not found"}', async () => {
+    it('unknown → 404 {"code":"not_found","message":"order not found"}', async () => {
       const answer = await get(`/orders/${uniqueId('nope')}`);
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: 'order not found' });
+      expect(answer.json).toEqual(errorBody('not_found', 'order not found'));
     });
 
     it('/orders/events wins over /orders/{order_id}', async () => {
@@ -209,7 +210,7 @@ describeWith(['postgres'], 'orders', () => {
       const orderId = uniqueId('nope');
       const answer = await hold(orderId, { action: 'set', reason: 'risk' });
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ error: 'order not found', message: 'order not found' });
+      expect(answer.json).toEqual(errorBody('not_found', 'order not found'));
       const { rows } = await api.pool.query('SELECT count(*)::int AS n FROM order_events WHERE order_id = $1', [
         orderId,
       ]);
@@ -219,9 +220,12 @@ describeWith(['postgres'], 'orders', () => {
     it('set without reason → 400 saying a reason is required for set (checked before existence)', async () => {
       const answer = await hold(uniqueId('nope'), { action: 'set' });
       expect(answer.status).toBe(400);
-      expect(answer.json.error).toBe('Invalid request body');
-      expect(answer.json.details).toMatch(/reason is required/);
-      expect(answer.json.message).toMatch(/reason is required.*set/);
+      expect(answer.json).toEqual(
+        validationBody('invalid request: body.reason is required when action is set', 'reason'),
+      );
+      expect(answer.json.problems).toEqual([
+        { in: 'body', field: 'reason', message: 'is required when action is set', allowed: ['manual_review', 'risk'] },
+      ]);
     });
 
     it.each([
@@ -231,15 +235,11 @@ describeWith(['postgres'], 'orders', () => {
       ['unknown reason with clear', { action: 'clear', reason: 'bogus' }],
       ['ill-typed action', { action: 1 }],
       ['array body', [{ action: 'set' }]],
-    ])('%s → 400 {"error":"Invalid request body","details","message"}', async (_name, body) => {
+    ])('%s → 400 validation error in the one error shape', async (_name, body) => {
       const webhook = await createOrder();
       const answer = await hold(webhook.order_id, body);
       expect(answer.status).toBe(400);
-      expect(answer.json).toEqual({
-        error: 'Invalid request body',
-        details: expect.any(String),
-        message: expect.any(String),
-      });
+      expect(answer.json).toEqual(validationBody(/^invalid request: body/));
       expect(await eventKinds(webhook.order_id)).toEqual(['webhook_received']);
       expect((await get(`/orders/${webhook.order_id}`)).json.on_hold).toBe(false);
     });
@@ -258,20 +258,33 @@ describeWith(['postgres'], 'orders', () => {
       ['currency missing', { amount: 10, idempotency_key: 'k' }],
       ['empty idempotency_key', { ...valid, idempotency_key: '' }],
       ['idempotency_key of 256 characters', { ...valid, idempotency_key: 'k'.repeat(256) }],
-    ])('%s → 400 {"error":"Invalid request body","details","message"}', async (_name, body) => {
+    ])('%s → 400 validation error in the one error shape', async (_name, body) => {
       const answer = await capture(uniqueId('nope'), body);
       expect(answer.status).toBe(400);
-      expect(answer.json).toEqual({
-        error: 'Invalid request body',
-        details: expect.any(String),
-        message: expect.any(String),
-      });
+      expect(answer.json).toEqual(validationBody(/^invalid request: body/));
     });
 
-    it('unknown order → 404 {"error","message"}', async () => {
+    it('every problem of a capture body is reported at once', async () => {
+      const answer = await capture(uniqueId('nope'), {});
+      expect(answer.status).toBe(400);
+      expect(answer.json).toEqual(validationBody(/^invalid request: /, 'amount', 'currency', 'idempotency_key'));
+      expect(answer.json.message).toBe(
+        'invalid request: body.amount is required; body.currency is required; body.idempotency_key is required',
+      );
+    });
+
+    it('a wrong currency says what is accepted without listing every ISO 4217 code', async () => {
+      const answer = await capture(uniqueId('nope'), { ...valid, currency: 'XYZ', amount: 0 });
+      expect(answer.json.problems).toEqual([
+        { in: 'body', field: 'amount', message: 'must be >= 1' },
+        { in: 'body', field: 'currency', message: 'must be an ISO 4217 code, e.g. USD' },
+      ]);
+    });
+
+    it('unknown order → 404 in the one error shape', async () => {
       const answer = await capture(uniqueId('nope'), valid);
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ error: 'order not found', message: 'order not found' });
+      expect(answer.json).toEqual(errorBody('not_found', 'order not found'));
     });
 
     it('on hold → 409 "order is on hold" (before the final-status check); final → 409 "order is in final status"', async () => {
@@ -280,14 +293,18 @@ describeWith(['postgres'], 'orders', () => {
       await call(api.app, 'POST', '/webhooks/payments/orders', nextOrderWebhook(held, { status: 'success' }));
       const onHold = await capture(held.order_id, valid);
       expect(onHold.status).toBe(409);
-      expect(onHold.json).toEqual({ error: 'order is on hold', message: 'order is on hold' });
+      expect(onHold.json).toEqual(
+        errorBody('conflict', 'order is on hold: clear the hold before capturing', { from: 'success' }),
+      );
 
       for (const status of ['success', 'failed']) {
         const order = await createOrder();
         await call(api.app, 'POST', '/webhooks/payments/orders', nextOrderWebhook(order, { status }));
         const final = await capture(order.order_id, valid);
         expect(final.status).toBe(409);
-        expect(final.json).toEqual({ error: 'order is in final status', message: 'order is in final status' });
+        expect(final.json).toEqual(
+          errorBody('conflict', `order is in final status ${status}: it can no longer be captured`, { from: status }),
+        );
         expect(await eventKinds(order.order_id)).toEqual(['webhook_received', 'webhook_received']);
       }
     });

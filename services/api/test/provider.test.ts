@@ -4,6 +4,7 @@
  */
 
 import { testApiKeys } from '@payment-manager/testkit/auth';
+import { errorBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import {
@@ -152,11 +153,12 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       ['a 2xx that is not JSON', { status: 200, body: 'OK' }, /not JSON/],
       ['a 2xx without transaction_id', { status: 200, jsonBody: { status: 'success' } }, /transaction_id/],
       ['a reset connection', { status: 200, fault: 'CONNECTION_RESET_BY_PEER' as const }, /failed/],
-    ])('provider %s → 502 {"error","message"} and no events (R-10)', async (_name, response, mentions) => {
+    ])('provider %s → 502 provider_failure and no events (R-10)', async (_name, response, mentions) => {
       const order = await createOrder();
       await withStub(captureStub(order.order_id, response), async () => {
         const answer = await capture(api.app, order.order_id, { amount: 10, currency: 'USD', idempotency_key: 'k-e' });
         expect(answer.status).toBe(502);
+        expect(answer.json).toEqual(errorBody('provider_failure', /^provider capture failed: /));
         expect(answer.json.error).toBe(answer.json.message);
         expect(answer.json.message).toMatch(mentions);
       });
@@ -261,7 +263,13 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
 
       const again = await submit(disputeId);
       expect(again.status).toBe(409);
-      expect(again.json).toEqual({ message: 'status submitted not eligible for submission' });
+      expect(again.json).toEqual(
+        errorBody(
+          'conflict',
+          'status submitted not eligible for submission: only open or under_review disputes can be submitted',
+          { from: 'submitted', to: 'submitted' },
+        ),
+      );
       expect(await countRequests(representmentRequests(orderId))).toBe(1);
     });
 
@@ -269,9 +277,9 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       const { disputeId, orderId } = await disputeWithEvidence([]);
       const answer = await submit(disputeId);
       expect(answer.status).toBe(502);
-      expect(answer.json).toEqual({
-        message: expect.stringMatching(/^provider submit: .*400.*at least one file is required/),
-      });
+      expect(answer.json).toEqual(
+        errorBody('provider_failure', /^provider submit: .*400.*at least one file is required/),
+      );
       const [request] = await findRequests(representmentRequests(orderId));
       expect(request?.body).toContain('"evidences_file_id":[]');
       const dispute = (await call(api.app, 'GET', `/disputes/${disputeId}`)).json;
@@ -321,7 +329,7 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
         const { disputeId } = await disputeWithEvidence([file('f-1')], orderId);
         const failed = await call(app, 'POST', `/disputes/${disputeId}/submit`);
         expect(failed.status).toBe(502);
-        expect(failed.json).toEqual({ message: expect.stringMatching(mentions) });
+        expect(failed.json).toEqual(errorBody('provider_failure', mentions));
         expect(failed.json.message).toMatch(/^provider submit: /);
         expect((await call(app, 'GET', `/disputes/${disputeId}`)).json.status).toBe('under_review');
         await removeStub(stubId);
@@ -355,7 +363,13 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
         const statuses = answers.map((a) => a.status).sort();
         expect(statuses).toEqual([202, 409, 409]);
         for (const refused of answers.filter((a) => a.status === 409)) {
-          expect(refused.json).toEqual({ message: 'status submitted not eligible for submission' });
+          expect(refused.json).toEqual(
+            errorBody(
+              'conflict',
+              'status submitted not eligible for submission: only open or under_review disputes can be submitted',
+              { from: 'submitted', to: 'submitted' },
+            ),
+          );
         }
         expect(await countRequests(representmentRequests(orderId))).toBe(1);
         expect((await disputeEventKinds(disputeId)).filter((k) => k === 'evidence_submitted')).toHaveLength(1);

@@ -29,7 +29,7 @@ const MAX_LAG_MS = 1_000;
 const unavailable =
   PRIMARY && REPLICA
     ? null
-    : 'PM_TEST_PG_PRIMARY_URL / PM_TEST_PG_REPLICA_URL are unset; .ci/run starts the pair with scripts/data-tier-services.sh (locally: eval "$(scripts/test-services.sh start)" as root)';
+    : 'PM_TEST_PG_PRIMARY_URL / PM_TEST_PG_REPLICA_URL are unset; scripts/test-all.sh starts the pair with scripts/data-tier-services.sh (as root; or eval "$(scripts/test-services.sh start)")';
 
 const replicaControl = (command: 'replica-stop' | 'replica-start') => promisify(execFile)('bash', [CONTROL, command]);
 

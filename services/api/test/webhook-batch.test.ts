@@ -141,11 +141,11 @@ describeWith(['postgres'], 'batch apply: same outcomes and effects as one webhoo
     const outcomes: WebhookOutcome[] = [];
     for (const webhook of stream) {
       const value = normalised(webhook, prefix);
-      outcomes.push(
+      const result =
         webhook.kind === 'order'
           ? await processOrderWebhook(db.pool, value as NormalisedOrderWebhook)
-          : await processChargebackWebhook(db.pool, value as NormalisedChargebackWebhook),
-      );
+          : await processChargebackWebhook(db.pool, value as NormalisedChargebackWebhook);
+      outcomes.push(result.outcome);
     }
     return outcomes;
   }

@@ -1,4 +1,6 @@
 /** Public webhook endpoints in sync mode: outcome mapping (spec §5.5), replays and ordering (§5.6), concurrency (§8). */
+
+import { errorBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
 import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import { describe, expect, it } from 'vitest';
@@ -104,7 +106,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       await send(ORDERS, webhook);
       const answer = await send(ORDERS, nextOrderWebhook(webhook, { user_id: crypto.randomUUID() }));
       expect(answer.status).toBe(409);
-      expect(answer.json).toEqual({ message: 'order already exists' });
+      expect(answer.json).toEqual(errorBody('already_exists', 'order already exists'));
       expect(await orderEventCount(webhook.order_id)).toBe(1);
       expect((await storedOrder(webhook.order_id)).user_id).toBe(webhook.user_id);
     });
@@ -112,7 +114,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     it('updated for an unknown order → 404 order not found', async () => {
       const answer = await send(ORDERS, orderWebhook({ status: 'updated' }));
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: 'order not found' });
+      expect(answer.json).toEqual(errorBody('not_found', 'order not found'));
     });
 
     it('every allowed transition applies; final statuses are sticky (422)', async () => {
@@ -135,7 +137,12 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
             expect(late.status).toBe(409);
           } else {
             expect(late.status, `${final} → ${status}`).toBe(422);
-            expect(late.json).toEqual({ message: 'invalid status transition' });
+            expect(late.json).toEqual(
+              errorBody('invalid_transition', `invalid status transition of the order: ${final} → ${status}`, {
+                from: final,
+                to: status,
+              }),
+            );
           }
         }
         expect(await orderEventCount(created.order_id)).toBe(path.length + 1);
@@ -209,7 +216,12 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
         nextOrderWebhook(created, { status: 'updated', updated_at: '2025-03-04T10:00:00Z' }),
       );
       expect(late.status).toBe(422);
-      expect(late.json).toEqual({ message: 'invalid status transition' });
+      expect(late.json).toEqual(
+        errorBody('invalid_transition', 'invalid status transition of the order: success → updated', {
+          from: 'success',
+          to: 'updated',
+        }),
+      );
       const order = await storedOrder(created.order_id);
       expect(order.status).toBe('success');
       expect(order.updated_at).toBe('2025-03-04T11:00:00Z');
@@ -222,12 +234,12 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       const closed = chargebackWebhook(order.order_id, { status: 'closed', meta: { resolution: 'lost' } });
       const early = await send(CHARGEBACKS, closed);
       expect(early.status).toBe(404);
-      expect(early.json).toEqual({ message: 'dispute not found' });
+      expect(early.json).toEqual(errorBody('not_found', 'dispute not found'));
       expect(await storedDispute(order.order_id)).toBeUndefined();
 
       const updated = await send(CHARGEBACKS, chargebackWebhook(order.order_id, { status: 'updated' }));
       expect(updated.status).toBe(404);
-      expect(updated.json).toEqual({ message: 'dispute not found' });
+      expect(updated.json).toEqual(errorBody('not_found', 'dispute not found'));
 
       expect((await send(CHARGEBACKS, chargebackWebhook(order.order_id))).status).toBe(202);
       expect((await send(CHARGEBACKS, closed)).status).toBe(202);
@@ -238,7 +250,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       const orderId = uniqueId('missing');
       const answer = await send(CHARGEBACKS, chargebackWebhook(orderId));
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({ message: 'order not found' });
+      expect(answer.json).toEqual(errorBody('not_found', 'order not found'));
       expect(await storedDispute(orderId)).toBeUndefined();
     });
   });

@@ -17,42 +17,37 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { freePort } from '@payment-manager/shared/net';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
 import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/local-kafka.ts';
 
-const HELP = `npm run bench:ingest -- [options]
-
-autocannon against a bare fastify server and against ingest in kafka mode (real broker, acks=all), in alternating
-rounds; prints req/s, p50/p99 and the server's CPU time per answered request, and the ratios to the bare server.
-Target: ingest's CPU per accepted webhook ≤ 2.0× the bare server's (req/s and p99 ratios reported alongside).
-
-  --connections N   concurrent HTTP connections (default 50)
-  --duration S      seconds per target and round (default 5)
-  --rounds N        rounds, alternating which target goes first (default 3)
-  --warmup S        warm-up seconds per target (default 2)
-  --cpu-prof DIR    write V8 CPU profiles of both server processes into DIR (node --cpu-prof)
-  --broker real|mock  broker when KAFKA_BROKERS is unset: a local Apache Kafka node (default) or kcat's mock
-  --help            this text`;
-
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run bench:ingest --',
+  summary:
+    'autocannon against a bare fastify server and ingest in kafka mode (real broker, acks=all), in alternating rounds; target: CPU per accepted webhook ≤ 2.0× the bare server (req/s and p99 ratios alongside).',
   options: {
-    connections: { type: 'string', default: '50' },
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '2' },
-    broker: { type: 'string', default: 'real' },
-    'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', default: false },
+    connections: { type: 'string', default: '50', valueName: '<n>', description: 'HTTP connections' },
+    duration: { type: 'string', default: '5', valueName: '<s>', description: 'seconds per target and round' },
+    rounds: { type: 'string', default: '3', valueName: '<n>', description: 'rounds (the verdict uses their median)' },
+    warmup: { type: 'string', default: '2', valueName: '<s>', description: 'warm-up seconds per target' },
+    broker: {
+      type: 'string',
+      default: 'real',
+      valueName: 'real|mock',
+      description: "Apache Kafka or librdkafka's mock",
+    },
+    'cpu-prof': {
+      type: 'string',
+      valueName: '<dir>',
+      description: 'write V8 CPU profiles of both server processes into this directory (node --cpu-prof)',
+    },
   },
+  environment: { KAFKA_BROKERS: 'use these brokers instead of starting a local Apache Kafka node' },
 });
-if (args.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+oneLineErrors('bench:ingest');
 const BROKER = brokerKind(args.broker);
 const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
 const DURATION = wholeNumberOption('duration', args.duration, 1);

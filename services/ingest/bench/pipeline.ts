@@ -17,8 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { type NormalisedOrderWebhook, parseOrderWebhook } from '@payment-manager/shared';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { freePort } from '@payment-manager/shared/net';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
 import autocannon from 'autocannon';
@@ -29,35 +29,35 @@ import { runMigrations } from '../../api/src/db/migrations.ts';
 import { createPool } from '../../api/src/db/pool.ts';
 import { processOrderWebhook } from '../../api/src/webhooks/process.ts';
 
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run bench:pipeline --',
+  summary:
+    'Order webhooks through ingest → Kafka → API consumers → PostgreSQL (target: ≥ 3,000 applied/s), beside the one-at-a-time transaction replayed directly; then ingest-202-to-event latency at a steady rate.',
   options: {
-    webhooks: { type: 'string', default: '5000' },
-    connections: { type: 'string', default: '50' },
-    keep: { type: 'boolean', default: false },
-    broker: { type: 'string', default: 'real' },
-    rate: { type: 'string', default: '1000' },
-    'latency-seconds': { type: 'string', default: '10' },
-    help: { type: 'boolean', default: false },
+    webhooks: { type: 'string', default: '5000', valueName: '<n>', description: 'webhooks to send (each a new order)' },
+    connections: { type: 'string', default: '50', valueName: '<n>', description: 'HTTP connections' },
+    keep: { type: 'boolean', default: false, description: 'keep the database afterwards' },
+    broker: {
+      type: 'string',
+      default: 'real',
+      valueName: 'real|mock',
+      description: "Apache Kafka or librdkafka's mock",
+    },
+    rate: { type: 'string', default: '1000', valueName: '<n>', description: 'webhooks/s of the latency phase' },
+    'latency-seconds': {
+      type: 'string',
+      default: '10',
+      valueName: '<s>',
+      description: "length of the latency phase (ingest's 202 → event written, p50/p99); 0 skips it",
+    },
+  },
+  environment: {
+    PM_BENCH_PG_URL:
+      'admin URL of the PostgreSQL (a database is created); else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres',
+    KAFKA_BROKERS: 'use these brokers instead of starting a local Apache Kafka node',
   },
 });
-if (args.help) {
-  console.log(`npm run bench:pipeline -- [options]
-
-N order webhooks through ingest → Kafka → API consumers → PostgreSQL (separate processes, as deployed), timed from
-the first request to the last commit, beside the ceiling of the one-at-a-time transaction replayed directly; then a
-steady rate for a while, reporting the latency from ingest's 202 to the event being written (p50/p99).
-
-  --webhooks N          webhooks of the throughput phase (default 5000)
-  --connections N       HTTP connections (default 50)
-  --rate R              webhooks/s of the latency phase (default 1000)
-  --latency-seconds S   length of the latency phase (default 10; 0 skips it)
-  --broker real|mock    broker when KAFKA_BROKERS is unset (default: a local Apache Kafka node)
-  --keep                keep the databases
-  --help                this text
-
-Targets: ≥ 3,000 webhooks/s applied end to end; latency p50/p99 reported at the steady rate.`);
-  process.exit(0);
-}
+oneLineErrors('bench:pipeline');
 const BROKER = brokerKind(args.broker);
 const N = wholeNumberOption('webhooks', args.webhooks, 1);
 const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
@@ -123,7 +123,7 @@ try {
     Array.from({ length: CONSUMER_CONCURRENCY }, async () => {
       while (next < ceilingInput.length) {
         const item = ceilingInput[next++] as NormalisedOrderWebhook;
-        const outcome = await processOrderWebhook(ceilingPool, item);
+        const { outcome } = await processOrderWebhook(ceilingPool, item);
         if (outcome !== 'processed') throw new Error(`ceiling run: unexpected outcome ${outcome}`);
       }
     }),

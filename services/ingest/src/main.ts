@@ -1,8 +1,9 @@
 /** Ingest process: config from env (spec §2.2), kafka or http hand-over, 5 s drain on SIGINT/SIGTERM (spec §2.3). */
 
 import { ConfigError } from '@payment-manager/shared';
+import { EXIT_USAGE } from '@payment-manager/shared/cli';
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
-import { kafkaCheck, loggerOptions, shutdownTelemetry } from '@payment-manager/shared/observability';
+import { kafkaCheck, loggerOptions, shutdownTelemetry, wantsPrettyLogs } from '@payment-manager/shared/observability';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
@@ -20,11 +21,12 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ingest: invalid configuration: ${err.message}\n`);
-      process.exit(1);
+      process.exit(EXIT_USAGE);
     }
     throw err;
   }
-  const logger = pino(loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest' }));
+  const pretty = wantsPrettyLogs();
+  const logger = pino(loggerOptions({ level: config.logLevel, service: 'payment-manager-ingest', pretty }));
   const signatureVerifier = signatureVerifierFromEnv(config.webhookSecret, { warn: (m) => logger.warn(m) });
 
   const kafka =
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     forwarder: config.webhookMode === 'http' ? createApiForwarder(config.api) : undefined,
     signatureVerifier,
     loggerInstance: logger,
+    oneLineRequestLogs: pretty,
     readinessChecks: admin ? [kafkaCheck(admin)] : [],
   });
 

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TEST_API_KEYS } from '@payment-manager/testkit/auth';
+import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../src/http/api-forwarder.ts';
 import { post, type RunningIngest, startHttpIngest } from './support/pipeline.ts';
 
 interface Seen {
@@ -121,18 +121,26 @@ describe('ingest http mode: forwarding to the API', () => {
     expect(answer.json).toEqual({ message: 'Duplicate webhook received' });
   });
 
-  it.each([400, 404, 409, 422])('passes %i through with the API message, without retrying', async (status) => {
-    api.answers = [api.json(status, { success: false, message: `api says ${status}` })];
+  it.each([400, 404, 409, 422])('passes %i through with the API error body, without retrying', async (status) => {
+    const apiError = errorBody('conflict', `api says ${status}`, { from: 'success', to: 'updated' });
+    api.answers = [api.json(status, apiError)];
     const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
     expect(answer.status).toBe(status);
-    expect(answer.json).toEqual({ message: `api says ${status}` });
+    expect(answer.json).toEqual(apiError);
     expect(api.seen).toHaveLength(1);
+  });
+
+  it('wraps an API error without the shared shape (an older API) into it', async () => {
+    api.answers = [api.json(404, { success: false, message: 'order not found' })];
+    const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
+    expect(answer.status).toBe(404);
+    expect(answer.json).toEqual(errorBody('error', 'order not found'));
   });
 
   it('never forwards a webhook that fails the shared schema', async () => {
     const answer = await post(`${ingest.url}/webhooks/payments/orders`, { ...order, user_id: 'not-a-uuid' });
     expect(answer.status).toBe(400);
-    expect(answer.json.message).toMatch(/user_id/);
+    expect(answer.json).toEqual(validationBody(/^invalid request: body\.user_id must be a UUID$/, 'user_id'));
     expect(api.seen).toHaveLength(0);
   });
 
@@ -140,7 +148,7 @@ describe('ingest http mode: forwarding to the API', () => {
     api.answers = [api.json(500, { success: false, message: 'boom' })];
     const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
     expect(answer.status).toBe(502);
-    expect(answer.json.message).toMatch(/^api service unavailable: api answered 500/);
+    expect(answer.json).toEqual(errorBody('bad_gateway', /^api service unavailable: api answered 500/));
     expect(api.seen).toHaveLength(3);
   });
 
@@ -155,7 +163,7 @@ describe('ingest http mode: forwarding to the API', () => {
     api.answers = [() => {}]; // never answers
     const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
     expect(answer.status).toBe(502);
-    expect(answer.json.message).toMatch(/timeout after 300 ms/);
+    expect(answer.json).toEqual(errorBody('bad_gateway', /timeout after 300 ms/));
     expect(api.seen).toHaveLength(3);
   });
 
@@ -188,22 +196,13 @@ describe('ingest http mode: forwarding to the API', () => {
   });
 });
 
-describe('ingest http mode: backoff', () => {
-  it('doubles from the base with ±25 % jitter and respects the cap', () => {
-    expect(retryDelayMs(0, 100, 5000, () => 0)).toBe(75);
-    expect(retryDelayMs(0, 100, 5000, () => 1)).toBe(125);
-    expect(retryDelayMs(1, 100, 5000, () => 0.5)).toBe(200);
-    expect(retryDelayMs(10, 100, 5000, () => 0.5)).toBe(5000);
-  });
-});
-
 describe('ingest http mode: API unreachable', () => {
   it('answers 502 "api service unavailable" after all attempts', async () => {
     const ingest = await startHttpIngest({ apiBaseUrl: 'http://127.0.0.1:9', retryBaseDelayMs: 10 });
     try {
       const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
       expect(answer.status).toBe(502);
-      expect(answer.json.message).toMatch(/^api service unavailable: /);
+      expect(answer.json).toEqual(errorBody('bad_gateway', /^api service unavailable: /));
     } finally {
       await ingest.close();
     }

@@ -270,7 +270,7 @@ describeWith(['kafka'], 'readiness check of the broker', () => {
 describeWith(['postgres'], 'one trace per webhook: ingest → API internal endpoint → SQL (http mode)', () => {
   it('links the ingest server span, the forwarding client span, the API server span, the domain span and the pg spans', async () => {
     const database = await createTestDatabase();
-    const api = await pipeline.startApi({ pool: database.pool, mode: 'http' });
+    const api = await pipeline.startTestApi({ pool: database.pool, mode: 'http' });
     const ingest = await pipeline.startHttpIngest({ apiBaseUrl: api.url });
     try {
       const order = orderWebhook();

@@ -3,7 +3,7 @@
  * (own processes, `--import` instrumentation, the settings of deploy/env), in kafka mode on the run's broker,
  * exporting OTLP to the Collector that scripts/observability-stack.sh starts with deploy/otel-collector/config.yaml,
  * which forwards to Tempo running deploy/tempo/tempo.yaml. The test then asks Tempo what a user asks Grafana:
- * the TraceQL queries of the README and of the dashboards, the trace by id, the services of the search tab; and
+ * the TraceQL queries of docs/docker.md's walk-through and of the dashboards, the trace by id, the services of the search tab; and
  * it checks every dashboard metric query against the services' real /metrics.
  */
 
@@ -39,7 +39,7 @@ interface SentWebhook {
   user_id: string;
 }
 
-/** `npm run webhook:send` as the README runs it, signed with the compose secret; returns the ids it printed. */
+/** `npm run webhook:send` as docs/docker.md runs it, signed with the compose secret; returns the ids it printed. */
 function sendWebhook(ingestUrl: string, extraArgs: string[] = []): SentWebhook {
   const result = spawnSync(
     process.execPath,
@@ -56,15 +56,16 @@ function sendWebhook(ingestUrl: string, extraArgs: string[] = []): SentWebhook {
   return { order_id: field('order_id'), provider_event_id: field('provider_event_id'), user_id: field('user_id') };
 }
 
-/** The TraceQL queries of the README's "Following a webhook in Grafana", with its sample values replaced. */
+/** The TraceQL queries of docs/docker.md's "Following a webhook in Grafana", with its sample values replaced. */
 function readmeTraceQlQueries(webhook: SentWebhook): string[] {
-  const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
-  const section = /^## Following a webhook in Grafana\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const guide = readFileSync(`${REPO_ROOT}docs/docker.md`, 'utf8');
+  const section = (guide.split(/^## Following a webhook in Grafana\n/m)[1] ?? '').split(/^## /m)[0] ?? '';
   const queries = [...section.matchAll(/`(\{[^`]*\})`/g)].map((match) => match[1] as string);
   return queries.map((query) =>
     query.replace(/span\.(\w+) = "[^"]*"/g, (_, attribute: string) => {
       const value = (webhook as unknown as Record<string, string>)[attribute];
-      if (!value) throw new Error(`README query ${query} uses span.${attribute}, which the test cannot fill in`);
+      if (!value)
+        throw new Error(`docs/docker.md query ${query} uses span.${attribute}, which the test cannot fill in`);
       return `span.${attribute} = "${value}"`;
     }),
   );
@@ -118,7 +119,7 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
     await database?.drop();
   });
 
-  /** The trace the README's queries find for `webhook`, once Tempo has all of it (until `complete` passes). */
+  /** The trace the walk-through's queries find for `webhook`, once Tempo has all of it (until `complete` passes). */
   async function traceOf(webhook: SentWebhook, complete: (spans: StoredSpan[]) => void) {
     return eventually(
       async () => {
@@ -154,7 +155,7 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
     expect(domain.service).toBe('payment-manager-api');
     expect(domain.attributes).toMatchObject({ ...processed, status: 'created', outcome: 'processed' });
 
-    // The README's tree, read from the domain span up to the root.
+    // The walk-through's tree, read from the domain span up to the root.
     const path = pathToRoot(domain, spans);
     expect(path.map((span) => `${span.service.replace('payment-manager-', '')} ${span.kind} ${span.name}`)).toEqual([
       'api INTERNAL order.webhook.apply',
@@ -191,7 +192,7 @@ describeWithStack(skipped ? `${title} [skipped: ${skipped}]` : title, () => {
     );
   });
 
-  it('finds that trace with every TraceQL query of the README and the dashboards, and lists both services', async () => {
+  it('finds that trace with every TraceQL query of docs/docker.md and the dashboards, and lists both services', async () => {
     expect(processedTraceId, 'the first test stored the trace').toBeDefined();
     const readmeQueries = readmeTraceQlQueries(processed);
     expect(readmeQueries.length).toBeGreaterThan(0);

@@ -10,6 +10,14 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
+/** A comma-separated list (KAFKA_BROKERS, …): items trimmed, blanks dropped. */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 export function envReader(env: Env) {
   const optional = (name: string, fallback: string): string => {
     const value = env[name]?.trim();
@@ -71,10 +79,7 @@ export function envReader(env: Env) {
     },
     /** Comma-separated list, blanks dropped. */
     list(name: string): string[] {
-      return optional(name, '')
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean);
+      return splitList(env[name]);
     },
     requiredUrl(name: string): string {
       const raw = env[name]?.trim();

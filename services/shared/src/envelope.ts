@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type TSchema, Type } from 'typebox';
-import { describeErrors, strictAjv, type ValidationResult } from './validation.ts';
+import { problemsFromAjv, strictAjv } from './validation.ts';
 import {
   ChargebackWebhookSchema,
   type NormalisedChargebackWebhook,
@@ -70,10 +70,20 @@ export const EnvelopeSchema = Type.Object(
   { additionalProperties: false },
 );
 
-function compile<T>(schema: TSchema, prefix: string): (input: unknown) => ValidationResult<T> {
+/** Problems named from `prefix` (envelope, payload) instead of an HTTP request part. */
+function compile<T>(
+  schema: TSchema,
+  prefix: string,
+): (input: unknown) => { ok: true; value: T } | { ok: false; message: string } {
   const validate = strictAjv.compile(schema);
-  return (input) =>
-    validate(input) ? { ok: true, value: input as T } : { ok: false, message: describeErrors(validate.errors, prefix) };
+  return (input) => {
+    if (validate(input)) return { ok: true, value: input as T };
+    const problems = problemsFromAjv(validate.errors, 'body');
+    const message = problems
+      .map(({ field, message }) => `${field === '' ? prefix : `${prefix}.${field}`} ${message}`)
+      .join('; ');
+    return { ok: false, message };
+  };
 }
 
 const validateEnvelope = compile<WebhookEnvelope>(EnvelopeSchema, 'envelope');

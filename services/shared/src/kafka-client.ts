@@ -4,6 +4,9 @@
  */
 import { randomInt } from 'node:crypto';
 import { type ICustomPartitioner, Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+// No TimeoutNegativeWarning from kafkajs on every start (see the module).
+import './kafkajs-request-queue.ts';
+import { splitList } from './env.ts';
 
 export interface KafkaLogSink {
   debug?(obj: object, message: string): void;
@@ -49,10 +52,7 @@ export function createKafkaClient({ clientId, brokers, logger, overrides }: Kafk
 
 /** Parses "a:1,b:2" lists the same way everywhere. */
 export function parseBrokerList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((b) => b.trim())
-    .filter(Boolean);
+  return splitList(value);
 }
 
 /**

@@ -3,27 +3,23 @@
  * for the public webhook routes of ingest and of the API. Verification runs over the exact bytes the provider
  * sent, so it needs `request.rawBody` (see raw-json-body.ts).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { LRUCache } from 'lru-cache';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import './raw-json-body.ts';
 
-/** Ids are remembered for replay protection, so bounded (the library accepts any length). */
+/** Ids are logged and signed over, so bounded (the library accepts any length). */
 export const MAX_WEBHOOK_ID_LENGTH = 255;
 const WEBHOOK_ID = /^[\x21-\x7e]+$/;
 /** Whole Unix seconds only: the library's parseInt would take "<ts>.5" or "<ts>abc". */
 const WEBHOOK_TIMESTAMP = /^[0-9]{1,12}$/;
 
-/** The library's own tolerance; replay protection has to remember ids for at least that long in both directions. */
+/** The library's own tolerance: a signature older or newer than this is refused, which bounds any replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
 
 export type VerificationResult = { ok: true; webhookId: string } | { ok: false; message: string };
 
 export interface SignatureVerifier {
   verify(rawBody: string, headers: Record<string, string | string[] | undefined>): VerificationResult;
-  /** Remember an id as consumed; called only once the webhook was accepted, so provider retries after a 5xx still pass. */
-  markAccepted(webhookId: string): void;
-  isReplay(webhookId: string): boolean;
 }
 
 /** WEBHOOK_SECRET may carry several secrets (rotation), separated by spaces and/or commas. */
@@ -39,10 +35,7 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function createSignatureVerifier(
-  secrets: readonly string[],
-  opts: { maxRememberedIds?: number } = {},
-): SignatureVerifier {
+export function createSignatureVerifier(secrets: readonly string[]): SignatureVerifier {
   if (secrets.length === 0) throw new Error('createSignatureVerifier needs at least one secret');
   const webhooks = secrets.map((secret, index) => {
     try {
@@ -53,10 +46,6 @@ export function createSignatureVerifier(
         `WEBHOOK_SECRET entry #${index + 1} is not a valid Standard Webhooks secret (whsec_<base64>): ${(err as Error).message}`,
       );
     }
-  });
-  const seen = new LRUCache<string, true>({
-    max: opts.maxRememberedIds ?? 100_000,
-    ttl: 2 * SIGNATURE_TOLERANCE_SECONDS * 1000,
   });
 
   return {
@@ -91,58 +80,34 @@ export function createSignatureVerifier(
       }
       return { ok: false, message: `invalid webhook signature: ${lastError.toLowerCase()}` };
     },
-    markAccepted(webhookId) {
-      seen.set(webhookId, true);
-    },
-    isReplay(webhookId) {
-      return seen.has(webhookId);
-    },
   };
 }
 
-const inFlight = Symbol('webhookSignatureId');
-
-type GuardedRequest = FastifyRequest & { [inFlight]?: string };
-
 /**
- * Adds the signature check to every route of the (encapsulated) instance it is applied to:
- * 401 {"message"} for missing/invalid/expired signatures and replayed ids, before any handler runs.
- * A `null` verifier (WEBHOOK_SECRET unset) adds nothing.
+ * Adds the signature check to every route of the (encapsulated) instance it is applied to: 401 for missing,
+ * invalid or expired signatures, before the body is validated or any handler runs. A `null` verifier
+ * (WEBHOOK_SECRET unset) adds nothing.
+ *
+ * Replays need no memory of webhook ids here, so this holds for any number of replicas: a signature older than
+ * SIGNATURE_TOLERANCE_SECONDS is refused, and a replay within that window is a duplicate `provider_event_id`, which
+ * is stored once and answered as a duplicate (docs/domain.md). An honest retry of a delivery still in flight is
+ * therefore never refused.
  */
 export function applyWebhookSignatureGuard(app: FastifyInstance, verifier: SignatureVerifier | null): void {
   if (!verifier) return;
-  const pending = new Set<string>();
 
   // Authenticate first: an unsigned caller learns nothing about its body, not even that the JSON is malformed.
   app.addHook('onRoute', (route) => {
     route.config = { ...route.config, deferBodyErrors: true };
   });
 
-  app.addHook('preHandler', async (request: GuardedRequest, reply: FastifyReply) => {
+  app.addHook('preValidation', async (request: FastifyRequest) => {
     const result = verifier.verify(
       request.rawBody ?? '',
       request.headers as Record<string, string | string[] | undefined>,
     );
-    if (!result.ok) return reply.code(401).send({ message: result.message });
-    // A concurrent copy of the same delivery counts as a replay as well.
-    if (verifier.isReplay(result.webhookId) || pending.has(result.webhookId)) {
-      return reply.code(401).send({ message: 'invalid webhook signature: webhook-id already received' });
-    }
-    pending.add(result.webhookId);
-    request[inFlight] = result.webhookId;
+    if (!result.ok) throw Object.assign(new Error(result.message), { statusCode: 401 });
     if (request.deferredBodyError) throw request.deferredBodyError;
-  });
-
-  app.addHook('onResponse', async (request: GuardedRequest, reply: FastifyReply) => {
-    const id = request[inFlight];
-    if (id === undefined) return;
-    pending.delete(id);
-    if (reply.statusCode < 300) verifier.markAccepted(id);
-  });
-
-  app.addHook('onRequestAbort', async (request: GuardedRequest) => {
-    const id = request[inFlight];
-    if (id !== undefined) pending.delete(id);
   });
 }
 

@@ -3,7 +3,8 @@
  * internal webhook routes and the Kafka consumers, so every entry point rejects exactly the same input.
  */
 import { type Static, Type } from 'typebox';
-import { compileStrict, type ValidationResult } from './validation.ts';
+import type { Problem } from './errors.ts';
+import { compileStrict, invalid, type ValidationResult } from './validation.ts';
 
 const BoundedId = (description: string) => Type.String({ minLength: 1, maxLength: 255, description });
 const Rfc3339 = (description: string) => Type.String({ format: 'date-time', description });
@@ -77,12 +78,13 @@ const validateChargeback = compileStrict<ChargebackWebhook>(ChargebackWebhookSch
  * rejects exactly what the API would: NUL characters and unpaired UTF-16 surrogates in any string (text and jsonb
  * cannot hold them), timestamps outside years 0001–9999 UTC, and meta over MAX_META_BYTES.
  */
-function unstorable(webhook: Record<string, unknown>, timestampFields: readonly string[]): string | null {
+function unstorable(webhook: Record<string, unknown>, timestampFields: readonly string[]): Problem[] {
+  const problems: Problem[] = [];
   for (const [field, value] of Object.entries(webhook)) {
     const strings =
       typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.entries(value).flat() : [];
     if (strings.some((text) => typeof text === 'string' && (text.includes('\u0000') || !text.isWellFormed()))) {
-      return `body.${field} must not contain NUL characters or unpaired surrogates`;
+      problems.push({ in: 'body', field, message: 'must not contain NUL characters or unpaired surrogates' });
     }
   }
   for (const field of timestampFields) {
@@ -90,18 +92,18 @@ function unstorable(webhook: Record<string, unknown>, timestampFields: readonly 
     if (typeof value !== 'string') continue;
     const ms = Date.parse(value);
     if (!(ms >= EARLIEST_TIMESTAMP_MS && ms <= LATEST_TIMESTAMP_MS)) {
-      return `body.${field} must be between 0001-01-01 and 9999-12-31 UTC`;
+      problems.push({ in: 'body', field, message: 'must be between 0001-01-01 and 9999-12-31 UTC' });
     }
   }
   if (webhook.meta && Buffer.byteLength(JSON.stringify(webhook.meta)) > MAX_META_BYTES) {
-    return `body.meta must be at most ${MAX_META_BYTES} bytes of JSON`;
+    problems.push({ in: 'body', field: 'meta', message: `must be at most ${MAX_META_BYTES} bytes of JSON` });
   }
-  return null;
+  return problems;
 }
 
 function storableOrError<T extends object>(value: T, timestampFields: readonly string[]): ValidationResult<T> {
-  const problem = unstorable(value as Record<string, unknown>, timestampFields);
-  return problem ? { ok: false, message: problem } : { ok: true, value };
+  const problems = unstorable(value as Record<string, unknown>, timestampFields);
+  return problems.length > 0 ? invalid(problems) : { ok: true, value };
 }
 
 /** The storability rules alone, for a webhook that is already normalised (e.g. from a Kafka envelope). */
@@ -110,39 +112,57 @@ export const storableOrderWebhook = (webhook: NormalisedOrderWebhook) =>
 export const storableChargebackWebhook = (webhook: NormalisedChargebackWebhook) =>
   storableOrError(webhook, ['occurred_at', 'evidence_due_at']);
 
-/** Validates and normalises an order webhook: unknown fields dropped, user_id lower-cased, meta null when absent. */
+/** Validates and normalises an order webhook (see normaliseOrderWebhook). */
 export function parseOrderWebhook(input: unknown): ValidationResult<NormalisedOrderWebhook> {
   const result = validateOrder(input);
-  if (!result.ok) return result;
-  const w = result.value;
-  return storableOrderWebhook({
-    provider_event_id: w.provider_event_id,
-    order_id: w.order_id,
-    user_id: w.user_id.toLowerCase(),
-    status: w.status,
-    created_at: w.created_at,
-    updated_at: w.updated_at,
-    meta: w.meta ?? null,
-  });
+  return result.ok ? normaliseOrderWebhook(result.value) : result;
 }
 
-/** Validates and normalises a chargeback webhook: unknown fields dropped, absent optionals become null. */
+/**
+ * Normalises an order webhook that passed OrderWebhookSchema (a route schema or parseOrderWebhook): unknown fields
+ * dropped, user_id lower-cased, meta null when absent; refuses what PostgreSQL could not store.
+ */
+export function normaliseOrderWebhook(w: OrderWebhook): ValidationResult<NormalisedOrderWebhook> {
+  return storableOrError(
+    {
+      provider_event_id: w.provider_event_id,
+      order_id: w.order_id,
+      user_id: w.user_id.toLowerCase(),
+      status: w.status,
+      created_at: w.created_at,
+      updated_at: w.updated_at,
+      meta: w.meta ?? null,
+    },
+    ['created_at', 'updated_at'],
+  );
+}
+
+/** Validates and normalises a chargeback webhook (see normaliseChargebackWebhook). */
 export function parseChargebackWebhook(input: unknown): ValidationResult<NormalisedChargebackWebhook> {
   const result = validateChargeback(input);
-  if (!result.ok) return result;
-  const w = result.value;
-  return storableChargebackWebhook({
-    provider_event_id: w.provider_event_id,
-    order_id: w.order_id,
-    user_id: w.user_id ?? null,
-    status: w.status,
-    reason: w.reason ?? '',
-    amount: w.amount ?? null,
-    currency: w.currency ?? null,
-    occurred_at: w.occurred_at,
-    evidence_due_at: w.evidence_due_at ?? null,
-    meta: w.meta ?? null,
-  });
+  return result.ok ? normaliseChargebackWebhook(result.value) : result;
+}
+
+/**
+ * Normalises a chargeback webhook that passed ChargebackWebhookSchema: unknown fields dropped, absent optionals
+ * become null; refuses what PostgreSQL could not store.
+ */
+export function normaliseChargebackWebhook(w: ChargebackWebhook): ValidationResult<NormalisedChargebackWebhook> {
+  return storableOrError(
+    {
+      provider_event_id: w.provider_event_id,
+      order_id: w.order_id,
+      user_id: w.user_id ?? null,
+      status: w.status,
+      reason: w.reason ?? '',
+      amount: w.amount ?? null,
+      currency: w.currency ?? null,
+      occurred_at: w.occurred_at,
+      evidence_due_at: w.evidence_due_at ?? null,
+      meta: w.meta ?? null,
+    },
+    ['occurred_at', 'evidence_due_at'],
+  );
 }
 
 export interface NormalisedOrderWebhook {

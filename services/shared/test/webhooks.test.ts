@@ -11,7 +11,11 @@ describe('stored event data is bounded', () => {
       (meta: Record<string, string>) => parseOrderWebhook(orderWebhook({ meta })),
       (meta: Record<string, string>) => parseChargebackWebhook(chargebackWebhook('o-1', { meta })),
     ]) {
-      expect(parse(big)).toEqual({ ok: false, message: `body.meta must be at most ${MAX_META_BYTES} bytes of JSON` });
+      expect(parse(big)).toEqual({
+        ok: false,
+        message: `body.meta must be at most ${MAX_META_BYTES} bytes of JSON`,
+        problems: [{ in: 'body', field: 'meta', message: `must be at most ${MAX_META_BYTES} bytes of JSON` }],
+      });
       expect(parse(fits).ok).toBe(true);
     }
   });

@@ -32,7 +32,7 @@ const LOCAL_DEFAULTS: Partial<Record<ServiceName, string>> = {
   wiremock: 'http://127.0.0.1:8089',
 };
 
-const STARTED_BY = '.ci/run starts it (locally: eval "$(scripts/test-services.sh start)")';
+const STARTED_BY = 'scripts/test-all.sh starts it (or keep one running: eval "$(scripts/test-services.sh start)")';
 
 /** The bootstrap list of a scripts/kafka.sh cluster directory, or null when none runs there. */
 export function kafkaClusterBrokers(dir: string): string | null {
@@ -217,7 +217,7 @@ export async function discoverCitus(): Promise<Discovery> {
     return { found: { value: fromStateFile, source: '.data/test-services.env' } };
   }
   return {
-    missing: `${CITUS_VARIABLE} is unset (a Citus coordinator with workers); .ci/run starts one with scripts/citus-test-cluster.sh (locally: eval "$(scripts/test-services.sh start)" as root)`,
+    missing: `${CITUS_VARIABLE} is unset (a Citus coordinator with workers); scripts/test-all.sh starts one with scripts/data-tier-services.sh (as root; or eval "$(scripts/test-services.sh start)")`,
   };
 }
 

@@ -24,7 +24,7 @@ export function findObservabilityStack(): { stack: ObservabilityStack } | { miss
   if (!otlpEndpoint || !tempoUrl) {
     return {
       missing:
-        'PM_TEST_OTLP_ENDPOINT and PM_TEST_TEMPO_URL are unset; .ci/run starts the Collector and Tempo ' +
+        'PM_TEST_OTLP_ENDPOINT and PM_TEST_TEMPO_URL are unset; scripts/test-all.sh starts the Collector and Tempo ' +
         '(locally: eval "$(scripts/observability-stack.sh start)")',
     };
   }

@@ -1,23 +1,39 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
- * Lists every skipped test with its reason after the run (the reason is the `ctx.skip(note)` note or, for suites
- * skipped by `describeWith`, part of the suite name), so a green CI log still says what did not run and why.
+ * Lists what was skipped after the run, grouped by reason (the `ctx.skip(note)` note or, for suites skipped by
+ * `describeWith`, the `[skipped: …]` part of the suite name): each reason once, with the files and how many tests
+ * of each it skipped, so a green CI log still says what did not run and why without repeating a long reason per test.
  * Ends with one plain `tests: N passed, N failed, N skipped` line that any CI log reader understands.
  */
 export default class SkippedTestsReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
-    const lines: string[] = [];
     const count = (state: 'passed' | 'failed' | 'skipped') =>
       testModules.reduce((sum, testModule) => sum + [...testModule.children.allTests(state)].length, 0);
+    /** reason → file → skipped tests in it */
+    const byReason = new Map<string, Map<string, number>>();
     for (const testModule of testModules) {
       for (const test of testModule.children.allTests('skipped')) {
         const result = test.result();
-        const note = result.state === 'skipped' && result.note ? ` [${result.note}]` : '';
-        lines.push(`  ↓ ${testModule.relativeModuleId} > ${test.fullName}${note}`);
+        const note = result.state === 'skipped' ? result.note : undefined;
+        // Without a note or a describeWith reason, the outermost suite's title (e.g. "… (no kube-apiserver: …)").
+        const reason =
+          note || /\[skipped: (.*?)\]/.exec(test.fullName)?.[1] || test.fullName.split(' > ')[0] || test.name;
+        const files = byReason.get(reason) ?? new Map<string, number>();
+        files.set(testModule.relativeModuleId, (files.get(testModule.relativeModuleId) ?? 0) + 1);
+        byReason.set(reason, files);
       }
     }
-    if (lines.length > 0) console.log(`\nSkipped tests (${lines.length}):\n${lines.join('\n')}\n`);
-    console.log(`tests: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped`);
+    const skipped = count('skipped');
+    if (skipped > 0) {
+      const lines = [`\nSkipped tests (${skipped}), by reason:`];
+      for (const [reason, files] of byReason) {
+        const total = [...files.values()].reduce((sum, n) => sum + n, 0);
+        lines.push(`  ↓ ${total} test${total === 1 ? '' : 's'}: ${reason}`);
+        for (const [file, n] of files) lines.push(`      ${file} (${n})`);
+      }
+      console.log(`${lines.join('\n')}\n`);
+    }
+    console.log(`tests: ${count('passed')} passed, ${count('failed')} failed, ${skipped} skipped`);
   }
 }

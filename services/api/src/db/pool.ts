@@ -1,3 +1,4 @@
+import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import pg from 'pg';
 import { parse as parseConnectionUrl } from 'pg-connection-string';
 
@@ -52,6 +53,15 @@ export interface PoolOptions {
   max: number;
   applicationName?: string;
   connectionTimeoutMillis?: number;
+  /**
+   * Told when an idle client loses its connection (database restart, network cut); the pool replaces the client, so
+   * this is worth a warning, not a crash. Default: one line on stderr.
+   */
+  onIdleClientError?: (error: Error) => void;
+}
+
+function warnOnStderr(error: Error): void {
+  process.stderr.write(`PostgreSQL pool: an idle client lost its connection (${error.message}); it is replaced\n`);
 }
 
 export function createPool({
@@ -59,6 +69,7 @@ export function createPool({
   max,
   applicationName = 'payment-manager-api',
   connectionTimeoutMillis = 10_000,
+  onIdleClientError = warnOnStderr,
 }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     ...parsePgUrl(pgUrl),
@@ -70,8 +81,8 @@ export function createPool({
     connectionTimeoutMillis,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+  // An idle client losing its connection must not crash the process (an 'error' event without a listener would).
+  pool.on('error', onIdleClientError);
   return pool;
 }
 
@@ -118,14 +129,15 @@ export async function lockOrder(client: Queryable, orderId: string): Promise<voi
 
 /** Connects with retries (spec §2.3: 10 attempts, 1 s apart) so the API survives starting before Postgres. */
 export async function waitForDatabase(pool: pg.Pool, attempts = 10, delayMs = 1000): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await pool.query('SELECT 1');
-      return;
-    } catch (err) {
-      if (attempt >= attempts)
-        throw new Error(`PostgreSQL unreachable after ${attempts} attempts: ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
+  try {
+    await retryWithBackoff(() => pool.query('SELECT 1'), {
+      attempts,
+      minDelayMs: delayMs,
+      maxDelayMs: delayMs,
+      factor: 1,
+      jitter: false,
+    });
+  } catch (err) {
+    throw new Error(`PostgreSQL unreachable after ${attempts} attempts: ${(err as Error).message}`);
   }
 }

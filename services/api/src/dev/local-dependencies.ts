@@ -3,7 +3,8 @@
  * locally — an embedded PostgreSQL with data under `dataDir` and the provider stub. Fills `env` in place and
  * registers how to stop each thing it started.
  */
-import { generateApiKey, hashApiKey } from '../http/auth.ts';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { CAPTURE_PATH, SUBMIT_REPRESENTMENT_PATH, startProviderStub } from './provider-stub.ts';
 
 export async function provideLocalDependencies(
@@ -29,19 +30,32 @@ export async function provideLocalDependencies(
   }
 }
 
+/** The compose stack's development settings (deploy/env/*.env): one set of well-known local keys everywhere. */
+const DEPLOY_ENV_DIR = fileURLToPath(new URL('../../../../deploy/env/', import.meta.url));
+
+/** The value of `name` in a deploy/env file (KEY=value lines). */
+export function deployEnvValue(file: string, name: string): string {
+  const match = new RegExp(`^${name}=(.*)$`, 'm').exec(readFileSync(`${DEPLOY_ENV_DIR}${file}`, 'utf8'));
+  if (!match?.[1]) throw new Error(`deploy/env/${file} has no ${name}`);
+  return match[1].trim();
+}
+
 /**
- * Without API_KEYS, fresh development keys: an operator and a reader key printed ready to use, and ingest's own key
- * handed to ingest as API_KEY. Only their hashes go into API_KEYS, as in production.
+ * Without API_KEYS, the development keys of deploy/env/api.env (the README's examples use them): operator
+ * `pm_dev_operator_local_only`, reader `pm_dev_reader_local_only`, and ingest's own key from deploy/env/ingest.env
+ * handed to ingest as API_KEY. Everyone with the repository knows them, so the dev API then listens on 127.0.0.1
+ * unless HOST says otherwise.
  */
 export function provideDevApiKeys(env: Record<string, string | undefined>, say: (message: string) => void): void {
   if (env.API_KEYS) return;
-  const operator = generateApiKey();
-  const reader = generateApiKey();
-  const ingest = env.API_KEY || generateApiKey();
-  env.API_KEYS = `operator:${hashApiKey(operator)},reader:${hashApiKey(reader)},ingest:${hashApiKey(ingest)}`;
-  env.API_KEY = ingest;
-  say('API_KEYS is not set: development keys for this run (new ones on every start)');
-  say(`  operator: export PM_TOKEN=${operator}`);
-  say(`  reader:   ${reader}`);
-  say('  then: curl -H "Authorization: Bearer $PM_TOKEN" ...');
+  env.API_KEYS = deployEnvValue('api.env', 'API_KEYS');
+  env.API_KEY ||= deployEnvValue('ingest.env', 'API_KEY');
+  env.HOST ||= '127.0.0.1';
+  say('API_KEYS is not set: the development keys of deploy/env/api.env, listening on 127.0.0.1 only');
+  say(`  operator: export PM_TOKEN=${DEV_OPERATOR_KEY}`);
+  say(`  reader:   ${DEV_READER_KEY}`);
 }
+
+/** The development keys listed in deploy/env/api.env (their hashes are its API_KEYS). */
+export const DEV_OPERATOR_KEY = 'pm_dev_operator_local_only';
+export const DEV_READER_KEY = 'pm_dev_reader_local_only';

@@ -11,10 +11,10 @@ export const DISPUTE_EVENT_KIND_BY_WEBHOOK_STATUS = {
 } as const;
 
 const EDITABLE: readonly string[] = ['open', 'under_review', 'submitted', 'closed'];
-const SUBMITTABLE: readonly string[] = ['open', 'under_review'];
+export const SUBMITTABLE_STATUSES: readonly string[] = ['open', 'under_review'];
 
 export const isEditable = (status: string) => EDITABLE.includes(status);
-export const isSubmittable = (status: string) => SUBMITTABLE.includes(status);
+export const isSubmittable = (status: string) => SUBMITTABLE_STATUSES.includes(status);
 
 /** Evidence moves an open dispute under review; other statuses are kept. */
 export const statusAfterEvidence = (status: string) => (status === 'open' ? 'under_review' : status);

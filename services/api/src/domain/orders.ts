@@ -24,7 +24,8 @@ export function isFinalStatus(status: string): boolean {
 export type OrderWebhookDecision =
   | { kind: 'create'; order: { id: string; userId: string; createdAt: string; updatedAt: string } }
   | { kind: 'transition'; status: OrderStatus; updatedAt: string }
-  | { kind: 'reject'; outcome: 'order_already_exists' | 'order_not_found' | 'invalid_transition' };
+  | { kind: 'reject'; outcome: 'order_already_exists' | 'order_not_found' }
+  | { kind: 'reject'; outcome: 'invalid_transition'; from: string; to: OrderStatus };
 
 /** What a (non-duplicate) order webhook does to the order currently stored, if any. */
 export function decideOrderWebhook(
@@ -44,16 +45,16 @@ export function decideOrderWebhook(
     };
   }
   if (!current) return { kind: 'reject', outcome: 'order_not_found' };
-  if (!canTransition(current.status, webhook.status)) return { kind: 'reject', outcome: 'invalid_transition' };
+  if (!canTransition(current.status, webhook.status)) {
+    return { kind: 'reject', outcome: 'invalid_transition', from: current.status, to: webhook.status };
+  }
   return { kind: 'transition', status: webhook.status, updatedAt: webhook.updated_at };
 }
 
-export type CaptureRefusal = 'order is on hold' | 'order is in final status';
-
 /** Capture is refused while held or once final (spec §6.5); it never changes the order itself. */
-export function captureRefusal(order: { on_hold: boolean; status: string }): CaptureRefusal | null {
-  if (order.on_hold) return 'order is on hold';
-  if (isFinalStatus(order.status)) return 'order is in final status';
+export function captureRefusal(order: { on_hold: boolean; status: string }): string | null {
+  if (order.on_hold) return 'order is on hold: clear the hold before capturing';
+  if (isFinalStatus(order.status)) return `order is in final status ${order.status}: it can no longer be captured`;
   return null;
 }
 

@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import bearerAuth from '@fastify/bearer-auth';
 import { ConfigError } from '@payment-manager/shared';
+import { ERROR_BODY, httpError } from '@payment-manager/shared/http-errors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const ROLES = ['reader', 'operator', 'ingest'] as const;
@@ -68,8 +69,6 @@ function routeAccess(url: string, method: string | string[], configured: Access 
   return methods.every((m) => m === 'GET' || m === 'HEAD') ? 'read' : 'operate';
 }
 
-const AuthError = { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] } as const;
-
 /**
  * Adds authentication to every route registered after it. Must be called before the routes are registered.
  * An empty key set denies every protected route (secure default) rather than opening them.
@@ -96,11 +95,12 @@ export async function registerApiAuth(app: FastifyInstance, apiKeys: Map<string,
       reply.header('www-authenticate', 'Bearer');
       verify(request, reply, done);
     };
-    const authorise = async (request: FastifyRequest, reply: FastifyReply) => {
+    const authorise = async (request: FastifyRequest) => {
       if (request.role && allowed.includes(request.role)) return;
-      return reply
-        .code(403)
-        .send({ error: 'forbidden', message: `role ${request.role} may not call ${route.method} ${route.url}` });
+      throw httpError(
+        403,
+        `role ${request.role} may not call ${route.method} ${route.url}; roles allowed: ${allowed.join(', ')}`,
+      );
     };
     const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
     // onRequest: an unauthenticated caller never gets its body parsed.
@@ -109,7 +109,7 @@ export async function registerApiAuth(app: FastifyInstance, apiKeys: Map<string,
       route.schema = {
         ...route.schema,
         security: [{ apiKey: [] }],
-        response: { ...(route.schema.response as object), 401: AuthError, 403: AuthError },
+        response: { ...(route.schema.response as object), 401: ERROR_BODY, 403: ERROR_BODY },
       };
     }
   });

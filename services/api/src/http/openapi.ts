@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { ERROR_MODEL_DESCRIPTION, namedSchemaReferences } from '@payment-manager/shared/http-errors';
 import type { FastifyInstance } from 'fastify';
 
 /** OpenAPI generated from the route schemas; UI at /docs, document at /docs/json. */
@@ -10,7 +11,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Payment Manager API',
         version: '0.1.0',
-        description: 'Orders, disputes, evidence and provider operations. Contract: shared/spec/domain.md.',
+        description: `Orders, disputes, evidence and provider operations (docs/api.md).\n\n${ERROR_MODEL_DESCRIPTION}`,
       },
       components: {
         securitySchemes: {
@@ -25,6 +26,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'health' },
       ],
     },
+    refResolver: namedSchemaReferences,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 }

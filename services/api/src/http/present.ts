@@ -1,5 +1,5 @@
 /** Unset optional fields are omitted from responses (spec §3). */
-export function withoutNulls<T extends object>(row: T): { [K in keyof T]: Exclude<T[K], null> } {
+export function withoutNullFields<T extends object>(row: T): { [K in keyof T]: Exclude<T[K], null> } {
   return Object.fromEntries(Object.entries(row).filter(([, value]) => value !== null)) as {
     [K in keyof T]: Exclude<T[K], null>;
   };

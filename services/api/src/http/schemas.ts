@@ -1,15 +1,13 @@
 /** Request and response schemas of the API (spec §6, §7); they drive validation and the OpenAPI document. */
 import { Type } from 'typebox';
 import { DISPUTE_STATUSES } from '../domain/disputes.ts';
+import { SORT_ASC_SPELLINGS } from '../domain/event-page.ts';
 import { HOLD_REASONS } from '../domain/orders.ts';
 
 const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
 
+/** A success answer that carries only a message (a duplicate webhook). Errors use the shared ErrorBody. */
 export const MessageBody = Type.Object({ message: Type.String() }, { additionalProperties: true });
-export const ErrorAndMessageBody = Type.Object(
-  { error: Type.String(), message: Type.String(), details: Type.Optional(Type.String()) },
-  { additionalProperties: true },
-);
 export const InternalResult = Type.Object({
   success: Type.Boolean(),
   duplicate: Type.Optional(Type.Boolean()),
@@ -96,7 +94,7 @@ export const CaptureInput = Type.Object(
   {
     amount: Type.Number({ minimum: 1, maximum: MAX_AMOUNT, description: 'Major units, e.g. 100.5' }),
     // Checked before the provider is called: nothing the provider would be asked for may fail afterwards.
-    currency: Type.Enum(ISO_4217_CURRENCIES, { description: 'ISO 4217 code, e.g. USD' }),
+    currency: Type.Enum(ISO_4217_CURRENCIES, { description: 'an ISO 4217 code, e.g. USD' }),
     idempotency_key: Type.String({ minLength: 1, maxLength: 255, pattern: NO_NUL }),
   },
   { additionalProperties: true },
@@ -121,36 +119,55 @@ export const SubmissionAccepted = Type.Object({
 /** Far beyond any table here, far below bigint and exactly representable: no overflow or precision loss. */
 const MAX_OFFSET = 2_147_483_647;
 
-export const OrderListQuery = Type.Object({
-  status: Type.Optional(Type.String({ description: 'Comma-separated order statuses' })),
-  user_id: Type.Optional(Type.String({ format: 'uuid' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
-  sort_by: Type.Optional(Type.Enum(['created_at', 'updated_at'])),
-  sort_order: Type.Optional(Type.Enum(['asc', 'desc'])),
-});
+/** Unknown query parameters are refused (400 naming them and the known ones), never silently ignored. */
+const KNOWN_ONLY = { additionalProperties: false } as const;
 
-export const DisputeListQuery = Type.Object({
-  order_id: Type.Optional(Type.String()),
-  status: Type.Optional(Type.String({ description: 'Comma-separated dispute statuses' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
-});
+export const OrderListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.String({ description: 'Comma-separated order statuses' })),
+    user_id: Type.Optional(Type.String({ format: 'uuid' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
+    sort_by: Type.Optional(Type.Enum(['created_at', 'updated_at'])),
+    sort_order: Type.Optional(Type.Enum(['asc', 'desc'])),
+  },
+  KNOWN_ONLY,
+);
+
+export const DisputeListQuery = Type.Object(
+  {
+    order_id: Type.Optional(Type.String()),
+    status: Type.Optional(Type.String({ description: 'Comma-separated dispute statuses' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
+  },
+  KNOWN_ONLY,
+);
 
 const ListParam = (description: string) =>
   Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description }));
 
-/** Event-page parameters stay text here: their lenient rules (spec §6.3) are applied by domain/event-page.ts. */
+/**
+ * Event-page parameters: `limit` is an integer whose lenient clamping (absent/0/negative → 10, above 1000 → 1000) is
+ * applied by domain/event-page.ts; `sort_asc` takes the Go original's boolean spellings; times are checked there too.
+ */
 export const eventPageQuery = (idsParam: 'order_ids' | 'dispute_ids') =>
-  Type.Object({
-    [idsParam]: ListParam('Repeatable and/or comma-separated ids'),
-    kinds: ListParam('Repeatable and/or comma-separated event kinds'),
-    time_from: Type.Optional(Type.String({ description: 'RFC 3339; created_at >= time_from' })),
-    time_to: Type.Optional(Type.String({ description: 'RFC 3339; created_at < time_to' })),
-    limit: Type.Optional(Type.String({ description: 'Integer; absent/0/negative → 10, capped at 1000' })),
-    cursor: Type.Optional(Type.String({ description: 'Opaque next_cursor of the previous page' })),
-    sort_asc: Type.Optional(Type.String({ description: 'true/false/1/0/t/f; default false (newest first)' })),
-  });
+  Type.Object(
+    {
+      [idsParam]: ListParam('Repeatable and/or comma-separated ids'),
+      kinds: ListParam('Repeatable and/or comma-separated event kinds'),
+      time_from: Type.Optional(Type.String({ description: 'RFC 3339; created_at >= time_from' })),
+      time_to: Type.Optional(Type.String({ description: 'RFC 3339; created_at < time_to' })),
+      limit: Type.Optional(Type.Integer({ description: 'Absent, 0 or negative → 10; capped at 1000' })),
+      cursor: Type.Optional(Type.String({ description: 'Opaque next_cursor of the previous page' })),
+      sort_asc: Type.Optional(
+        Type.Enum([...SORT_ASC_SPELLINGS.ascending, ...SORT_ASC_SPELLINGS.descending], {
+          description: 'Boolean; default false (newest first)',
+        }),
+      ),
+    },
+    KNOWN_ONLY,
+  );
 
 export const eventPage = (aggregateColumn: 'order_id' | 'dispute_id') =>
   Type.Object({

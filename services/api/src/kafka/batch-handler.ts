@@ -214,7 +214,7 @@ export function createBatchHandler(
     for (const item of items) {
       const where = { topic: pipeline.topic, partition: payload.batch.partition, offset: item.message.offset };
       try {
-        const outcome = await context.with(item.context, () =>
+        const { outcome } = await context.with(item.context, () =>
           retrying(
             payload,
             where,

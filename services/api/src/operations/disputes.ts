@@ -1,9 +1,9 @@
 /** Manual dispute operations (spec §6.9–§6.11): evidence and representment. */
 import { randomUUID } from 'node:crypto';
+import { conflict, notFound, providerFailure } from '@payment-manager/shared/errors';
 import type pg from 'pg';
 import { withTransaction } from '../db/pool.ts';
-import { isEditable, isSubmittable, statusAfterEvidence } from '../domain/disputes.ts';
-import { badGateway, conflict, notFound } from '../http/errors.ts';
+import { isEditable, isSubmittable, SUBMITTABLE_STATUSES, statusAfterEvidence } from '../domain/disputes.ts';
 import { ProviderError, type SilvergateClient } from '../provider/silvergate.ts';
 import {
   appendDisputeEvent,
@@ -22,9 +22,11 @@ export async function putEvidence(
 ) {
   return withTransaction(pool, async (tx) => {
     const found = await findDispute(tx, disputeId, true);
-    if (!found) throw notFound('Dispute not found');
+    if (!found) throw notFound('dispute not found');
     const { row: dispute, key } = found;
-    if (!isEditable(dispute.status)) throw conflict(`dispute cannot be edited in status: ${dispute.status}`);
+    if (!isEditable(dispute.status)) {
+      throw conflict(`dispute cannot be edited in status: ${dispute.status}`, { from: dispute.status });
+    }
     // Absent parts are stored empty, never as JSON null (R-20); upsert replaces, it does not merge.
     const evidence = await upsertEvidence(tx, key, { fields: input.fields ?? {}, files: input.files ?? [] });
     const nextStatus = statusAfterEvidence(dispute.status);
@@ -41,11 +43,19 @@ export async function putEvidence(
 export async function submitDispute(pool: pg.Pool, provider: SilvergateClient, disputeId: string) {
   return withTransaction(pool, async (tx) => {
     const found = await findDispute(tx, disputeId, true);
-    if (!found) throw notFound('Dispute not found');
+    if (!found) throw notFound('dispute not found');
     const { row: dispute, key } = found;
-    if (!isSubmittable(dispute.status)) throw conflict(`status ${dispute.status} not eligible for submission`);
+    const transition = { from: dispute.status, to: 'submitted' };
+    if (!isSubmittable(dispute.status)) {
+      throw conflict(
+        `status ${dispute.status} not eligible for submission: only ${SUBMITTABLE_STATUSES.join(' or ')} disputes can be submitted`,
+        transition,
+      );
+    }
     const evidence = await findEvidenceByKey(tx, key);
-    if (!evidence) throw conflict('evidence not found');
+    if (!evidence) {
+      throw conflict('dispute has no evidence: add evidence first (POST /disputes/{dispute_id}/evidence)', transition);
+    }
 
     let submission: { id: string };
     try {
@@ -54,7 +64,7 @@ export async function submitDispute(pool: pg.Pool, provider: SilvergateClient, d
         evidences_file_id: evidence.files.map((file) => file.file_id),
       });
     } catch (err) {
-      if (err instanceof ProviderError) throw badGateway(`provider submit: ${err.message}`);
+      if (err instanceof ProviderError) throw providerFailure(`provider submit: ${err.message}`);
       throw err;
     }
     const submitted = await markSubmitted(tx, key, submission.id);

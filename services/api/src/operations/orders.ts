@@ -1,9 +1,9 @@
 /** Manual order operations (spec §6.4, §6.5): holds and capture. */
 import { randomUUID } from 'node:crypto';
+import { conflict, notFound, providerFailure } from '@payment-manager/shared/errors';
 import type pg from 'pg';
 import { lockOrder, withTransaction } from '../db/pool.ts';
 import { captureRefusal, captureStatus, type HoldReason } from '../domain/orders.ts';
-import { badGateway, conflict, notFound } from '../http/errors.ts';
 import { type CaptureRequest, ProviderError, type SilvergateClient } from '../provider/silvergate.ts';
 import { appendOrderEvent, findOrder, setHold } from '../store/orders.ts';
 
@@ -40,13 +40,13 @@ export async function captureOrder(pool: pg.Pool, provider: SilvergateClient, re
   const order = await findOrder(pool, request.order_id);
   if (!order) throw notFound('order not found');
   const refusal = captureRefusal(order);
-  if (refusal) throw conflict(refusal);
+  if (refusal) throw conflict(refusal, { from: order.status });
 
   let answer: Awaited<ReturnType<SilvergateClient['capture']>>;
   try {
     answer = await provider.capture(request);
   } catch (err) {
-    if (err instanceof ProviderError) throw badGateway(`provider capture failed: ${err.message}`);
+    if (err instanceof ProviderError) throw providerFailure(`provider capture failed: ${err.message}`);
     throw err;
   }
   const capture = {

@@ -1,14 +1,16 @@
 /** Dispute reads, evidence and representment (spec §6.6–§6.11). */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { notFound } from '@payment-manager/shared/errors';
+import { ERROR_BODY } from '@payment-manager/shared/http-errors';
 import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Type } from 'typebox';
 import type { Queryable } from '../db/pool.ts';
 import { DISPUTE_STATUSES } from '../domain/disputes.ts';
-import { type EventPageQuery, splitList } from '../domain/event-page.ts';
-import { HttpError, notFound } from '../http/errors.ts';
-import { withoutNulls } from '../http/present.ts';
+import { parseEventPageRequest } from '../domain/event-page.ts';
+import { withoutNullFields } from '../http/present.ts';
+import { statusFilter } from '../http/query.ts';
 import {
   Dispute,
   DisputeListQuery,
@@ -17,14 +19,12 @@ import {
   eventPage,
   eventPageQuery,
   MAX_EVIDENCE_BYTES,
-  MessageBody,
   SubmissionAccepted,
 } from '../http/schemas.ts';
 import { putEvidence, submitDispute } from '../operations/disputes.ts';
 import type { SilvergateClient } from '../provider/silvergate.ts';
 import { findDispute, findEvidence, listDisputes } from '../store/disputes.ts';
 import { readEventPage } from '../store/events.ts';
-import { eventPageRequestOrThrow } from './event-pages.ts';
 
 const DisputeIdParams = Type.Object({ dispute_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
@@ -44,25 +44,18 @@ export const disputeRoutes: FastifyPluginAsync<{
         tags: ['disputes'],
         summary: 'List disputes, newest opened first',
         querystring: DisputeListQuery,
-        response: { 200: Type.Array(Dispute), 400: MessageBody },
+        response: { 200: Type.Array(Dispute) },
       },
     },
     async (request) => {
-      const statuses = splitList(request.query.status);
-      const unknown = statuses.filter((s) => !(DISPUTE_STATUSES as readonly string[]).includes(s));
-      if (unknown.length > 0) {
-        throw new HttpError(
-          400,
-          `status must be a comma-separated list of ${DISPUTE_STATUSES.join(', ')}; got ${unknown.join(', ')}`,
-        );
-      }
+      const statuses = statusFilter(request.query.status, DISPUTE_STATUSES);
       const rows = await listDisputes(readPool, {
         orderId: request.query.order_id ?? null,
         statuses,
         limit: request.query.limit ?? null,
         offset: request.query.offset ?? 0,
       });
-      return rows.map(withoutNulls);
+      return rows.map(withoutNullFields);
     },
   );
 
@@ -73,14 +66,14 @@ export const disputeRoutes: FastifyPluginAsync<{
         tags: ['disputes'],
         summary: 'Dispute event log, keyset-paginated',
         querystring: eventPageQuery('dispute_ids'),
-        response: { 200: eventPage('dispute_id'), 400: MessageBody },
+        response: { 200: eventPage('dispute_id') },
       },
     },
     async (request) =>
       readEventPage(
         readPool,
         { table: 'dispute_events', aggregateColumn: 'dispute_id' },
-        eventPageRequestOrThrow(request.query as EventPageQuery, 'dispute_ids'),
+        parseEventPageRequest(request.query, 'dispute_ids'),
       ),
   );
 
@@ -91,13 +84,13 @@ export const disputeRoutes: FastifyPluginAsync<{
         tags: ['disputes'],
         summary: 'One dispute',
         params: DisputeIdParams,
-        response: { 200: Dispute, 404: MessageBody },
+        response: { 200: Dispute, 404: ERROR_BODY },
       },
     },
     async (request) => {
       const dispute = await findDispute(readPool, request.params.dispute_id);
-      if (!dispute) throw notFound('Dispute not found');
-      return withoutNulls(dispute.row);
+      if (!dispute) throw notFound('dispute not found');
+      return withoutNullFields(dispute.row);
     },
   );
 
@@ -109,7 +102,7 @@ export const disputeRoutes: FastifyPluginAsync<{
         summary: 'Create or replace the evidence bundle',
         params: DisputeIdParams,
         body: EvidenceInput,
-        response: { 200: Evidence, 400: MessageBody, 404: MessageBody, 409: MessageBody, 413: MessageBody },
+        response: { 200: Evidence, 404: ERROR_BODY, 409: ERROR_BODY, 413: ERROR_BODY },
       },
       bodyLimit: Math.min(bodyLimitBytes, MAX_EVIDENCE_BYTES),
     },
@@ -123,12 +116,12 @@ export const disputeRoutes: FastifyPluginAsync<{
         tags: ['disputes'],
         summary: 'The evidence bundle',
         params: DisputeIdParams,
-        response: { 200: Evidence, 404: MessageBody },
+        response: { 200: Evidence, 404: ERROR_BODY },
       },
     },
     async (request) => {
       const evidence = await findEvidence(readPool, request.params.dispute_id);
-      if (!evidence) throw notFound('Evidence not found');
+      if (!evidence) throw notFound('evidence not found');
       return evidence;
     },
   );
@@ -140,7 +133,7 @@ export const disputeRoutes: FastifyPluginAsync<{
         tags: ['disputes'],
         summary: 'Send the representment to the provider',
         params: DisputeIdParams,
-        response: { 202: SubmissionAccepted, 404: MessageBody, 409: MessageBody, 502: MessageBody },
+        response: { 202: SubmissionAccepted, 404: ERROR_BODY, 409: ERROR_BODY, 502: ERROR_BODY },
       },
     },
     async (request, reply) => reply.status(202).send(await submitDispute(pool, provider, request.params.dispute_id)),

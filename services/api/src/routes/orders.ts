@@ -1,24 +1,23 @@
 /** Order reads and manual operations (spec §6.1–§6.5). */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { invalidRequest, notFound } from '@payment-manager/shared/errors';
+import { ERROR_BODY } from '@payment-manager/shared/http-errors';
 import type { FastifyPluginAsync } from 'fastify';
 import type pg from 'pg';
 import { Type } from 'typebox';
 import type { Queryable } from '../db/pool.ts';
-import type { EventPageQuery } from '../domain/event-page.ts';
-import { splitList } from '../domain/event-page.ts';
-import { ORDER_STATUSES } from '../domain/orders.ts';
-import { HttpError, invalidRequest, notFound } from '../http/errors.ts';
-import { withoutNulls } from '../http/present.ts';
+import { parseEventPageRequest } from '../domain/event-page.ts';
+import { HOLD_REASONS, ORDER_STATUSES } from '../domain/orders.ts';
+import { withoutNullFields } from '../http/present.ts';
+import { statusFilter } from '../http/query.ts';
 import {
   CaptureInput,
   CaptureResult,
-  ErrorAndMessageBody,
   eventPage,
   eventPageQuery,
   HoldInput,
   HoldResult,
-  MessageBody,
   Order,
   OrderListQuery,
 } from '../http/schemas.ts';
@@ -26,7 +25,6 @@ import { captureOrder, changeHold } from '../operations/orders.ts';
 import type { SilvergateClient } from '../provider/silvergate.ts';
 import { readEventPage } from '../store/events.ts';
 import { findOrder, listOrders } from '../store/orders.ts';
-import { eventPageRequestOrThrow } from './event-pages.ts';
 
 const OrderIdParams = Type.Object({ order_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
@@ -44,19 +42,11 @@ export const orderRoutes: FastifyPluginAsync<{
         tags: ['orders'],
         summary: 'List orders (no parameters: all rows)',
         querystring: OrderListQuery,
-        response: { 200: Type.Array(Order), 400: ErrorAndMessageBody },
+        response: { 200: Type.Array(Order) },
       },
-      config: { errorStyle: 'error' },
     },
     async (request) => {
-      const statuses = splitList(request.query.status);
-      const unknown = statuses.filter((s) => !(ORDER_STATUSES as readonly string[]).includes(s));
-      if (unknown.length > 0) {
-        throw new HttpError(
-          400,
-          `status must be a comma-separated list of ${ORDER_STATUSES.join(', ')}; got ${unknown.join(', ')}`,
-        );
-      }
+      const statuses = statusFilter(request.query.status, ORDER_STATUSES);
       const rows = await listOrders(readPool, {
         statuses,
         userId: request.query.user_id?.toLowerCase() ?? null,
@@ -65,7 +55,7 @@ export const orderRoutes: FastifyPluginAsync<{
         sortBy: request.query.sort_by ?? 'created_at',
         sortOrder: request.query.sort_order ?? 'desc',
       });
-      return rows.map(withoutNulls);
+      return rows.map(withoutNullFields);
     },
   );
 
@@ -76,14 +66,14 @@ export const orderRoutes: FastifyPluginAsync<{
         tags: ['orders'],
         summary: 'Order event log, keyset-paginated',
         querystring: eventPageQuery('order_ids'),
-        response: { 200: eventPage('order_id'), 400: MessageBody },
+        response: { 200: eventPage('order_id') },
       },
     },
     async (request) =>
       readEventPage(
         readPool,
         { table: 'order_events', aggregateColumn: 'order_id' },
-        eventPageRequestOrThrow(request.query as EventPageQuery, 'order_ids'),
+        parseEventPageRequest(request.query, 'order_ids'),
       ),
   );
 
@@ -94,13 +84,13 @@ export const orderRoutes: FastifyPluginAsync<{
         tags: ['orders'],
         summary: 'One order',
         params: OrderIdParams,
-        response: { 200: Order, 404: MessageBody },
+        response: { 200: Order, 404: ERROR_BODY },
       },
     },
     async (request) => {
       const order = await findOrder(readPool, request.params.order_id);
       if (!order) throw notFound('order not found');
-      return withoutNulls(order);
+      return withoutNullFields(order);
     },
   );
 
@@ -112,14 +102,17 @@ export const orderRoutes: FastifyPluginAsync<{
         summary: 'Set or clear a manual hold',
         params: OrderIdParams,
         body: HoldInput,
-        response: { 200: HoldResult, 400: ErrorAndMessageBody, 404: ErrorAndMessageBody },
+        response: { 200: HoldResult, 404: ERROR_BODY },
       },
-      config: { errorStyle: 'request-body' },
     },
     async (request) => {
       const { action, reason } = request.body;
       if (action === 'set') {
-        if (reason === undefined) throw invalidRequest('reason is required when action is set');
+        if (reason === undefined) {
+          throw invalidRequest([
+            { in: 'body', field: 'reason', message: 'is required when action is set', allowed: [...HOLD_REASONS] },
+          ]);
+        }
         return changeHold(pool, request.params.order_id, { action, reason });
       }
       return changeHold(pool, request.params.order_id, { action, ...(reason !== undefined ? { reason } : {}) });
@@ -134,15 +127,8 @@ export const orderRoutes: FastifyPluginAsync<{
         summary: 'Capture money at the provider',
         params: OrderIdParams,
         body: CaptureInput,
-        response: {
-          200: CaptureResult,
-          400: ErrorAndMessageBody,
-          404: ErrorAndMessageBody,
-          409: ErrorAndMessageBody,
-          502: ErrorAndMessageBody,
-        },
+        response: { 200: CaptureResult, 404: ERROR_BODY, 409: ERROR_BODY, 502: ERROR_BODY },
       },
-      config: { errorStyle: 'request-body' },
     },
     async (request) =>
       captureOrder(pool, provider, { order_id: request.params.order_id, ...pickCapture(request.body) }),

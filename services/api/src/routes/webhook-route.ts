@@ -1,68 +1,67 @@
 /**
- * One way to expose webhook processing over HTTP, shared by the public webhook routes (spec §5.5) and the
- * internal update routes (spec §7.1): they differ only in URL, error shape and how an outcome is answered.
+ * One way to expose webhook processing over HTTP, shared by the public webhook routes and the internal update routes
+ * used by ingest (docs/api.md): they differ only in URL, access and how a success is answered. The route schema
+ * validates the body (after the signature check, where there is one); a rejection is a domain error, answered by
+ * the one error handler.
  */
 import {
   ChargebackWebhookSchema,
+  normaliseChargebackWebhook,
+  normaliseOrderWebhook,
   OrderWebhookSchema,
-  parseChargebackWebhook,
-  parseOrderWebhook,
   type ValidationResult,
 } from '@payment-manager/shared';
+import { invalidRequest } from '@payment-manager/shared/errors';
 import { recordWebhookOutcome } from '@payment-manager/shared/observability';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type pg from 'pg';
 import type { Access } from '../http/auth.ts';
-import type { ErrorStyle } from '../http/errors.ts';
-import { invalidRequest } from '../http/errors.ts';
-import { processChargebackWebhook, processOrderWebhook, type WebhookOutcome } from '../webhooks/process.ts';
+import { processChargebackWebhook, processOrderWebhook, type WebhookResult } from '../webhooks/process.ts';
 
 const KINDS = {
   order: {
     schema: OrderWebhookSchema,
-    apply: (pool: pg.Pool, body: unknown) => processOrderWebhook(pool, parsedOrThrow(parseOrderWebhook(body))),
+    apply: (pool: pg.Pool, body: unknown) =>
+      processOrderWebhook(pool, storableOrThrow(normaliseOrderWebhook(body as never))),
   },
   chargeback: {
     schema: ChargebackWebhookSchema,
     apply: (pool: pg.Pool, body: unknown) =>
-      processChargebackWebhook(pool, parsedOrThrow(parseChargebackWebhook(body))),
+      processChargebackWebhook(pool, storableOrThrow(normaliseChargebackWebhook(body as never))),
   },
 } as const;
 
-function parsedOrThrow<T>(result: ValidationResult<T>): T {
-  if (!result.ok) throw invalidRequest(result.message);
+function storableOrThrow<T>(result: ValidationResult<T>): T {
+  if (!result.ok) throw invalidRequest(result.problems);
   return result.value;
 }
 
-/** The shared parser validates and normalises; fastify's own validation of the same schema is skipped. */
-const validatedByHandler = () => (data: unknown) => ({ value: data });
-
-export interface WebhookRoute {
+export interface WebhookEndpoint {
   url: string;
   kind: keyof typeof KINDS;
   /** Metric label: which entry point applied the webhook. */
   source: 'api' | 'internal';
   tag: string;
   summary: string;
+  /** Success answers; error statuses get the shared error body. */
   responses: Record<number, unknown>;
-  errorStyle?: ErrorStyle;
   access?: Access;
-  answer(reply: FastifyReply, outcome: WebhookOutcome): FastifyReply;
+  answer(reply: FastifyReply, outcome: 'processed' | 'duplicate'): FastifyReply;
 }
 
-export function webhookRoute(app: FastifyInstance, pool: pg.Pool, route: WebhookRoute): void {
-  const { schema, apply } = KINDS[route.kind];
+export function registerWebhookEndpoint(app: FastifyInstance, pool: pg.Pool, endpoint: WebhookEndpoint): void {
+  const { schema, apply } = KINDS[endpoint.kind];
   app.post(
-    route.url,
+    endpoint.url,
     {
-      schema: { tags: [route.tag], summary: route.summary, body: schema, response: route.responses },
-      validatorCompiler: validatedByHandler,
-      config: {
-        ...(route.errorStyle ? { errorStyle: route.errorStyle } : {}),
-        access: route.access ?? 'public',
-      },
+      schema: { tags: [endpoint.tag], summary: endpoint.summary, body: schema, response: endpoint.responses },
+      config: { access: endpoint.access ?? 'public' },
     },
-    async (request, reply) =>
-      route.answer(reply, recordWebhookOutcome(route.source, route.kind, await apply(pool, request.body))),
+    async (request, reply) => {
+      const result: WebhookResult = await apply(pool, request.body);
+      recordWebhookOutcome(endpoint.source, endpoint.kind, result.outcome);
+      if ('error' in result) throw result.error;
+      return endpoint.answer(reply, result.outcome);
+    },
   );
 }

@@ -5,6 +5,7 @@
  */
 
 import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
+import { alreadyExists, type DomainError, invalidTransition, notFound } from '@payment-manager/shared/errors';
 import { withSpan } from '@payment-manager/shared/observability';
 import type pg from 'pg';
 import { lockOrder, withTransaction } from '../db/pool.ts';
@@ -27,20 +28,40 @@ import {
   updateOrderStatus,
 } from '../store/orders.ts';
 
-export type WebhookOutcome =
-  | 'processed'
-  | 'duplicate'
-  | 'order_not_found'
-  | 'dispute_not_found'
-  | 'order_already_exists'
-  | 'invalid_transition';
+/** Why a webhook was not applied; nothing was stored, so a later delivery of the same event may still succeed. */
+export type WebhookRejection = 'order_not_found' | 'dispute_not_found' | 'order_already_exists' | 'invalid_transition';
+export type WebhookOutcome = 'processed' | 'duplicate' | WebhookRejection;
+
+/** What applying a webhook did; a rejection carries the domain error that says why, for whoever answers the sender. */
+export type WebhookResult = { outcome: 'processed' | 'duplicate' } | { outcome: WebhookRejection; error: DomainError };
+
+const PROCESSED = { outcome: 'processed' } as const;
+const DUPLICATE = { outcome: 'duplicate' } as const;
+
+type Rejection =
+  | { outcome: Exclude<WebhookRejection, 'invalid_transition'> }
+  | { outcome: 'invalid_transition'; from: string; to: string };
+
+function rejected(rejection: Rejection): WebhookResult {
+  const { outcome } = rejection;
+  switch (rejection.outcome) {
+    case 'order_not_found':
+      return { outcome, error: notFound('order not found') };
+    case 'dispute_not_found':
+      return { outcome, error: notFound('dispute not found') };
+    case 'order_already_exists':
+      return { outcome, error: alreadyExists('order already exists') };
+    case 'invalid_transition':
+      return { outcome, error: invalidTransition('order', rejection.from, rejection.to) };
+  }
+}
 
 /** The domain span of one webhook (its SQL nests under it): what a user looks for in the trace. */
 function inWebhookSpan(
   name: string,
   webhook: NormalisedOrderWebhook | NormalisedChargebackWebhook,
-  apply: () => Promise<WebhookOutcome>,
-): Promise<WebhookOutcome> {
+  apply: () => Promise<WebhookResult>,
+): Promise<WebhookResult> {
   const attributes = {
     order_id: webhook.order_id,
     user_id: webhook.user_id,
@@ -48,25 +69,25 @@ function inWebhookSpan(
     status: webhook.status,
   };
   return withSpan(name, attributes, async (span) => {
-    const outcome = await apply();
-    span.setAttribute('outcome', outcome);
-    return outcome;
+    const result = await apply();
+    span.setAttribute('outcome', result.outcome);
+    return result;
   });
 }
 
-export async function processOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook): Promise<WebhookOutcome> {
+export async function processOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook): Promise<WebhookResult> {
   return inWebhookSpan('order.webhook.apply', webhook, () => applyOrderWebhook(pool, webhook));
 }
 
-async function applyOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook): Promise<WebhookOutcome> {
+async function applyOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook): Promise<WebhookResult> {
   return withTransaction(pool, async (tx) => {
     await lockOrder(tx, webhook.order_id);
-    if (await orderEventExists(tx, webhook.order_id, webhook.provider_event_id)) return 'duplicate';
+    if (await orderEventExists(tx, webhook.order_id, webhook.provider_event_id)) return DUPLICATE;
 
     const decision = decideOrderWebhook(await findOrder(tx, webhook.order_id), webhook);
     switch (decision.kind) {
       case 'reject':
-        return decision.outcome;
+        return rejected(decision);
       case 'create':
         await insertOrder(tx, { ...decision.order, status: 'created' });
         break;
@@ -79,22 +100,22 @@ async function applyOrderWebhook(pool: pg.Pool, webhook: NormalisedOrderWebhook)
       providerEventId: webhook.provider_event_id,
       data: webhook,
     });
-    return 'processed';
+    return PROCESSED;
   });
 }
 
 export async function processChargebackWebhook(
   pool: pg.Pool,
   webhook: NormalisedChargebackWebhook,
-): Promise<WebhookOutcome> {
+): Promise<WebhookResult> {
   return inWebhookSpan('chargeback.webhook.apply', webhook, () => applyChargebackWebhook(pool, webhook));
 }
 
-async function applyChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargebackWebhook): Promise<WebhookOutcome> {
+async function applyChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargebackWebhook): Promise<WebhookResult> {
   return withTransaction(pool, async (tx) => {
     await lockOrder(tx, webhook.order_id);
     const dispute = await findDisputeByOrder(tx, webhook.order_id);
-    if (dispute && (await disputeEventExists(tx, dispute.key, webhook.provider_event_id))) return 'duplicate';
+    if (dispute && (await disputeEventExists(tx, dispute.key, webhook.provider_event_id))) return DUPLICATE;
 
     const decision = decideChargeback(
       dispute?.row ?? null,
@@ -104,7 +125,7 @@ async function applyChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargeba
     let key: DisputeKey;
     switch (decision.kind) {
       case 'reject':
-        return decision.outcome;
+        return rejected(decision);
       case 'create':
         key = await insertDispute(tx, decision.dispute);
         break;
@@ -118,16 +139,6 @@ async function applyChargebackWebhook(pool: pg.Pool, webhook: NormalisedChargeba
       providerEventId: webhook.provider_event_id,
       data: webhook,
     });
-    return 'processed';
+    return PROCESSED;
   });
 }
-
-/** Public webhook answers (spec §5.5). */
-export const PUBLIC_WEBHOOK_RESPONSES: Record<WebhookOutcome, { status: number; message?: string }> = {
-  processed: { status: 202 },
-  duplicate: { status: 200, message: 'Duplicate webhook received' },
-  order_not_found: { status: 404, message: 'order not found' },
-  dispute_not_found: { status: 404, message: 'dispute not found' },
-  order_already_exists: { status: 409, message: 'order already exists' },
-  invalid_transition: { status: 422, message: 'invalid status transition' },
-};

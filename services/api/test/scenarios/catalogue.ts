@@ -15,6 +15,7 @@
  *    broker with other tests running in parallel.
  */
 import { randomUUID } from 'node:crypto';
+import { errorBody } from '@payment-manager/testkit/errors';
 import { chargebackWebhook, nextOrderWebhook, orderWebhook, uniqueId } from '@payment-manager/testkit/webhooks';
 import type pg from 'pg';
 import { expect } from 'vitest';
@@ -389,7 +390,9 @@ export const scenarios: readonly Scenario[] = [
         idempotency_key: 'capture-test-key-2',
       });
       expect(refused.status).toBe(409);
-      expect(refused.json).toEqual({ error: 'order is on hold', message: 'order is on hold' });
+      expect(refused.json).toEqual(
+        errorBody('conflict', 'order is on hold: clear the hold before capturing', { from: 'created' }),
+      );
     },
   },
   {

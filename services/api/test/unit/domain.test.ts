@@ -1,5 +1,6 @@
 /** Pure domain rules (spec §4, §5.3, §5.4, §6.3, §13.3): no database, no HTTP. */
 import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
+import { DomainError } from '@payment-manager/shared/errors';
 import { describe, expect, it } from 'vitest';
 import {
   closingStatus,
@@ -9,15 +10,13 @@ import {
   statusAfterEvidence,
 } from '../../src/domain/disputes.ts';
 import {
-  buildEventPageSql,
   decodeCursor,
   type EventPageRequest,
-  EventQueryError,
   encodeCursor,
+  eventLimit,
   MAX_EVENT_PAGE_DATA_BYTES,
-  parseEventLimit,
   parseEventPageRequest,
-  parseSortAsc,
+  SORT_ASC_SPELLINGS,
   splitList,
   toEventPage,
 } from '../../src/domain/event-page.ts';
@@ -28,6 +27,7 @@ import {
   decideOrderWebhook,
   type OrderStatus,
 } from '../../src/domain/orders.ts';
+import { buildEventPageSql } from '../../src/store/events.ts';
 
 const orderWebhook = (status: NormalisedOrderWebhook['status']): NormalisedOrderWebhook => ({
   provider_event_id: 'pe-1',
@@ -100,13 +100,21 @@ describe('order state machine (§4.1)', () => {
     expect(decideOrderWebhook({ status: 'failed' }, orderWebhook('updated'))).toEqual({
       kind: 'reject',
       outcome: 'invalid_transition',
+      from: 'failed',
+      to: 'updated',
     });
   });
 
   it('capture is refused on hold first, then in final statuses; only "success" succeeds', () => {
-    expect(captureRefusal({ on_hold: true, status: 'success' })).toBe('order is on hold');
-    expect(captureRefusal({ on_hold: false, status: 'failed' })).toBe('order is in final status');
-    expect(captureRefusal({ on_hold: false, status: 'success' })).toBe('order is in final status');
+    expect(captureRefusal({ on_hold: true, status: 'success' })).toBe(
+      'order is on hold: clear the hold before capturing',
+    );
+    expect(captureRefusal({ on_hold: false, status: 'failed' })).toBe(
+      'order is in final status failed: it can no longer be captured',
+    );
+    expect(captureRefusal({ on_hold: false, status: 'success' })).toBe(
+      'order is in final status success: it can no longer be captured',
+    );
     expect(captureRefusal({ on_hold: false, status: 'updated' })).toBeNull();
     expect(captureStatus('success')).toBe('success');
     expect(captureStatus('SUCCESS')).toBe('failed');
@@ -292,25 +300,29 @@ describe('event pages (§6.3, §13.3)', () => {
     '!!!',
     Buffer.from('[]').toString('base64'),
     Buffer.from('{"event_id":1,"created_at":"x"}').toString('base64'),
-  ])('undecodable cursor %j → EventQueryError "decode cursor"', (raw) => {
-    expect(() => decodeCursor(raw)).toThrow(EventQueryError);
-    expect(() => decodeCursor(raw)).toThrow(/decode cursor/);
+  ])('undecodable cursor %j → a validation error naming the cursor', (raw) => {
+    expect(() => decodeCursor(raw)).toThrow(DomainError);
+    expect(() => decodeCursor(raw)).toThrow(/query\.cursor cannot be decoded/);
   });
 
-  it('limit: absent/0/negative → 10, capped at 1000, non-integer → error', () => {
-    expect(parseEventLimit(undefined)).toBe(10);
-    expect(parseEventLimit('0')).toBe(10);
-    expect(parseEventLimit('-7')).toBe(10);
-    expect(parseEventLimit('25')).toBe(25);
-    expect(parseEventLimit('1000')).toBe(1000);
-    expect(parseEventLimit('1001')).toBe(1000);
-    for (const bad of ['1.5', 'ten', '1e3']) expect(() => parseEventLimit(bad)).toThrow(EventQueryError);
+  // Non-integers ('1.5', 'ten') are refused by the route schema: see event-pages.test.ts.
+  it('limit: absent/0/negative → 10, capped at 1000', () => {
+    expect(eventLimit(undefined)).toBe(10);
+    expect(eventLimit(0)).toBe(10);
+    expect(eventLimit(-7)).toBe(10);
+    expect(eventLimit(25)).toBe(25);
+    expect(eventLimit(1000)).toBe(1000);
+    expect(eventLimit(1001)).toBe(1000);
   });
 
+  // Other spellings are refused by the route schema, which lists these: see event-pages.test.ts.
   it('sort_asc accepts the Go boolean spellings only', () => {
-    for (const yes of ['true', 'TRUE', 'True', 't', 'T', '1']) expect(parseSortAsc(yes)).toBe(true);
-    for (const no of ['false', 'FALSE', 'False', 'f', 'F', '0', undefined]) expect(parseSortAsc(no)).toBe(false);
-    for (const bad of ['yes', 'no', '2', 'tRuE']) expect(() => parseSortAsc(bad)).toThrow(EventQueryError);
+    const ascending = (sort_asc?: string) => parseEventPageRequest({ sort_asc }, 'order_ids').ascending;
+    for (const yes of ['true', 'TRUE', 'True', 't', 'T', '1']) expect(ascending(yes)).toBe(true);
+    for (const no of ['false', 'FALSE', 'False', 'f', 'F', '0', '', undefined]) expect(ascending(no)).toBe(false);
+    expect([...SORT_ASC_SPELLINGS.ascending, ...SORT_ASC_SPELLINGS.descending].sort()).toEqual(
+      ['', '0', '1', 'F', 'FALSE', 'False', 'T', 'TRUE', 'True', 'f', 'false', 't', 'true'].sort(),
+    );
   });
 
   it('lists are repeatable and comma-split, blanks dropped', () => {

@@ -3,21 +3,32 @@
  * as the services; KAFKA_TOPIC_PARTITIONS default 3, KAFKA_DLQ_PARTITIONS default = the same,
  * KAFKA_REPLICATION_FACTOR default: the broker's default). Safe to re-run.
  */
-import { createKafkaClient, parseBrokerList } from '@payment-manager/shared/kafka-client';
+import { ConfigError, envReader } from '@payment-manager/shared';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
+import { createKafkaClient } from '@payment-manager/shared/kafka-client';
 import { ensureTopics, webhookTopics } from '../kafka/topics.ts';
 
-const brokers = parseBrokerList(process.env.KAFKA_BROKERS);
-if (brokers.length === 0) {
-  process.stderr.write('kafka:topics: KAFKA_BROKERS is not set (e.g. KAFKA_BROKERS=localhost:9092)\n');
-  process.exit(1);
-}
-const replicationFactor = Number(process.env.KAFKA_REPLICATION_FACTOR ?? '-1');
-if (!Number.isInteger(replicationFactor) || replicationFactor === 0 || replicationFactor < -1) {
-  process.stderr.write(
-    `kafka:topics: KAFKA_REPLICATION_FACTOR must be a positive integer or -1, got "${process.env.KAFKA_REPLICATION_FACTOR}"\n`,
-  );
-  process.exit(1);
-}
+parseCli({
+  command: 'npm run kafka:topics --',
+  summary: 'Creates the webhook topics and their dead-letter topics when missing (safe to repeat).',
+  options: {},
+  environment: {
+    KAFKA_BROKERS: 'bootstrap list, e.g. 127.0.0.1:9092; required',
+    KAFKA_ORDERS_TOPIC: 'default webhooks.orders (also KAFKA_DISPUTES_TOPIC, KAFKA_*_DLQ_TOPIC)',
+    KAFKA_TOPIC_PARTITIONS: 'partitions of the main topics (default 3)',
+    KAFKA_DLQ_PARTITIONS: 'partitions of the DLQ topics (default: as the main topics)',
+    KAFKA_REPLICATION_FACTOR: "a positive integer, or -1 for the broker's default (default -1)",
+  },
+  examples: ['KAFKA_BROKERS=$(scripts/kafka.sh brokers --dir .data/test-services/kafka-1node) npm run kafka:topics'],
+});
+oneLineErrors('kafka:topics');
+
+const read = envReader(process.env);
+const brokers = read.list('KAFKA_BROKERS');
+if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS is not set (e.g. KAFKA_BROKERS=127.0.0.1:9092)');
+const replicationFactor = read.integer('KAFKA_REPLICATION_FACTOR', -1, -1, 1000);
+if (replicationFactor === 0)
+  throw new ConfigError('KAFKA_REPLICATION_FACTOR must be a positive integer or -1, got "0"');
 
 try {
   const topics = webhookTopics(process.env);

@@ -2,41 +2,49 @@
  * `npm run dlq:replay -- --topic webhooks.orders.dlq [--dry-run] [--to webhooks.orders]`
  * Brokers from KAFKA_BROKERS; KAFKA_IDEMPOTENT_PRODUCER=false only for brokers without it (the test mock).
  */
-import { parseArgs } from 'node:util';
-import { createKafkaClient, parseBrokerList } from '@payment-manager/shared/kafka-client';
+import { ConfigError, envReader } from '@payment-manager/shared';
+import { oneLineErrors, parseCli, UsageError } from '@payment-manager/shared/cli';
+import { createKafkaClient } from '@payment-manager/shared/kafka-client';
 import { defaultTargetTopic, replayDeadLetters } from '../kafka/dlq-replay.ts';
+
+const { values: args } = parseCli({
+  command: 'npm run dlq:replay --',
+  summary: 'Re-publishes the dead letters of a DLQ topic to their main topic (same key and value, trace headers kept).',
+  options: {
+    topic: { type: 'string', valueName: '<name>.dlq', description: 'the dead-letter topic to read; required' },
+    to: { type: 'string', valueName: '<topic>', description: 'where to publish (default: the DLQ name without .dlq)' },
+    'dry-run': { type: 'boolean', description: 'list the letters, publish nothing' },
+    group: {
+      type: 'string',
+      valueName: '<id>',
+      description: 'consumer group (default payment-manager-dlq-replay.<topic>)',
+    },
+  },
+  environment: {
+    KAFKA_BROKERS: 'bootstrap list, e.g. 127.0.0.1:9092; required',
+    KAFKA_IDEMPOTENT_PRODUCER: "true (default) or false, only for brokers without it (librdkafka's mock)",
+  },
+  examples: ['npm run dlq:replay -- --topic webhooks.orders.dlq --dry-run'],
+});
+oneLineErrors('dlq:replay');
 
 function fail(message: string): never {
   process.stderr.write(`dlq:replay: ${message}\n`);
   process.exit(1);
 }
 
-let args: { topic?: string; to?: string; 'dry-run'?: boolean; group?: string };
-try {
-  args = parseArgs({
-    options: {
-      topic: { type: 'string' },
-      to: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      group: { type: 'string' },
-    },
-    strict: true,
-  }).values;
-} catch (err) {
-  fail(
-    `${(err as Error).message}\nusage: npm run dlq:replay -- --topic <name>.dlq [--to <main topic>] [--dry-run] [--group <id>]`,
-  );
-}
-if (!args.topic) fail('--topic is required, e.g. --topic webhooks.orders.dlq');
-const brokers = parseBrokerList(process.env.KAFKA_BROKERS);
-if (brokers.length === 0) fail('KAFKA_BROKERS is not set');
-const idempotent = !['false', '0', 'no'].includes((process.env.KAFKA_IDEMPOTENT_PRODUCER ?? 'true').toLowerCase());
+if (!args.topic) throw new UsageError('--topic is required, e.g. --topic webhooks.orders.dlq');
+const read = envReader(process.env);
+const brokers = read.list('KAFKA_BROKERS');
+if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS is not set (e.g. KAFKA_BROKERS=127.0.0.1:9092)');
+// Strict: `KAFKA_IDEMPOTENT_PRODUCER=fals` stops the tool naming the variable instead of meaning true.
+const idempotent = read.boolean('KAFKA_IDEMPOTENT_PRODUCER', true);
 
 let target: string;
 try {
   target = args.to ?? defaultTargetTopic(args.topic);
 } catch (err) {
-  fail((err as Error).message);
+  throw new UsageError((err as Error).message);
 }
 const dryRun = args['dry-run'] ?? false;
 const started = Date.now();

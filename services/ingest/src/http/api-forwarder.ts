@@ -2,35 +2,37 @@
  * http mode (spec §7.3): forwards the validated webhook to the API's internal endpoint with bounded retries
  * and maps the API's answer to what the provider sees ([R-11]).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { type ErrorBody, errorBody } from '@payment-manager/shared/http-errors';
+import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import type { IngestConfig } from '../config.ts';
 
-export type WebhookRoute = 'orders' | 'disputes';
+export type ApiUpdateRoute = 'orders' | 'disputes';
 
 export interface ProviderAnswer {
   status: number;
-  body?: { message: string };
+  /** Absent for 202; `{message}` for a duplicate; the shared error body for every error. */
+  body?: { message: string } | ErrorBody;
 }
 
 export interface ApiForwarder {
-  forward(route: WebhookRoute, rawBody: string, signal: AbortSignal): Promise<ProviderAnswer>;
+  forward(route: ApiUpdateRoute, rawBody: string, signal: AbortSignal): Promise<ProviderAnswer>;
 }
 
 const PASSED_THROUGH = new Set([400, 404, 409, 422]);
 
-/** Delay before retry n (0-based): base × 2^n with ±25 % jitter, capped. */
-export function retryDelayMs(n: number, baseMs: number, maxMs: number, random = Math.random): number {
-  return Math.min(baseMs * 2 ** n * (0.75 + random() * 0.5), maxMs);
-}
+/** An attempt that may succeed when repeated: the API answered 5xx, timed out, or could not be reached. */
+class RetriableFailure extends Error {}
 
-function apiMessage(text: string, status: number): string {
+/** The API answers errors with the shared error body, which is passed on unchanged; anything else is wrapped. */
+function apiErrorBody(text: string, status: number): ErrorBody {
   try {
-    const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
+    const parsed = JSON.parse(text) as Partial<ErrorBody>;
+    if (typeof parsed.message === 'string' && typeof parsed.code === 'string') return parsed as ErrorBody;
+    if (typeof parsed.message === 'string') return errorBody('error', parsed.message);
   } catch {
     // Fall through: a non-JSON error page still deserves a readable message.
   }
-  return `api answered ${status}`;
+  return errorBody('error', `api answered ${status}`);
 }
 
 function describe(err: unknown, timeoutMs: number): string {
@@ -40,44 +42,54 @@ function describe(err: unknown, timeoutMs: number): string {
 }
 
 export function createApiForwarder(api: IngestConfig['api']): ApiForwarder {
+  async function attempt(url: string, rawBody: string, signal: AbortSignal): Promise<ProviderAnswer> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}),
+        },
+        body: rawBody,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(api.timeoutMs)]),
+      });
+      text = await response.text();
+    } catch (err) {
+      // The provider hung up: nobody is waiting for the answer, so stop retrying at once.
+      signal.throwIfAborted();
+      throw new RetriableFailure(describe(err, api.timeoutMs));
+    }
+    if (response.status >= 500) throw new RetriableFailure(`api answered ${response.status}`);
+    if (response.status >= 200 && response.status < 300) {
+      if (response.status === 200 && isDuplicate(text))
+        return { status: 200, body: { message: 'Duplicate webhook received' } };
+      return { status: 202 };
+    }
+    if (PASSED_THROUGH.has(response.status))
+      return { status: response.status, body: apiErrorBody(text, response.status) };
+    return {
+      status: 502,
+      body: errorBody('bad_gateway', `api service answered unexpected status ${response.status}`),
+    };
+  }
+
   return {
     async forward(route, rawBody, signal) {
       const url = `${api.baseUrl}/internal/updates/${route}`;
-      let lastFailure = 'no attempt made';
-      for (let attempt = 0; attempt < api.retryAttempts; attempt++) {
-        signal.throwIfAborted();
-        try {
-          const response = await fetch(url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              ...(api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}),
-            },
-            body: rawBody,
-            signal: AbortSignal.any([signal, AbortSignal.timeout(api.timeoutMs)]),
-          });
-          const text = await response.text();
-          if (response.status >= 500) {
-            lastFailure = `api answered ${response.status}`;
-          } else if (response.status >= 200 && response.status < 300) {
-            if (response.status === 200 && isDuplicate(text))
-              return { status: 200, body: { message: 'Duplicate webhook received' } };
-            return { status: 202 };
-          } else if (PASSED_THROUGH.has(response.status)) {
-            return { status: response.status, body: { message: apiMessage(text, response.status) } };
-          } else {
-            return { status: 502, body: { message: `api service answered unexpected status ${response.status}` } };
-          }
-        } catch (err) {
-          // The provider hung up: nobody is waiting for the answer, so stop retrying at once.
-          signal.throwIfAborted();
-          lastFailure = describe(err, api.timeoutMs);
-        }
-        if (attempt < api.retryAttempts - 1) {
-          await sleep(retryDelayMs(attempt, api.retryBaseDelayMs, api.retryMaxDelayMs), undefined, { signal });
-        }
+      try {
+        return await retryWithBackoff(() => attempt(url, rawBody, signal), {
+          attempts: api.retryAttempts,
+          minDelayMs: api.retryBaseDelayMs,
+          maxDelayMs: api.retryMaxDelayMs,
+          signal,
+          shouldRetry: (error) => error instanceof RetriableFailure,
+        });
+      } catch (err) {
+        if (!(err instanceof RetriableFailure)) throw err;
+        return { status: 502, body: errorBody('bad_gateway', `api service unavailable: ${err.message}`) };
       }
-      return { status: 502, body: { message: `api service unavailable: ${lastFailure}` } };
     },
   };
 }

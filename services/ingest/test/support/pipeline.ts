@@ -105,7 +105,7 @@ export interface RunningApi {
 }
 
 /** The API on a real port; the provider points at WireMock when given, otherwise at a closed port. */
-export async function startApi(opts: {
+export async function startTestApi(opts: {
   pool: pg.Pool;
   mode: 'http' | 'kafka' | 'sync';
   wiremockUrl?: string;

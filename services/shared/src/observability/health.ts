@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import { connectOnce, withTimeout } from '../resilience.ts';
 
 export interface HealthCheck {
   name: string;
@@ -30,17 +31,11 @@ export interface HealthPluginOptions {
 const DEFAULT_BUDGET_MS = 5_000;
 
 async function runCheck(check: HealthCheck, budgetMs: number): Promise<HealthCheckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${budgetMs} ms`)), budgetMs);
-  });
   try {
-    await Promise.race([check.check(), timeout]);
+    await withTimeout(check.check(), budgetMs, check.name);
     return { name: check.name, status: 'up' };
   } catch (error) {
     return { name: check.name, status: 'down', message: error instanceof Error ? error.message : String(error) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -112,12 +107,12 @@ export const healthPlugin = fastifyPlugin(
 );
 
 /** The part of a pg.Pool / pg.Client the checks use. */
-export interface Queryable {
+export interface SqlProbeTarget {
   query(text: string): Promise<{ rows: Array<Record<string, unknown>> }>;
 }
 
 /** Postgres answers a trivial query. */
-export function postgresCheck(db: Queryable, name = 'postgres'): HealthCheck {
+export function postgresCheck(db: SqlProbeTarget, name = 'postgres'): HealthCheck {
   return {
     name,
     check: async () => {
@@ -140,7 +135,7 @@ export async function migrationNames(migrationsDir: string): Promise<string[]> {
  * at least as new as the code. `expected` is the sorted list of migration names (see migrationNames).
  */
 export function migrationsCheck(
-  db: Queryable,
+  db: SqlProbeTarget,
   expected: string[] | (() => Promise<string[]>),
   table = 'pgmigrations',
 ): HealthCheck {
@@ -166,15 +161,11 @@ export function kafkaCheck(
   admin: { connect(): Promise<void>; describeCluster(): Promise<unknown> },
   name = 'kafka',
 ): HealthCheck {
-  let connected: Promise<void> | undefined;
+  const connect = connectOnce(() => admin.connect());
   return {
     name,
     check: async () => {
-      connected ??= admin.connect().catch((error: unknown) => {
-        connected = undefined;
-        throw error;
-      });
-      await connected;
+      await connect();
       await admin.describeCluster();
     },
   };

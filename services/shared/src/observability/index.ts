@@ -12,7 +12,13 @@ export {
   type ReadinessReport,
   runReadinessChecks,
 } from './health.ts';
-export { type LoggerOptionsInput, loggerOptions, redactedPaths } from './logger.ts';
+export {
+  type LoggerOptionsInput,
+  loggerOptions,
+  oneLineRequestLogs,
+  redactedPaths,
+  wantsPrettyLogs,
+} from './logger.ts';
 export {
   type ConsumerLagSource,
   dlqPublishes,

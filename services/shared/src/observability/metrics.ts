@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { connectOnce, withTimeout } from '../resilience.ts';
 import { isUntracedPath } from './paths.ts';
 
 /**
@@ -20,9 +21,10 @@ export const httpRequestDuration = new Histogram({
 });
 
 /**
- * Every webhook decision. `source` is where it was decided: `ingest` (outcome accepted/rejected/failed),
- * `api` (public endpoints in sync mode), `internal` (http mode forwarding), `kafka` (consumer);
- * `kind` is `order` or `chargeback`; `outcome` the WebhookOutcome or the ingest verdict.
+ * Every webhook decision. `source` is where it was decided: `ingest` (outcome accepted, invalid, rejected by the API,
+ * unavailable or failed), `api` (public endpoints in sync/http mode), `internal` (the API's endpoints for ingest in
+ * http mode), `kafka` (consumer); `kind` is `order` or `chargeback`; elsewhere `outcome` is the WebhookOutcome of
+ * services/api/src/webhooks/process.ts (processed, duplicate, or why it was rejected).
  */
 export const webhookOutcomes = new Counter({
   name: 'dpm_webhook_outcomes_total',
@@ -31,13 +33,13 @@ export const webhookOutcomes = new Counter({
   registers: [metricsRegistry],
 });
 
-/** Counts `outcome` in dpm_webhook_outcomes_total and returns it, to wrap a call in place. */
+/** Counts `outcome` in dpm_webhook_outcomes_total and returns it. */
 export function recordWebhookOutcome<T extends string>(source: string, kind: 'order' | 'chargeback', outcome: T): T {
   webhookOutcomes.inc({ source, kind, outcome });
   return outcome;
 }
 
-/** Kafka messages handled by the consumers; outcome is the WebhookOutcome, `invalid`, `dlq` or `error`. */
+/** Kafka messages handled by the consumers; outcome is the WebhookOutcome, or `dlq` for a dead letter. */
 export const kafkaMessagesProcessed = new Counter({
   name: 'dpm_kafka_messages_processed_total',
   help: 'Kafka messages processed by topic and outcome.',
@@ -53,7 +55,10 @@ export const kafkaMessageProcessingDuration = new Histogram({
   registers: [metricsRegistry],
 });
 
-/** Messages written to a dead-letter topic; `topic` is the DLQ topic, `reason` e.g. `invalid` or `error`. */
+/**
+ * Messages written to a dead-letter topic; `topic` is the DLQ topic, `reason` why: `invalid` (not a valid envelope),
+ * `permanent` (a rejection redelivery cannot change) or `retries_exhausted`.
+ */
 export const dlqPublishes = new Counter({
   name: 'dpm_kafka_dlq_messages_total',
   help: 'Messages published to a dead-letter topic.',
@@ -119,18 +124,15 @@ export interface ConsumerLagSource {
 const lagSources = new Set<ConsumerLagSource>();
 const LAG_FETCH_BUDGET_MS = 3_000;
 
-const adminConnections = new WeakMap<ConsumerLagSource['admin'], Promise<void>>();
+const adminConnections = new WeakMap<ConsumerLagSource['admin'], () => Promise<void>>();
 
 function connectAdmin(admin: ConsumerLagSource['admin']): Promise<void> {
-  let connecting = adminConnections.get(admin);
-  if (!connecting) {
-    connecting = admin.connect().catch((error: unknown) => {
-      adminConnections.delete(admin);
-      throw error;
-    });
-    adminConnections.set(admin, connecting);
+  let connect = adminConnections.get(admin);
+  if (!connect) {
+    connect = connectOnce(() => admin.connect());
+    adminConnections.set(admin, connect);
   }
-  return connecting;
+  return connect();
 }
 
 async function readLag(source: ConsumerLagSource): Promise<Array<{ topic: string; partition: number; lag: number }>> {
@@ -161,19 +163,13 @@ export const kafkaConsumerLag = new Gauge({
     this.reset();
     await Promise.all(
       [...lagSources].map(async (source) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('consumer lag fetch timed out')), LAG_FETCH_BUDGET_MS);
-        });
         try {
-          const lags = await Promise.race([readLag(source), timeout]);
+          const lags = await withTimeout(readLag(source), LAG_FETCH_BUDGET_MS, 'consumer lag fetch');
           for (const { topic, partition, lag } of lags) {
             this.set({ consumer_group: source.groupId, topic, partition: String(partition) }, lag);
           }
         } catch {
           // A broker hiccup must not fail the whole scrape; the series is simply absent this time.
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The README's second command, and CI's test step (.ci/run): the whole test suite, nothing skipped.
+#
+#   scripts/test-all.sh [vitest arguments]     e.g. scripts/test-all.sh services/api/test/orders.test.ts
+#
+# Installs Node 24 into .tools and the npm dependencies when they are missing, then starts every service the suite
+# needs that is not already running — PostgreSQL with pg_partman, WireMock, Apache Kafka (a single node and a 3-node
+# cluster), the Citus cluster and a streaming replica pair (scripts/test-services.sh), a kube-apiserver with etcd
+# (scripts/kube-apiserver.sh) and the OpenTelemetry Collector with Tempo (scripts/observability-stack.sh; both built
+# with Go on first use and cached in ~/.cache/payment-manager) — runs `npm test`, and stops what it started, also on
+# failure or Ctrl-C. Services you started yourself (eval "$(scripts/test-services.sh start)") are used and left running.
+# System packages (PostgreSQL 15, pg_partman, Java, Maven, kcat, Go) must be installed: .ci/run installs them with
+# scripts/system-packages.sh; PM_TEST_KEEP_SERVICES=1 leaves the services this script started running.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+RUN_STARTED=$SECONDS
+log() { printf '%s [test-all +%4ss] %s\n' "$(date -u +%H:%M:%S)" "$((SECONDS - RUN_STARTED))" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=lib/node-setup.sh
+source "$ROOT/scripts/lib/node-setup.sh"
+
+# The service scripts this run started (stopped on exit, in reverse order) and their logs, shown when tests fail.
+STARTED=()
+SERVICE_LOGS=(.data/test-services/*.log .data/test-services/kafka-*/node*/server.log .data/observability-stack/*.log
+  .data/kube-apiserver/*.log)
+TESTS_RAN=0
+on_exit() {
+  local status=$? index service_log
+  trap - EXIT INT TERM
+  if ((status != 0 && TESTS_RAN)); then
+    # The services' own logs often explain a failing test or a failed start-up.
+    for service_log in "${SERVICE_LOGS[@]}"; do
+      [[ -f $service_log ]] || continue
+      log "last lines of $service_log:"
+      tail -n 15 "$service_log" | cut -c1-300 >&2
+    done
+  fi
+  if [[ ${PM_TEST_KEEP_SERVICES:-0} == 1 ]]; then
+    ((${#STARTED[@]} == 0)) || log "left running (PM_TEST_KEEP_SERVICES=1): ${STARTED[*]}"
+  else
+    for ((index = ${#STARTED[@]} - 1; index >= 0; index--)); do
+      "scripts/${STARTED[index]}.sh" stop || log "stopping ${STARTED[index]} failed"
+    done
+  fi
+  if ((status == 0)); then log "passed in $((SECONDS - RUN_STARTED))s"; else log "FAILED (exit $status) after $((SECONDS - RUN_STARTED))s"; fi
+  exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ensure_node_24
+ensure_npm_dependencies
+
+# Starts the services of each script that are not running, all at once (the Kafka JVMs take longest), and loads
+# their PM_TEST_* exports into this shell.
+EXPORTS_DIR=$(mktemp -d)
+declare -A STARTING=()
+for service in test-services kube-apiserver observability-stack; do
+  if "scripts/$service.sh" status >/dev/null 2>&1; then
+    log "$service: already running, using it"
+    "scripts/$service.sh" env >"$EXPORTS_DIR/$service.env"
+  else
+    log "$service: starting (its log lines follow)"
+    STARTED+=("$service")
+    "scripts/$service.sh" start >"$EXPORTS_DIR/$service.env" &
+    STARTING[$service]=$!
+  fi
+done
+for service in "${!STARTING[@]}"; do
+  wait "${STARTING[$service]}" || die "$service did not start (see the lines above)"
+done
+for service in test-services kube-apiserver observability-stack; do
+  # shellcheck disable=SC1090
+  source "$EXPORTS_DIR/$service.env"
+done
+rm -rf "$EXPORTS_DIR"
+log "services ready: $(env | grep -o '^PM_TEST_[A-Z_]*' | sort | tr '\n' ' ')"
+
+log "==> npm test $*"
+TESTS_RAN=1
+npm test -- "$@"

@@ -1,0 +1,39 @@
+/**
+ * kafkajs 2.2.4 (its last release) schedules a check of its request queue with `setTimeout(fn, throttledUntil -
+ * Date.now())`; `throttledUntil` starts at -1, so on the first request of every connection the delay is about minus
+ * the current epoch time. Node 24 then prints "TimeoutNegativeWarning: -17… is a negative number" on every start
+ * (tulios/kafkajs#1751; the fix, tulios/kafkajs#1755, was never released). Node already treats the delay as 1 ms, so
+ * this replacement keeps kafkajs' behaviour exactly and only passes a delay that is never below 1 ms.
+ * Imported for its effect by kafka-client.ts, which every Kafka client of ours is made by.
+ */
+import { createRequire } from 'node:module';
+
+/** kafkajs' own constant (src/network/requestQueue/index.js): how soon a throttled, non-empty queue is re-checked. */
+const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
+
+interface RequestQueueInternals {
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  pending: unknown[];
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+
+const require = createRequire(import.meta.url);
+const RequestQueue: { prototype: RequestQueueInternals } = require('kafkajs/src/network/requestQueue/index.js');
+
+RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(
+  this: RequestQueueInternals,
+) {
+  let scheduleAt = this.throttledUntil - Date.now();
+  if (!this.throttleCheckTimeoutId) {
+    if (this.pending.length > 0) scheduleAt = scheduleAt > 0 ? scheduleAt : CHECK_PENDING_REQUESTS_INTERVAL_MS;
+    this.throttleCheckTimeoutId = setTimeout(
+      () => {
+        this.throttleCheckTimeoutId = null;
+        this.checkPendingRequests();
+      },
+      Math.max(1, scheduleAt),
+    );
+  }
+};
