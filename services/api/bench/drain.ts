@@ -15,8 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKafkaClient, keyHashPartitioner, parseBrokerList } from '@payment-manager/shared/kafka-client';
-import pg from 'pg';
-import { childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
+import type pg from 'pg';
+import { benchPostgres, childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { brokerKind, localBrokers, provisionTopics } from '../../../scripts/local-kafka.ts';
 import { runMigrations } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -57,24 +57,8 @@ const BROKER = brokerKind(args.broker);
 const TARGET_PER_SECOND = 10_000;
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const say = (message: string) => console.log(`[bench:drain] ${message}`);
-const adminUrl =
-  process.env.PM_BENCH_PG_URL ?? process.env.PM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const { admin, urlFor } = benchPostgres();
 const suffix = randomBytes(3).toString('hex');
-const urlFor = (name: string) => {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A deterministic-enough mix: Math.random is fine, the figures are rates over tens of thousands of messages. */
 const chance = (p: number) => Math.random() < p;

@@ -14,8 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
-import pg from 'pg';
-import { wholeNumberOption } from '../../../scripts/bench-support.ts';
+import type pg from 'pg';
+import { benchPostgres, wholeNumberOption } from '../../../scripts/bench-support.ts';
 import { buildApp } from '../src/app.ts';
 import { runMigrations, runPartitionMaintenance } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -52,27 +52,12 @@ const REQUESTS = Math.max(200, wholeNumberOption('requests', args.requests, 1));
 const DISPUTES = Math.max(1, Math.round(EVENTS / 10));
 const CHUNK = 100_000;
 
-const adminUrl =
-  process.env.PM_BENCH_PG_URL ?? process.env.PM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const { admin, urlFor } = benchPostgres();
 const databaseName = `pm_bench_reads_${randomBytes(3).toString('hex')}`;
-const databaseUrl = (() => {
-  const url = new URL(adminUrl);
-  url.pathname = `/${databaseName}`;
-  return url.toString();
-})();
+const databaseUrl = urlFor(databaseName);
 
 const say = (message: string) => console.log(`[bench:reads] ${message}`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

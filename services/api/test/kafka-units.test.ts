@@ -8,6 +8,20 @@ import { CONSUMER_RETRY_POLICY, consumerRetryDelayMs, isTransientError, withRetr
 
 const bytes = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 
+/** What ingest publishes for a valid order webhook, as plain JSON. */
+function validOrderEnvelope() {
+  const order = parseOrderWebhook({
+    provider_event_id: 'pe-2',
+    order_id: 'o-2',
+    user_id: '0b7d3c52-6f0e-4e59-9a0c-2f4f8f5e1a10',
+    status: 'created',
+    created_at: '2025-03-04T09:00:00Z',
+    updated_at: '2025-03-04T09:00:00Z',
+  });
+  if (!order.ok) throw new Error('fixture must be valid');
+  return JSON.parse(JSON.stringify(orderEnvelope(order.value)));
+}
+
 describe('decodeEnvelope', () => {
   it('round-trips what ingest publishes, absent optionals included', () => {
     const order = parseOrderWebhook({
@@ -40,10 +54,16 @@ describe('decodeEnvelope', () => {
   it.each([
     [null, /empty message value/],
     ['{"type":', /not JSON/],
-    ['[1]', /type/],
+    ['[1]', /^invalid envelope: not a JSON object$/],
     [{ type: 'dispute.webhook', payload: {} }, /expected order.webhook/],
     [{ type: 'order.webhook', payload: 'x' }, /payload is not an object/],
     [{ type: 'order.webhook', payload: { order_id: 'o' } }, /^invalid payload: /],
+    // The envelope schema: the normalised webhook exactly (every field, nothing else), the envelope's own fields.
+    [{ ...validOrderEnvelope(), payload: { ...validOrderEnvelope().payload, extra: 1 } }, /^invalid payload: /],
+    [{ ...validOrderEnvelope(), payload: { ...validOrderEnvelope().payload, meta: undefined } }, /^invalid payload: /],
+    [{ ...validOrderEnvelope(), payload: { ...validOrderEnvelope().payload, order_id: 'a\u0000b' } }, /NUL/],
+    [{ ...validOrderEnvelope(), event_id: undefined }, /^invalid envelope: .*event_id/],
+    [{ ...validOrderEnvelope(), timestamp: 'yesterday' }, /^invalid envelope: .*timestamp/],
   ])('refuses %s', (value, message) => {
     const result = decodeEnvelope('order.webhook', value === null ? null : bytes(value));
     expect(result.ok).toBe(false);

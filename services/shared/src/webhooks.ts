@@ -106,6 +106,12 @@ function storableOrError<T extends object>(value: T, timestampFields: readonly s
   return problems.length > 0 ? invalid(problems) : { ok: true, value };
 }
 
+/** The storability rules alone, for a webhook that is already normalised (e.g. from a Kafka envelope). */
+export const storableOrderWebhook = (webhook: NormalisedOrderWebhook) =>
+  storableOrError(webhook, ['created_at', 'updated_at']);
+export const storableChargebackWebhook = (webhook: NormalisedChargebackWebhook) =>
+  storableOrError(webhook, ['occurred_at', 'evidence_due_at']);
+
 /** Validates and normalises an order webhook (see normaliseOrderWebhook). */
 export function parseOrderWebhook(input: unknown): ValidationResult<NormalisedOrderWebhook> {
   const result = validateOrder(input);

@@ -1,5 +1,5 @@
 /**
- * What the API consumers do with one fetched batch of one partition (docs/kafka.md):
+ * What the API consumers do with one fetched batch of one partition (docs/kafka-batch.md):
  * 1. decode every message against the envelope schema (an invalid one is a dead letter, nothing else);
  * 2. apply the valid webhooks in ONE transaction (webhooks/apply-batch.ts), retrying the whole transaction while a
  *    fault is transient — it rolls back, so a retry never applies anything twice;

@@ -1,5 +1,5 @@
 /**
- * The API's dead-letter producer (docs/kafka.md): one producer for the consumers' whole lifetime, connected on
+ * The API's dead-letter producer (docs/kafka-batch.md): one producer for the consumers' whole lifetime, connected on
  * first use; a dead letter keeps the original key, value and headers and says why and when in two more headers.
  */
 import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';

@@ -2,7 +2,7 @@
  * Applies a batch of webhooks (one Kafka fetch of one partition) in ONE transaction: lock every order of the batch,
  * load their state in one statement, fold the webhooks in order through the domain decisions (fold.ts), write all
  * rows and events with a few multi-row statements. Same outcomes and effects as applying them one at a time
- * (process.ts), at a fraction of the round trips. docs/kafka.md describes where the consumers use it.
+ * (process.ts), at a fraction of the round trips. docs/kafka-batch.md describes where the consumers use it.
  */
 import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
 import type pg from 'pg';
