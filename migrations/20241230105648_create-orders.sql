@@ -11,5 +11,5 @@ CREATE TABLE public.orders (
 );
 
 -- Down Migration
--- R-31: the Go original dropped a table named "order" here.
+-- docs/domain.md#database: the Go original dropped a table named "order" here.
 DROP TABLE public.orders;

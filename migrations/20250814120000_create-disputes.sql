@@ -15,7 +15,7 @@ CREATE TABLE public.disputes (
     CONSTRAINT fk_dispute_order FOREIGN KEY (order_id) REFERENCES public.orders (id)
 );
 
--- Lets the analytical join of spec §10.8 read the disputes side as an index-only scan.
+-- Lets the analytical join of docs/data-tier.md#migrations-and-partitions read the disputes side as an index-only scan.
 CREATE INDEX disputes_status_reason_id ON public.disputes (status, reason, id);
 
 -- Down Migration

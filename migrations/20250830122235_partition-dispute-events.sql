@@ -1,9 +1,9 @@
 -- Up Migration
--- Rebuilds dispute_events as a daily range-partitioned table managed by pg_partman (spec §10.4).
+-- Rebuilds dispute_events as a daily range-partitioned table managed by pg_partman (docs/domain.md#database).
 -- Works with pg_partman 4.x (Debian, Postgres 15) and 5.x (Postgres 16/17 images); without pg_partman the
 -- table is still partitioned, with its default partition only, and a WARNING says so.
 
--- Partition bounds are computed from timestamptz values; created_at holds UTC wall-clock time (spec §10.6).
+-- Partition bounds are computed from timestamptz values; created_at holds UTC wall-clock time (docs/domain.md#timestamps).
 SET LOCAL TimeZone = 'UTC';
 
 ALTER TABLE public.dispute_events RENAME TO dispute_events_unpart;

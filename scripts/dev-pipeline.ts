@@ -1,6 +1,6 @@
 /**
  * `npm run dev:kafka` / `npm run dev:http`: the API and ingest as two real processes in the given webhook mode
- * (spec §1.2), configured from the environment like production. Missing pieces are filled in for local use:
+ * (docs/domain.md#services-and-modes), configured from the environment like production. Missing pieces are filled in for local use:
  * no PG_URL → embedded PostgreSQL (as `npm run dev`), no SILVERGATE_BASE_URL → provider stub, and in kafka mode
  * no KAFKA_BROKERS → a local Apache Kafka node (scripts/kafka.sh), or with `--mock` librdkafka's mock cluster via
  * kcat (which lacks the idempotent producer, so that switch is turned off for it only).

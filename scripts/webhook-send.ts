@@ -4,7 +4,7 @@
  *   npm run webhook:send -- --to http://127.0.0.1:3001 --kind order
  *   npm run webhook:send -- --to http://127.0.0.1:3001 --kind chargeback --order-id ord-1 --user-id <uuid>
  *
- * --to is a base URL (the spec §5 path for the kind is appended) or a full URL with a path.
+ * --to is a base URL (the docs/domain.md#webhooks path for the kind is appended) or a full URL with a path.
  * The secret comes from --secret or WEBHOOK_SECRET (first entry when several are listed for rotation);
  * without one the webhook goes out unsigned, which only a receiver with verification off accepts.
  * The payload passes the same shared schema the services use before it is sent, so a rejection by the
@@ -38,7 +38,7 @@ export interface SampleOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** A sample payload of spec §5.1 / §5.2 with fresh ids; throws when the options make it invalid. */
+/** A sample payload of docs/domain.md#order-webhook / docs/domain.md#chargeback-webhook with fresh ids; throws when the options make it invalid. */
 export function buildSampleWebhook(kind: WebhookKind, opts: SampleOptions = {}): OrderWebhook | ChargebackWebhook {
   const now = opts.now ?? new Date();
   const orderId = opts.orderId ?? `ord-${randomUUID().slice(0, 8)}`;

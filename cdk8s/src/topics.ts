@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** Topics of spec §11.1. The DLQs are created at deploy time too (the spec's SHOULD), with 1 partition. */
+/** Topics of docs/kafka.md#topics. The DLQs are created at deploy time too (as docs/kafka.md#topics recommends), with 1 partition. */
 export interface TopicSpec {
   name: string;
   partitions: number;

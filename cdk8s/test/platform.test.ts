@@ -154,7 +154,7 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     expect(loadIngestConfig(ingest).kafka.idempotentProducer).toBe(true);
   });
 
-  it('KAFKA_BROKERS is the Strimzi bootstrap service; the topics of spec §11.1 exist with their partitions', () => {
+  it('KAFKA_BROKERS is the Strimzi bootstrap service; the topics of docs/kafka.md#topics exist with their partitions', () => {
     const kafka = objects.find((o) => o.kind === 'Kafka') as K8sObject;
     const pools = objects.filter((o) => o.kind === 'KafkaNodePool');
     for (const p of pools) expect(p.metadata.labels?.['strimzi.io/cluster']).toBe(kafka.metadata.name);

@@ -1,4 +1,4 @@
-# CloudNativePG operand image with pg_partman (spec §1.1: PostgreSQL 17 + pg_partman 5.x).
+# CloudNativePG operand image with pg_partman (PostgreSQL 17 + pg_partman 5.x, as docs/data-tier.md#migrations-and-partitions expects).
 # Base: the operand image CloudNativePG 1.25 uses by default. It derives from the official Debian postgres
 # image (PG_MAJOR set, PGDG apt repository configured), so pg_partman comes from the distribution packages
 # rather than a source build. Built by skaffold as payment-manager/postgres-cnpg.

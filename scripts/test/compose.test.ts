@@ -345,7 +345,7 @@ describe('docker-compose.yml', () => {
     const api = loadApiConfig(containerEnv(service('api')));
     expect(api.webhookMode).toBe('kafka');
     expect(api.kafka.brokers).toEqual(['kafka:29092']);
-    // The paths the WireMock stubs of spec §9.4 match.
+    // The paths the WireMock stubs of docs/domain.md#provider-stubs match.
     expect(api.silvergate.capturePath).toBe('/api/v1/capture');
     expect(api.silvergate.submitRepresentmentPath).toBe('/api/v1/dispute-representments/create');
     const ingest = loadIngestConfig(containerEnv(service('ingest')));

@@ -63,7 +63,7 @@ export class AppChart extends Chart {
     const { config, database } = props;
     const webhookSecret = config.webhookSecret !== '';
 
-    // Both services must agree on the mode, the broker and the topic names (spec §11.1).
+    // Both services must agree on the mode, the broker and the topic names (docs/kafka.md#topics).
     const common = {
       HOST: '0.0.0.0',
       LOG_LEVEL: config.logLevel,

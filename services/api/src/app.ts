@@ -53,7 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...oneLineRequestLogs(pretty),
     bodyLimit: deps.config.bodyLimitBytes,
     ...fastifyTimeoutOptions(deps.config.http),
-    // Ids may be 255 characters (spec §5.1), up to 12 bytes each once percent-encoded; fastify's default is 100.
+    // Ids may be 255 characters (docs/domain.md#order-webhook), up to 12 bytes each once percent-encoded; fastify's default is 100.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 255 * 12 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -82,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(disputeRoutes, { ...pools, provider: deps.provider, bodyLimitBytes: deps.config.bodyLimitBytes });
   // Only ingest in http mode forwards here; in kafka mode the route would bypass signatures and Kafka ordering.
   if (deps.config.webhookMode === 'http') await app.register(internalUpdateRoutes, { pool: deps.pool });
-  // kafka mode: public webhooks must go through Kafka to keep per-user ordering (spec §1.2).
+  // kafka mode: public webhooks must go through Kafka to keep per-user ordering (docs/domain.md#services-and-modes).
   if (deps.config.webhookMode !== 'kafka') {
     const signatureVerifier = signatureVerifierFromEnv(deps.config.webhookSecret, app.log);
     await app.register(publicWebhookRoutes, { pool: deps.pool, signatureVerifier });

@@ -36,7 +36,7 @@ export interface ApiConfig {
     disputesDlqTopic: string;
   };
   partitionMaintenanceIntervalMs: number;
-  /** pg_partman retention for dispute_events children, e.g. "90 days"; null keeps everything (spec default). */
+  /** pg_partman retention for dispute_events children, e.g. "90 days"; null keeps everything (the documented default). */
   disputeEventsRetention: string | null;
   bodyLimitBytes: number;
   /** Standard Webhooks secrets (WEBHOOK_SECRET, several for rotation); undefined = verification off. */
@@ -47,7 +47,7 @@ export interface ApiConfig {
   http: EdgeTimeouts;
 }
 
-/** Reads spec §2.1; every failure names the variable so start-up errors are actionable. */
+/** Reads README.md#configuration; every failure names the variable so start-up errors are actionable. */
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const read = envReader(env);
   const webhookMode = read.oneOf('WEBHOOK_MODE', 'sync', WEBHOOK_MODES);

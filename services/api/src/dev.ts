@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: the API in sync webhook mode with zero setup. Without PG_URL it starts an embedded real
  * PostgreSQL (data kept in .data/, or PM_DEV_DATA_DIR), without SILVERGATE_BASE_URL a local provider stub;
- * everything else comes from the environment exactly as in production (spec §2.1).
+ * everything else comes from the environment exactly as in production (README.md#configuration).
  */
 import { fileURLToPath } from 'node:url';
 import { EXIT_USAGE, parseCli } from '@payment-manager/shared/cli';

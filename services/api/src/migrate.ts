@@ -62,7 +62,7 @@ async function main(): Promise<number> {
       : `reverting ${command.count === Number.POSITIVE_INFINITY ? 'all' : command.count} migration(s)`;
   console.log(`migrate: ${what} on ${target}`);
   try {
-    // As a Job or compose one-shot it may start before PostgreSQL accepts connections (spec §2.3 retries).
+    // As a Job or compose one-shot it may start before PostgreSQL accepts connections (docs/domain.md#start-up-and-shutdown retries).
     const probe = createPool({ pgUrl, max: 1, applicationName: 'payment-manager-migrations' });
     try {
       await waitForDatabase(probe);

@@ -1,5 +1,5 @@
 /**
- * Bad input is the client's fault (spec §3, §5, R-2, R-22): always a 4xx with a clear message, never a 500, and
+ * Bad input is the client's fault (docs/api.md#conventions, docs/domain.md#webhooks, docs/api.md#conventions): always a 4xx with a clear message, never a 500, and
  * nothing stored.
  */
 
@@ -44,7 +44,7 @@ describeWith(['postgres'], 'bad input', () => {
     return answer;
   }
 
-  describe('order webhook schema (§5.1)', () => {
+  describe('order webhook schema (docs/domain.md#order-webhook)', () => {
     const base = orderWebhook() as Body;
     it.each<[string, unknown, string]>([
       ...['provider_event_id', 'order_id', 'user_id', 'status', 'created_at', 'updated_at'].map(
@@ -68,7 +68,7 @@ describeWith(['postgres'], 'bad input', () => {
     });
   });
 
-  describe('chargeback webhook schema (§5.2)', () => {
+  describe('chargeback webhook schema (docs/domain.md#chargeback-webhook)', () => {
     const base = chargebackWebhook('ord-bad-input') as Body;
     it.each<[string, unknown, string]>([
       ...['provider_event_id', 'order_id', 'status', 'occurred_at'].map((field): [string, unknown, string] => [
@@ -223,7 +223,7 @@ describeWith(['postgres'], 'bad input', () => {
     );
   });
 
-  describe('Content-Type is not consulted (R-22)', () => {
+  describe('Content-Type is not consulted (docs/api.md#conventions)', () => {
     it.each([
       ['text/plain', { 'content-type': 'text/plain' }],
       ['application/x-www-form-urlencoded', { 'content-type': 'application/x-www-form-urlencoded' }],
@@ -281,7 +281,7 @@ describeWith(['postgres'], 'bad input', () => {
       expect(answer.json).toEqual(errorBody('route_not_found', 'route GET /nope not found'));
     });
 
-    it('order ids of up to 255 characters (spec §5.1) work in paths, also percent-encoded', async () => {
+    it('order ids of up to 255 characters (docs/domain.md#order-webhook) work in paths, also percent-encoded', async () => {
       for (const orderId of ['o'.repeat(255), `ü/${'o'.repeat(250)}`]) {
         const webhook = orderWebhook({ order_id: orderId });
         expect((await call(api.app, 'POST', ORDERS, webhook)).status).toBe(202);

@@ -1,4 +1,4 @@
-/** Dispute reads, evidence and the submit checks that come before the provider (spec §6.6–§6.11). */
+/** Dispute reads, evidence and the submit checks that come before the provider (docs/api.md#limit-and-offset–docs/domain.md#representment). */
 
 import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
@@ -36,7 +36,7 @@ describeWith(['postgres'], 'disputes', () => {
     return rows.map((r) => r.kind);
   }
 
-  describe('GET /disputes (§6.6) and GET /disputes/{id} (§6.7)', () => {
+  describe('GET /disputes (docs/api.md#limit-and-offset) and GET /disputes/{id} (docs/api.md#endpoints)', () => {
     const p = uniqueId('dl');
     const ids = { a: `${p}-a`, b: `${p}-b`, c: `${p}-c`, d: `${p}-d` };
     const orderId = `${p}-order`;
@@ -85,7 +85,7 @@ describeWith(['postgres'], 'disputes', () => {
       expect(b?.opened_at).toBe('2031-01-02T00:00:00.5Z');
     });
 
-    it('filters by order_id and a status list (closed is a valid status, R-26), with limit and offset', async () => {
+    it('filters by order_id and a status list (closed is a valid status, docs/domain.md#disputes), with limit and offset', async () => {
       expect(
         (await get(`/disputes?order_id=${orderId}`)).json.map((d: { dispute_id: string }) => d.dispute_id),
       ).toEqual([ids.b]);
@@ -109,7 +109,7 @@ describeWith(['postgres'], 'disputes', () => {
       },
     );
 
-    it('GET /disputes/{id}: 200 with the dispute, 404 {"message":"Dispute not found"} (R-16)', async () => {
+    it('GET /disputes/{id}: 200 with the dispute, 404 {"message":"Dispute not found"} (docs/api.md#endpoints)', async () => {
       const one = await get(`/disputes/${ids.c}`);
       expect(one.status).toBe(200);
       expect(one.json.dispute_id).toBe(ids.c);
@@ -126,7 +126,7 @@ describeWith(['postgres'], 'disputes', () => {
     });
   });
 
-  describe('POST /disputes/{id}/evidence (§6.9) and GET …/evidence (§6.10)', () => {
+  describe('POST /disputes/{id}/evidence (docs/domain.md#evidence) and GET …/evidence (docs/domain.md#evidence)', () => {
     const put = (disputeId: string, body: unknown) => call(api.app, 'POST', `/disputes/${disputeId}/evidence`, body);
     const file = (id: string) => ({ file_id: id, name: `${id}.pdf`, content_type: 'application/pdf', size: 42 });
 
@@ -156,7 +156,7 @@ describeWith(['postgres'], 'disputes', () => {
       expect(rows.map((r) => r.data)).toEqual([first.json, second.json]);
     });
 
-    it('missing fields and files are stored as {} and [] (R-20)', async () => {
+    it('missing fields and files are stored as {} and [] (docs/domain.md#evidence)', async () => {
       const { disputeId } = await insertDispute('open');
       const answer = await put(disputeId, {});
       expect(answer.status).toBe(200);
@@ -173,7 +173,7 @@ describeWith(['postgres'], 'disputes', () => {
     });
 
     it.each(['won', 'lost', 'canceled'])(
-      'is refused in %s → 409 "dispute cannot be edited in status: …" (R-8)',
+      'is refused in %s → 409 "dispute cannot be edited in status: …" (docs/domain.md#evidence)',
       async (status) => {
         const { disputeId } = await insertDispute(status);
         const answer = await put(disputeId, { fields: { x: 'y' } });
@@ -220,7 +220,7 @@ describeWith(['postgres'], 'disputes', () => {
     });
   });
 
-  describe('POST /disputes/{id}/submit: checks before the provider (§6.11)', () => {
+  describe('POST /disputes/{id}/submit: checks before the provider (docs/domain.md#representment)', () => {
     const submit = (disputeId: string) => call(api.app, 'POST', `/disputes/${disputeId}/submit`);
 
     it('unknown dispute → 404 {"message":"Dispute not found"}', async () => {

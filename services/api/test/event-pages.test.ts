@@ -1,4 +1,4 @@
-/** Keyset-paginated event logs (spec §6.3, §6.8, §10.6): ties, precision, filters, limits, cursors. */
+/** Keyset-paginated event logs (docs/api.md#event-cursors, docs/domain.md#timestamps): ties, precision, filters, limits, cursors. */
 
 import { validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
@@ -232,7 +232,7 @@ describeWith(['postgres'], 'event pages', () => {
         [`cursor=${encodeURIComponent(encode('{"event_id":"x","created_at":"soon"}'))}`, /cursor cannot be decoded/],
         ['limit=1e', /limit/],
         ['sort_asc=tRuE', /sort_asc/],
-      ])('%s → a single 400 in the one error shape (R-15, R-30)', async (params, mentions) => {
+      ])('%s → a single 400 in the one error shape (docs/api.md#event-cursors)', async (params, mentions) => {
         const answer = await call(api.app, 'GET', `${log.path}?${params}`);
         expect(answer.status).toBe(400);
         expect(answer.json).toEqual(validationBody(mentions));
@@ -263,7 +263,7 @@ describeWith(['postgres'], 'event pages', () => {
         });
       });
 
-      it('unknown ids → an empty page, never 404 (R-15)', async () => {
+      it('unknown ids → an empty page, never 404 (docs/api.md#event-cursors)', async () => {
         expect(await page(log.path, { [log.idsParam]: uniqueId('none') })).toEqual({
           items: [],
           next_cursor: '',

@@ -1,4 +1,4 @@
-/** The Go suite's 50/15/103 fixture (spec §10.7) as loaded by scenario 1: its shape is part of the contract. */
+/** The Go suite's 50/15/103 fixture (docs/domain.md#database) as loaded by scenario 1: its shape is part of the contract. */
 
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';

@@ -1,4 +1,4 @@
-/** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (spec §3, issue 2 item 6). */
+/** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (docs/api.md#conventions, issue 2 item 6). */
 import { createPool } from '@payment-manager/api/db/pool';
 import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith, requirePostgres } from '@payment-manager/testkit/services';
@@ -138,7 +138,7 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     }
   });
 
-  it('a database failure → 500 with a generic message in each route family (§5.5 "anything else", §7.1 "other")', async () => {
+  it('a database failure → 500 with a generic message in each route family (docs/domain.md#webhook-outcomes "anything else", docs/api.md#internal-updates "other")', async () => {
     const url = new URL(requirePostgres().adminUrl);
     url.pathname = '/pm_test_database_that_does_not_exist';
     const pool = createPool({ pgUrl: url.toString(), max: 1 });

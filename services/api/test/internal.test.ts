@@ -1,4 +1,4 @@
-/** Internal update endpoints used by ingest in http mode (spec §7.1, R-12). */
+/** Internal update endpoints used by ingest in http mode (docs/api.md#internal-updates). */
 
 import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
@@ -10,7 +10,7 @@ import { call } from './support/http.ts';
 const ORDERS = '/internal/updates/orders';
 const DISPUTES = '/internal/updates/disputes';
 
-describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
+describeWith(['postgres'], 'internal update endpoints (docs/api.md#internal-updates)', () => {
   const api = useTestApi();
   const send = (path: string, body: unknown) => call(api.app, 'POST', path, body);
 
@@ -74,7 +74,7 @@ describeWith(['postgres'], 'internal update endpoints (§7.1)', () => {
   });
 
   describe('disputes', () => {
-    it('processed → 200, duplicate → 200 with flag, unknown dispute/order → 404 (R-12)', async () => {
+    it('processed → 200, duplicate → 200 with flag, unknown dispute/order → 404 (docs/api.md#internal-updates)', async () => {
       const order = orderWebhook();
       await send(ORDERS, order);
 

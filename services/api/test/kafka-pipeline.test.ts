@@ -96,7 +96,7 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: DLQ and replay', () => {
 
   it('dead-letters business failures without blocking, and DLQ replay applies them once the cause is fixed', async () => {
     const order = orderWebhook();
-    // The chargeback overtakes its order (different topics, spec §5.6): order not found → DLQ.
+    // The chargeback overtakes its order (different topics, docs/domain.md#ordering-and-replays): order not found → DLQ.
     const early = chargebackWebhook(order.order_id, { user_id: order.user_id });
     expect((await post(`${ingest.url}/webhooks/payments/chargebacks`, early)).status).toBe(202);
     const letter = await eventually(async () => {
@@ -398,7 +398,7 @@ describeWith(['postgres', 'kafka'], 'kafka pipeline: graceful shutdown', () => {
   }, 60_000);
 });
 
-describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer restart (R-18)', () => {
+describeWith(['postgres', 'kafka'], 'kafka pipeline: consumer restart (docs/kafka.md#dead-letters)', () => {
   it('keeps restarting a consumer that cannot reach the broker and processes once the network is back', async () => {
     const { topics, groups } = await setup('restart');
     const order = orderWebhook();

@@ -71,7 +71,7 @@ describe('decodeEnvelope', () => {
   });
 });
 
-describe('consumer retry policy (spec §11.4)', () => {
+describe('consumer retry policy (docs/kafka.md#retries)', () => {
   it('waits 100 ms doubling plus [0, 100 ms) jitter, capped at 5 s, over 3 attempts', () => {
     expect(CONSUMER_RETRY_POLICY.attempts).toBe(3);
     expect(consumerRetryDelayMs(0, CONSUMER_RETRY_POLICY, () => 0)).toBe(100);

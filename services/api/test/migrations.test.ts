@@ -14,7 +14,7 @@ import { eventually, postgresUnavailable, scratchDatabases } from './migrations.
 const unavailable = await postgresUnavailable();
 if (unavailable) console.warn(`migrations suite skipped: ${unavailable}`);
 
-/** Spec §10: versions in order; the rewrite's own migrations come after them. */
+/** See docs/domain.md#database: versions in order; the rewrite's own migrations come after them. */
 const SPEC_VERSIONS = [
   '20241230105648',
   '20250101162359',
@@ -145,7 +145,7 @@ describe.skipIf(unavailable !== null)(
         pool = open(url);
       });
 
-      it('records every migration in spec §10 version order, the rewrite migrations after them', async () => {
+      it('records every migration in docs/domain.md#database version order, the rewrite migrations after them', async () => {
         const names = (await appliedMigrations(pool)).map(({ name }) => name);
         expect(names.slice(0, SPEC_VERSIONS.length).map((name) => name.slice(0, 14))).toEqual(SPEC_VERSIONS);
         const rewrite = names.slice(SPEC_VERSIONS.length);
@@ -153,7 +153,7 @@ describe.skipIf(unavailable !== null)(
         for (const name of rewrite) expect(name.slice(0, 14) > (SPEC_VERSIONS.at(-1) as string)).toBe(true);
       });
 
-      it('creates the tables, keys, constraints and indexes with the names of spec §10', async () => {
+      it('creates the tables, keys, constraints and indexes with the names of docs/domain.md#database', async () => {
         const { rows: tables } = await pool.query<{ name: string; kind: string }>(
           `SELECT c.relname AS name, c.relkind AS kind FROM pg_class c
          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition

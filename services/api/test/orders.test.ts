@@ -1,4 +1,4 @@
-/** Order reads and manual operations without the provider (spec §6.1, §6.2, §6.4, §6.5 checks before the call). */
+/** Order reads and manual operations without the provider (docs/api.md#limit-and-offset, docs/api.md#endpoints, docs/domain.md#holds, docs/domain.md#capture checks before the call). */
 import { randomUUID } from 'node:crypto';
 import { errorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
@@ -25,13 +25,13 @@ describeWith(['postgres'], 'orders', () => {
     return rows.map((r) => r.kind);
   }
 
-  describe('GET /orders (§6.1)', () => {
+  describe('GET /orders (docs/api.md#limit-and-offset)', () => {
     const user = randomUUID();
     const p = uniqueId('list');
     const id = (suffix: string) => `${p}-${suffix}`;
 
     beforeAll(async () => {
-      // b and c share created_at (tie broken by order_id); c and e share updated_at; e has a non-domain status (R-23).
+      // b and c share created_at (tie broken by order_id); c and e share updated_at; e has a non-domain status (docs/domain.md#orders).
       await api.pool.query(
         `INSERT INTO orders (id, user_id, status, on_hold, hold_reason, created_at, updated_at, shard_key)
          SELECT id, $2, status, on_hold, hold_reason, created_at, updated_at, order_shard_key(id) FROM (VALUES
@@ -78,7 +78,7 @@ describeWith(['postgres'], 'orders', () => {
       expect(await listed({ user_id: user.toUpperCase(), status: 'success' })).toEqual([id('c')]);
     });
 
-    it('pages with limit (1–200) and a row offset (R-24)', async () => {
+    it('pages with limit (1–200) and a row offset (docs/api.md#limit-and-offset)', async () => {
       expect(await listed({ limit: 2 })).toEqual([id('e'), id('d')]);
       expect(await listed({ limit: 2, offset: 2 })).toEqual([id('b'), id('c')]);
       expect(await listed({ offset: 4 })).toEqual([id('a')]);
@@ -86,13 +86,13 @@ describeWith(['postgres'], 'orders', () => {
       expect(await listed({ limit: 1 })).toEqual([id('e')]);
     });
 
-    it('answers an empty array, not null, when nothing matches (R-13)', async () => {
+    it('answers an empty array, not null, when nothing matches (docs/api.md#conventions)', async () => {
       const answer = await get(`/orders?user_id=${randomUUID()}`);
       expect(answer.status).toBe(200);
       expect(answer.json).toEqual([]);
     });
 
-    it('returns stored non-domain statuses verbatim, omits unset optionals, timestamps in UTC with Z (R-23)', async () => {
+    it('returns stored non-domain statuses verbatim, omits unset optionals, timestamps in UTC with Z (docs/domain.md#orders)', async () => {
       const answer = await get(`/orders?user_id=${user}`);
       const e = answer.json.find((o: { order_id: string }) => o.order_id === id('e'));
       expect(e).toEqual({
@@ -135,7 +135,7 @@ describeWith(['postgres'], 'orders', () => {
     });
   });
 
-  describe('GET /orders/{order_id} (§6.2)', () => {
+  describe('GET /orders/{order_id} (docs/api.md#endpoints)', () => {
     it('unknown → 404 {"code":"not_found","message":"order not found"}', async () => {
       const answer = await get(`/orders/${uniqueId('nope')}`);
       expect(answer.status).toBe(404);
@@ -149,7 +149,7 @@ describeWith(['postgres'], 'orders', () => {
     });
   });
 
-  describe('POST /orders/{order_id}/hold (§6.4)', () => {
+  describe('POST /orders/{order_id}/hold (docs/domain.md#holds)', () => {
     const hold = (orderId: string, body: unknown) => call(api.app, 'POST', `/orders/${orderId}/hold`, body);
 
     it('set, replace the reason, clear: state, response, updated_at = now() and events in one transaction', async () => {
@@ -245,7 +245,7 @@ describeWith(['postgres'], 'orders', () => {
     });
   });
 
-  describe('POST /orders/{order_id}/capture: checks before the provider (§6.5)', () => {
+  describe('POST /orders/{order_id}/capture: checks before the provider (docs/domain.md#capture)', () => {
     const capture = (orderId: string, body: unknown) => call(api.app, 'POST', `/orders/${orderId}/capture`, body);
     const valid = { amount: 100.5, currency: 'USD', idempotency_key: 'k-1' };
 

@@ -1,5 +1,5 @@
 /**
- * Capture and representment against the run's real WireMock (spec §6.5, §6.11, §9). WireMock is shared with other
+ * Capture and representment against the run's real WireMock (docs/domain.md#capture, docs/domain.md#representment, docs/domain.md#the-payment-provider). WireMock is shared with other
  * test files, so temporary stubs and journal queries are scoped by the order id in the request body.
  */
 
@@ -62,7 +62,7 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
     response,
   });
 
-  describe('capture (§6.5, §9.2)', () => {
+  describe('capture (docs/domain.md#capture, docs/domain.md#the-payment-provider)', () => {
     const capture = (app: App, orderId: string, body: unknown) => call(app, 'POST', `/orders/${orderId}/capture`, body);
 
     it('success: 200 with the provider answer, two events with strictly increasing created_at, order unchanged', async () => {
@@ -100,7 +100,7 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
         ['capture_completed', 'txn-capture-123'],
       ]);
       expect(events[1]?.data).toEqual({ amount: 100.5, currency: 'USD', idempotency_key: 'key-1' });
-      // spec §4.4: the event stores the capture response object of §6.5, i.e. what the operator got back.
+      // docs/domain.md#event-kinds: the event stores the capture response object of docs/domain.md#capture, i.e. what the operator got back.
       expect(events[2]?.data).toEqual(answer.json);
       expect(answer.json).toMatchObject({ status: 'success', provider_tx_id: 'txn-capture-123' });
       expect((events[2]?.created_text ?? '') > (events[1]?.created_text ?? '')).toBe(true);
@@ -153,17 +153,24 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       ['a 2xx that is not JSON', { status: 200, body: 'OK' }, /not JSON/],
       ['a 2xx without transaction_id', { status: 200, jsonBody: { status: 'success' } }, /transaction_id/],
       ['a reset connection', { status: 200, fault: 'CONNECTION_RESET_BY_PEER' as const }, /failed/],
-    ])('provider %s → 502 provider_failure and no events (R-10)', async (_name, response, mentions) => {
-      const order = await createOrder();
-      await withStub(captureStub(order.order_id, response), async () => {
-        const answer = await capture(api.app, order.order_id, { amount: 10, currency: 'USD', idempotency_key: 'k-e' });
-        expect(answer.status).toBe(502);
-        expect(answer.json).toEqual(errorBody('provider_failure', /^provider capture failed: /));
-        expect(answer.json.error).toBe(answer.json.message);
-        expect(answer.json.message).toMatch(mentions);
-      });
-      expect((await orderEvents(order.order_id)).map((e) => e.kind)).toEqual(['webhook_received']);
-    });
+    ])(
+      'provider %s → 502 provider_failure and no events (docs/domain.md#capture)',
+      async (_name, response, mentions) => {
+        const order = await createOrder();
+        await withStub(captureStub(order.order_id, response), async () => {
+          const answer = await capture(api.app, order.order_id, {
+            amount: 10,
+            currency: 'USD',
+            idempotency_key: 'k-e',
+          });
+          expect(answer.status).toBe(502);
+          expect(answer.json).toEqual(errorBody('provider_failure', /^provider capture failed: /));
+          expect(answer.json.error).toBe(answer.json.message);
+          expect(answer.json.message).toMatch(mentions);
+        });
+        expect((await orderEvents(order.order_id)).map((e) => e.kind)).toEqual(['webhook_received']);
+      },
+    );
 
     it('provider slower than the client timeout → 502 and no events', async () => {
       const app = await createTestApp(api.pool, { providerTimeoutMs: 200 });
@@ -212,7 +219,7 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
     });
   });
 
-  describe('representment (§6.11, §9.3)', () => {
+  describe('representment (docs/domain.md#representment, docs/domain.md#the-payment-provider)', () => {
     const submit = (disputeId: string) => call(api.app, 'POST', `/disputes/${disputeId}/submit`);
     const file = (id: string) => ({ file_id: id, name: `${id}.pdf`, content_type: 'application/pdf', size: 1 });
 
@@ -273,7 +280,7 @@ describeWith(['postgres', 'wiremock'], 'provider calls against WireMock', () => 
       expect(await countRequests(representmentRequests(orderId))).toBe(1);
     });
 
-    it('no files → the empty array is sent (R-21), the provider answers 400 → 502, nothing changes', async () => {
+    it('no files → the empty array is sent (docs/domain.md#the-payment-provider), the provider answers 400 → 502, nothing changes', async () => {
       const { disputeId, orderId } = await disputeWithEvidence([]);
       const answer = await submit(disputeId);
       expect(answer.status).toBe(502);

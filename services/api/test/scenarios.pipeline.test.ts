@@ -1,5 +1,5 @@
 /**
- * Spec §13.1 through ingest: `kafka` mode (ingest → broker → API consumers → Postgres) and `http` mode
+ * The scenario catalogue (scenarios/catalogue.ts) through ingest: `kafka` mode (ingest → broker → API consumers → Postgres) and `http` mode
  * (ingest → API internal endpoints), polling the API until each effect shows.
  */
 import { createTopics, kafkaBrokers, uniqueGroupId, uniqueTopicNames } from '@payment-manager/testkit/kafka';
@@ -21,7 +21,7 @@ import { createTestApp } from './support/app.ts';
 
 describeWith(
   ['postgres', 'wiremock', 'kafka'],
-  'spec §13.1 scenarios in kafka mode (ingest → Kafka → API consumers)',
+  'catalogue scenarios in kafka mode (ingest → Kafka → API consumers)',
   () => {
     const db = useTestDatabase({ poolMax: 10 });
     const topics = uniqueTopicNames('scenarios');
@@ -66,7 +66,7 @@ describeWith(
   },
 );
 
-describeWith(['postgres', 'wiremock'], 'spec §13.1 scenarios in http mode (ingest → API internal endpoints)', () => {
+describeWith(['postgres', 'wiremock'], 'catalogue scenarios in http mode (ingest → API internal endpoints)', () => {
   const db = useTestDatabase({ poolMax: 10 });
   let api: App;
   let apiUrl = '';

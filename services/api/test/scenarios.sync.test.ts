@@ -5,7 +5,7 @@ import { createFetchDriver } from './scenarios/fetch-driver.ts';
 import { createSyncDriver } from './scenarios/sync-driver.ts';
 import { useTestApi } from './support/app.ts';
 
-describeWith(['postgres', 'wiremock'], 'spec §13.1 scenarios in sync mode (API alone)', () => {
+describeWith(['postgres', 'wiremock'], 'catalogue scenarios in sync mode (API alone)', () => {
   const api = useTestApi();
 
   describe('through inject', () => {

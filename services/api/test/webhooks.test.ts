@@ -1,4 +1,4 @@
-/** Public webhook endpoints in sync mode: outcome mapping (spec §5.5), replays and ordering (§5.6), concurrency (§8). */
+/** Public webhook endpoints in sync mode: outcome mapping (docs/domain.md#webhook-outcomes), replays and ordering (docs/domain.md#ordering-and-replays), concurrency (docs/domain.md#transactions-and-locks). */
 
 import { errorBody } from '@payment-manager/testkit/errors';
 import { describeWith } from '@payment-manager/testkit/services';
@@ -41,7 +41,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     return rows[0];
   }
 
-  describe('order webhook outcomes (§5.5)', () => {
+  describe('order webhook outcomes (docs/domain.md#webhook-outcomes)', () => {
     it('processed → 202 with an empty body; the order and its webhook_received event are stored', async () => {
       const webhook = orderWebhook({
         user_id: '0B7D3C52-6F0E-4E59-9A0C-2F4F8F5E1A10',
@@ -101,7 +101,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       expect(await orderEventCount(webhook.order_id)).toBe(2);
     });
 
-    it('created for an existing order with a new event id → 409 order already exists (R-6)', async () => {
+    it('created for an existing order with a new event id → 409 order already exists (docs/domain.md#processing-an-order-webhook)', async () => {
       const webhook = orderWebhook();
       await send(ORDERS, webhook);
       const answer = await send(ORDERS, nextOrderWebhook(webhook, { user_id: crypto.randomUUID() }));
@@ -149,7 +149,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       }
     });
 
-    it('a transition keeps user_id and created_at and overwrites updated_at, also backwards (§5.6)', async () => {
+    it('a transition keeps user_id and created_at and overwrites updated_at, also backwards (docs/domain.md#ordering-and-replays)', async () => {
       const created = orderWebhook({ created_at: '2025-03-04T09:00:00Z', updated_at: '2025-03-04T12:00:00Z' });
       await send(ORDERS, created);
       await send(
@@ -172,7 +172,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     });
   });
 
-  it('timestamps do not depend on the process time zone (§10.6)', async () => {
+  it('timestamps do not depend on the process time zone (docs/domain.md#timestamps)', async () => {
     const saved = process.env.TZ;
     process.env.TZ = 'Pacific/Kiritimati';
     try {
@@ -195,7 +195,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     }
   });
 
-  describe('out-of-order delivery and replays (§5.6)', () => {
+  describe('out-of-order delivery and replays (docs/domain.md#ordering-and-replays)', () => {
     it('updated before created → 404; after created arrives, the replay of the same payload succeeds', async () => {
       const created = orderWebhook();
       const updated = nextOrderWebhook(created, { status: 'updated', updated_at: '2025-03-04T10:00:00Z' });
@@ -246,7 +246,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       expect((await storedDispute(order.order_id)).status).toBe('lost');
     });
 
-    it('chargeback for an unknown order → 404 order not found, no dispute (R-7)', async () => {
+    it('chargeback for an unknown order → 404 order not found, no dispute (docs/domain.md#processing-a-chargeback-webhook)', async () => {
       const orderId = uniqueId('missing');
       const answer = await send(CHARGEBACKS, chargebackWebhook(orderId));
       expect(answer.status).toBe(404);
@@ -255,7 +255,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     });
   });
 
-  describe('chargeback outcomes (§5.4, §5.5)', () => {
+  describe('chargeback outcomes (docs/domain.md#processing-a-chargeback-webhook, docs/domain.md#webhook-outcomes)', () => {
     it('opened creates an open dispute with the webhook fields; duplicates answer 200 and store nothing', async () => {
       const order = orderWebhook();
       await send(ORDERS, order);
@@ -343,7 +343,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       [{ resolution: 'draw' }, 'closed'],
       [{}, 'closed'],
       [undefined, 'closed'],
-    ])('closed with meta %j → %s (R-29)', async (meta, expected) => {
+    ])('closed with meta %j → %s (docs/domain.md#dispute-state-machine)', async (meta, expected) => {
       const order = orderWebhook();
       await send(ORDERS, order);
       await send(CHARGEBACKS, chargebackWebhook(order.order_id));
@@ -385,7 +385,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       });
     });
 
-    it('chargeback without user_id is accepted (R-28)', async () => {
+    it('chargeback without user_id is accepted (docs/kafka.md#keys-and-partitioning)', async () => {
       const order = orderWebhook();
       await send(ORDERS, order);
       const opened = chargebackWebhook(order.order_id);
@@ -394,7 +394,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
     });
   });
 
-  describe('concurrency (§8)', () => {
+  describe('concurrency (docs/domain.md#transactions-and-locks)', () => {
     it('two different created webhooks for one order concurrently: one 202, one 409, one event', async () => {
       const first = orderWebhook();
       const second = nextOrderWebhook(first, { user_id: crypto.randomUUID() });
@@ -422,7 +422,7 @@ describeWith(['postgres'], 'public webhooks (sync mode)', () => {
       expect(await orderEventCount(created.order_id)).toBe(2);
     });
 
-    it('identical opened chargebacks sent concurrently create one dispute with one event (R-4, R-17)', async () => {
+    it('identical opened chargebacks sent concurrently create one dispute with one event (docs/domain.md#idempotency, docs/domain.md#disputes)', async () => {
       const order = orderWebhook();
       await send(ORDERS, order);
       const opened = chargebackWebhook(order.order_id);

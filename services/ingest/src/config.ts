@@ -39,7 +39,7 @@ export interface IngestConfig {
   };
 }
 
-/** Reads spec §2.2 plus HOST, WEBHOOK_SECRET, BODY_LIMIT_BYTES and KAFKA_IDEMPOTENT_PRODUCER. */
+/** Reads README.md#configuration plus HOST, WEBHOOK_SECRET, BODY_LIMIT_BYTES and KAFKA_IDEMPOTENT_PRODUCER. */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
   const read = envReader(env);
   const webhookMode = read.oneOf('WEBHOOK_MODE', 'kafka', INGEST_MODES);

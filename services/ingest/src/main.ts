@@ -1,4 +1,4 @@
-/** Ingest process: config from env (spec §2.2), kafka or http hand-over, 5 s drain on SIGINT/SIGTERM (spec §2.3). */
+/** Ingest process: config from env (README.md#configuration), kafka or http hand-over, 5 s drain on SIGINT/SIGTERM (docs/domain.md#start-up-and-shutdown). */
 
 import { ConfigError } from '@payment-manager/shared';
 import { EXIT_USAGE } from '@payment-manager/shared/cli';

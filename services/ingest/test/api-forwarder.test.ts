@@ -1,4 +1,4 @@
-/** http mode against a real local HTTP server standing in for the API (spec §7.3 mapping and retries). */
+/** http mode against a real local HTTP server standing in for the API (docs/api.md#ingest-http-mode mapping and retries). */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,11 +1,11 @@
-/** Ingest configuration (spec §2.2): defaults, validation messages, and start-up refusing bad values. */
+/** Ingest configuration (README.md#configuration): defaults, validation messages, and start-up refusing bad values. */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadIngestConfig } from '../src/config.ts';
 
 describe('loadIngestConfig', () => {
-  it('applies the spec defaults (kafka mode, idempotent producer on)', () => {
+  it('applies the documented defaults (kafka mode, idempotent producer on)', () => {
     const config = loadIngestConfig({ KAFKA_BROKERS: 'a:9092, b:9092' });
     expect(config).toMatchObject({
       port: 3001,

@@ -48,7 +48,7 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
     },
   );
 
-  it('publishes the §11.2 envelope keyed by user_id and answers 202 after the ack', async () => {
+  it('publishes the docs/kafka.md#message-envelope envelope keyed by user_id and answers 202 after the ack', async () => {
     const order = orderBody();
     const chargeback = {
       provider_event_id: 'cb-1',
@@ -68,7 +68,7 @@ describeWith(['kafka'], 'ingest kafka mode', () => {
     expect(Date.parse(envelope.timestamp)).not.toBeNaN();
 
     const [disputeRecord] = await readAll(kafka(), topics.disputes);
-    // No user_id on the chargeback: the order id is the key.
+    // No user_id on the chargeback: the order id is the key (docs/kafka.md#keys-and-partitioning).
     expect(disputeRecord?.key).toBe(order.order_id);
     expect(JSON.parse(disputeRecord?.value ?? '').type).toBe('dispute.webhook');
   });

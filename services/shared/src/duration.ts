@@ -1,4 +1,4 @@
-/** Parses Go duration syntax (`100ms`, `1m30s`, `1.5h`, `-2s`) into milliseconds (spec §2). */
+/** Parses Go duration syntax (`100ms`, `1m30s`, `1.5h`, `-2s`) into milliseconds (README.md#configuration). */
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,

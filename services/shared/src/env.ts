@@ -1,6 +1,6 @@
 /**
  * Typed readers for environment variables. Every failure names the variable and shows the bad value, so a
- * misconfigured process stops before listening with an actionable message (spec §2).
+ * misconfigured process stops before listening with an actionable message (README.md#configuration).
  */
 import { parseGoDuration } from './duration.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The Kafka record value (spec §11.2) with its own schema: what ingest publishes and the API consumers accept. The
+ * The Kafka record value (docs/kafka.md#message-envelope) with its own schema: what ingest publishes and the API consumers accept. The
  * payload is the webhook as ingest normalised it (every field present, absent optionals `null`), so a consumer
  * validates it once against this schema and hands it to the domain as it is (docs/kafka-batch.md).
  */
@@ -16,7 +16,7 @@ import {
   storableOrderWebhook,
 } from './webhooks.ts';
 
-/** Kafka value (spec §11.2). `event_id` is for tracing only and never used for deduplication. */
+/** Kafka value (docs/kafka.md#message-envelope). `event_id` is for tracing only and never used for deduplication. */
 export type WebhookEnvelope =
   | { event_id: string; key: string; type: 'order.webhook'; payload: NormalisedOrderWebhook; timestamp: string }
   | { event_id: string; key: string; type: 'dispute.webhook'; payload: NormalisedChargebackWebhook; timestamp: string };

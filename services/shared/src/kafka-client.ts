@@ -1,6 +1,6 @@
 /**
  * One way to build kafkajs clients for ingest, the API consumers and the CLIs: murmur2 (Java-compatible)
- * partitioning everywhere (spec §11.2 asks for one consistent partitioner) and kafkajs logs routed to ours.
+ * partitioning everywhere (docs/kafka.md#message-envelope asks for one consistent partitioner) and kafkajs logs routed to ours.
  */
 import { randomInt } from 'node:crypto';
 import { type ICustomPartitioner, Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
@@ -98,7 +98,7 @@ export function murmur2(data: Uint8Array): number {
 /**
  * kafkajs' DefaultPartitioner (Java client semantics: explicit partition, else murmur2(key) mod partitions, else
  * round robin over available partitions) with the fast murmur2 above. Every producer of ours uses it, so a key maps
- * to the same partition whoever publishes it (spec §11.2).
+ * to the same partition whoever publishes it (docs/kafka.md#message-envelope).
  */
 export const keyHashPartitioner: ICustomPartitioner = () => {
   const counters = new Map<string, number>();

@@ -1,5 +1,5 @@
 /**
- * JSON body parser that ignores Content-Type (R-22: providers are not trusted to send it) and keeps the exact
+ * JSON body parser that ignores Content-Type (docs/api.md#conventions: providers are not trusted to send it) and keeps the exact
  * request text in `request.rawBody`, which signature verification and http-mode forwarding need.
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * Provider webhook contracts (spec §5.1, §5.2), written once and used by ingest, the API's public and
+ * Provider webhook contracts (docs/domain.md#order-webhook, docs/domain.md#chargeback-webhook), written once and used by ingest, the API's public and
  * internal webhook routes and the Kafka consumers, so every entry point rejects exactly the same input.
  */
 import { type Static, Type } from 'typebox';
@@ -43,7 +43,11 @@ const ChargebackWebhookObject = Type.Object(
     provider_event_id: BoundedId('Provider event id; unique per dispute'),
     order_id: BoundedId('Provider order id'),
     user_id: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 255, description: 'Kafka key only; falls back to order_id (R-28)' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description: 'Kafka key only; falls back to order_id (docs/kafka.md#keys-and-partitioning)',
+      }),
     ),
     status: Type.Enum(CHARGEBACK_WEBHOOK_STATUSES),
     reason: Type.Optional(Type.String({ maxLength: 1024, description: 'Stored when the dispute is opened' })),
@@ -188,7 +192,7 @@ export interface NormalisedChargebackWebhook {
   meta: Record<string, string> | null;
 }
 
-/** Kafka message key (spec §11.2): user_id, or order_id for chargebacks without one. */
+/** Kafka message key (docs/kafka.md#message-envelope): user_id, or order_id for chargebacks without one (docs/kafka.md#keys-and-partitioning). */
 export function partitionKey(webhook: NormalisedOrderWebhook | NormalisedChargebackWebhook): string {
   return webhook.user_id ?? webhook.order_id;
 }

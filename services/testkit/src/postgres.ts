@@ -54,7 +54,7 @@ export function useTestDatabase(options: { poolMax?: number } = {}): TestDatabas
   return handle;
 }
 
-/** Empties the five domain tables (spec §13.1 does this before every end-to-end test). */
+/** Empties the five domain tables (the scenario catalogue does this before every end-to-end test). */
 export async function truncateAll(pool: pg.Pool): Promise<void> {
   await pool.query(`TRUNCATE TABLE ${DOMAIN_TABLES.join(', ')} RESTART IDENTITY CASCADE`);
 }

@@ -31,7 +31,7 @@ const validationError = (field: string, message: string) => ({
   error: { code: '2.01', message: 'Validation error', constraints: { [field]: [{ code: 'NotBlank', message }] } },
 });
 
-describeWith(['wiremock'], 'deploy/wiremock stubs (spec §9.4) on a real WireMock', () => {
+describeWith(['wiremock'], 'deploy/wiremock stubs (docs/domain.md#provider-stubs) on a real WireMock', () => {
   const captureRequest = capture('o-1');
 
   it('capture OK answers the fixed transaction', async () => {

@@ -82,7 +82,7 @@ export interface PartitionMaintenanceOptions {
 }
 
 /**
- * Pre-creates upcoming daily partitions of dispute_events and applies retention (R-19: nothing else runs
+ * Pre-creates upcoming daily partitions of dispute_events and applies retention (docs/data-tier.md#migrations-and-partitions: nothing else runs
  * pg_partman maintenance). Rows that reached the default partition because maintenance had stopped for longer
  * than the premade week move into their own daily children first — otherwise creating those children fails.
  * Without pg_partman it does nothing. Replicas running it at the same moment: one works, the others skip.

@@ -6,7 +6,7 @@ const TIMESTAMP_WITHOUT_TZ_OID = 1114;
 const NUMERIC_OID = 1700;
 
 /**
- * TIMESTAMP columns hold UTC wall-clock values with microseconds (spec §10.6). They are read as text and
+ * TIMESTAMP columns hold UTC wall-clock values with microseconds (docs/domain.md#timestamps). They are read as text and
  * turned into RFC 3339 UTC strings without going through a JS Date, so the full stored precision survives
  * into responses and pagination cursors and the process time zone never matters.
  */
@@ -22,7 +22,7 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
-/** Accepts both `postgres://…` URLs and libpq `key=value` strings (spec §2.1). */
+/** Accepts both `postgres://…` URLs and libpq `key=value` strings (README.md#configuration). */
 export function parsePgUrl(pgUrl: string): pg.ClientConfig {
   if (/^postgres(ql)?:\/\//i.test(pgUrl)) {
     return parseConnectionUrl(pgUrl) as pg.ClientConfig;
@@ -92,7 +92,7 @@ export interface Queryable {
   query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-/** Runs `work` in one READ COMMITTED transaction (spec §8); rolls back on any error. */
+/** Runs `work` in one READ COMMITTED transaction (docs/domain.md#transactions-and-locks); rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   // A connection that cannot even roll back is broken (database restarted, network cut): destroy it, never reuse it.
@@ -121,13 +121,13 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
 
 /**
  * Serialises all writers of one order (webhooks, chargebacks, holds, capture events) for the rest of the
- * transaction — the lock key of spec §5.3.
+ * transaction — the lock key of docs/domain.md#processing-an-order-webhook.
  */
 export async function lockOrder(client: Queryable, orderId: string): Promise<void> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtext('order:' || $1))`, [orderId]);
 }
 
-/** Connects with retries (spec §2.3: 10 attempts, 1 s apart) so the API survives starting before Postgres. */
+/** Connects with retries (docs/domain.md#start-up-and-shutdown: 10 attempts, 1 s apart) so the API survives starting before Postgres. */
 export async function waitForDatabase(pool: pg.Pool, attempts = 10, delayMs = 1000): Promise<void> {
   try {
     await retryWithBackoff(() => pool.query('SELECT 1'), {

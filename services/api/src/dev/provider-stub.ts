@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A stand-in for the Silvergate provider in `npm run dev`, answering like the capture-OK and representment-OK
- * stubs of deploy/wiremock (spec §9.4), including their matching rules: exactly `Content-Type: application/json`
+ * stubs of deploy/wiremock (docs/domain.md#provider-stubs), including their matching rules: exactly `Content-Type: application/json`
  * and the required body fields. Anything else gets a 404, as WireMock gives for an unmatched request.
  */
 

@@ -1,4 +1,4 @@
-/** Dispute state rules and chargeback decisions (spec §4.2, §5.4). Pure: no I/O. */
+/** Dispute state rules and chargeback decisions (docs/domain.md#dispute-state-machine, docs/domain.md#processing-a-chargeback-webhook). Pure: no I/O. */
 import type { NormalisedChargebackWebhook } from '@payment-manager/shared';
 
 export const DISPUTE_STATUSES = ['open', 'under_review', 'submitted', 'won', 'lost', 'closed', 'canceled'] as const;
@@ -19,7 +19,7 @@ export const isSubmittable = (status: string) => SUBMITTABLE_STATUSES.includes(s
 /** Evidence moves an open dispute under review; other statuses are kept. */
 export const statusAfterEvidence = (status: string) => (status === 'open' ? 'under_review' : status);
 
-/** `closed` resolves to won/lost when the provider says so (case-insensitive), else plain closed (R-29). */
+/** `closed` resolves to won/lost when the provider says so (case-insensitive), else plain closed (docs/domain.md#dispute-state-machine). */
 export function closingStatus(meta: Record<string, string> | null): DisputeStatus {
   const resolution = meta?.resolution?.toLowerCase();
   return resolution === 'won' || resolution === 'lost' ? resolution : 'closed';
@@ -47,7 +47,7 @@ export type ChargebackDecision =
 
 /**
  * What a (non-duplicate) chargeback does. Provider webhooks apply in any status: the provider is
- * authoritative, exactly as in the Go original (spec §4.2).
+ * authoritative, exactly as in the Go original (docs/domain.md#dispute-state-machine).
  */
 export function decideChargeback(
   current: { status: string; evidence_due_at: string | null; closed_at: string | null } | null,
@@ -77,7 +77,7 @@ export function decideChargeback(
       change: { status: closingStatus(webhook.meta), evidenceDueAt, closedAt: webhook.occurred_at },
     };
   }
-  // `opened` re-opens (provider-authoritative, spec §5.6); `updated` never changes the status.
+  // `opened` re-opens (provider-authoritative, docs/domain.md#ordering-and-replays); `updated` never changes the status.
   const status = webhook.status === 'opened' ? 'open' : current.status;
   return { kind: 'apply', change: { status, evidenceDueAt, closedAt: current.closed_at } };
 }

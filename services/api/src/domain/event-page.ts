@@ -1,5 +1,5 @@
 /**
- * Keyset pagination over an event log (spec §6.3): the query (already typed by the route schema) → a page request,
+ * Keyset pagination over an event log (docs/api.md#event-cursors): the query (already typed by the route schema) → a page request,
  * and the page built from `limit + 1` rows. Pure: no I/O; the SQL lives in store/events.ts.
  */
 import { invalidRequest } from '@payment-manager/shared/errors';

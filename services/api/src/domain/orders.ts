@@ -1,4 +1,4 @@
-/** Order state machine and decisions (spec §4.1, §5.3). Pure: no I/O. */
+/** Order state machine and decisions (docs/domain.md#order-state-machine, docs/domain.md#processing-an-order-webhook). Pure: no I/O. */
 import type { NormalisedOrderWebhook } from '@payment-manager/shared';
 
 export const ORDER_STATUSES = ['created', 'updated', 'success', 'failed'] as const;
@@ -51,7 +51,7 @@ export function decideOrderWebhook(
   return { kind: 'transition', status: webhook.status, updatedAt: webhook.updated_at };
 }
 
-/** Capture is refused while held or once final (spec §6.5); it never changes the order itself. */
+/** Capture is refused while held or once final (docs/domain.md#capture); it never changes the order itself. */
 export function captureRefusal(order: { on_hold: boolean; status: string }): string | null {
   if (order.on_hold) return 'order is on hold: clear the hold before capturing';
   if (isFinalStatus(order.status)) return `order is in final status ${order.status}: it can no longer be captured`;

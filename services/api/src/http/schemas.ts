@@ -1,4 +1,4 @@
-/** Request and response schemas of the API (spec §6, §7); they drive validation and the OpenAPI document. */
+/** Request and response schemas of the API (docs/api.md#endpoints, docs/api.md#internal-updates); they drive validation and the OpenAPI document. */
 import { Type } from 'typebox';
 import { DISPUTE_STATUSES } from '../domain/disputes.ts';
 import { SORT_ASC_SPELLINGS } from '../domain/event-page.ts';

@@ -68,7 +68,7 @@ type Step =
   | { kind: 'done'; outcome: WebhookOutcome }
   | { kind: 'dead'; error: string; reason: DeadReason; outcome?: WebhookOutcome };
 
-/** Outcomes that will not change on redelivery (spec §11.3 table); they go to the DLQ without retries. */
+/** Outcomes that will not change on redelivery (docs/kafka.md#consuming table); they go to the DLQ without retries. */
 const PERMANENT_FAILURES: Partial<Record<WebhookOutcome, string>> = {
   order_not_found: 'order not found',
   dispute_not_found: 'dispute not found',

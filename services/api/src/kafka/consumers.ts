@@ -1,5 +1,5 @@
 /**
- * API Kafka consumers (spec §11.3–§11.5, R-18), the supervisor: one group per topic, partitions in parallel but
+ * API Kafka consumers (docs/kafka.md#consuming–docs/kafka.md#delivery-semantics, docs/kafka.md#dead-letters), the supervisor: one group per topic, partitions in parallel but
  * each partition strictly in offset order, restarts with backoff, readiness, graceful shutdown. What happens to
  * a fetched batch (one transaction, DLQ, offsets) is batch-handler.ts; the dead-letter producer dead-letters.ts.
  */
@@ -160,7 +160,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     });
     const committer = createOffsetCommitter(consumer, {
       timeoutMs: COMMIT_TIMEOUT_MS,
-      // The effect is already stored; a redelivery is absorbed as a duplicate (spec §11.3).
+      // The effect is already stored; a redelivery is absorbed as a duplicate (docs/kafka.md#consuming).
       onError: (err, offsets) => logger.warn({ err, offsets }, 'offset commit failed; messages may be redelivered'),
     });
     const inFlight = createInFlight();
@@ -189,7 +189,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
       }, delay);
       restartTimers.add(timer);
     };
-    // kafkajs restarts retriable crashes itself; anything it gives up on is restarted here.
+    // kafkajs restarts retriable crashes itself; anything it gives up on is restarted here (docs/kafka.md#dead-letters).
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) restart(event.payload.error);
     });

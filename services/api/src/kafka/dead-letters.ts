@@ -8,7 +8,7 @@ import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 
 const DLQ_PUBLISH_TIMEOUT_MS = 5000;
 
-/** RFC 3339 UTC with seconds precision, as the DLQ header of spec §11.4. */
+/** RFC 3339 UTC with seconds precision, as the DLQ header of docs/kafka.md#retries. */
 export function failedAtHeader(now = new Date()): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -30,7 +30,7 @@ export interface DeadLetters {
 }
 
 export function createDeadLetters(kafka: Kafka): DeadLetters {
-  // Kept open for the consumers' whole lifetime (R-18); a dead letter is a redelivery away from being lost.
+  // Kept open for the consumers' whole lifetime (docs/kafka.md#dead-letters); a dead letter is a redelivery away from being lost.
   const producer = kafka.producer({
     createPartitioner: keyHashPartitioner,
     allowAutoTopicCreation: true,

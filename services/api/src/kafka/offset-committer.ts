@@ -2,7 +2,7 @@
  * Commits processed offsets without making the next message of a partition wait for the broker round trip:
  * each handler marks its offset once its transaction committed, and one commit at a time carries the newest
  * marks of every partition. Only processed offsets are ever committed, so delivery stays at-least-once; a
- * mark that dies with the process is a redelivery, which provider_event_id deduplication absorbs (spec §11.5).
+ * mark that dies with the process is a redelivery, which provider_event_id deduplication absorbs (docs/kafka.md#delivery-semantics).
  */
 import type { Consumer } from 'kafkajs';
 

@@ -1,4 +1,4 @@
-/** Retry policy of the Kafka consumers (spec §11.4): transient faults wait as long as they last, others get a few tries. */
+/** Retry policy of the Kafka consumers (docs/kafka.md#retries): transient faults wait as long as they last, others get a few tries. */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RetryPolicy {

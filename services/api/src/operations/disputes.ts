@@ -1,4 +1,4 @@
-/** Manual dispute operations (spec §6.9–§6.11): evidence and representment. */
+/** Manual dispute operations (docs/domain.md#evidence–docs/domain.md#representment): evidence and representment. */
 import { randomUUID } from 'node:crypto';
 import { conflict, notFound, providerFailure } from '@payment-manager/shared/errors';
 import type pg from 'pg';
@@ -27,7 +27,7 @@ export async function putEvidence(
     if (!isEditable(dispute.status)) {
       throw conflict(`dispute cannot be edited in status: ${dispute.status}`, { from: dispute.status });
     }
-    // Absent parts are stored empty, never as JSON null (R-20); upsert replaces, it does not merge.
+    // Absent parts are stored empty, never as JSON null (docs/domain.md#evidence); upsert replaces, it does not merge.
     const evidence = await upsertEvidence(tx, key, { fields: input.fields ?? {}, files: input.files ?? [] });
     const nextStatus = statusAfterEvidence(dispute.status);
     if (nextStatus !== dispute.status) await setDisputeStatus(tx, key, nextStatus);
@@ -37,7 +37,7 @@ export async function putEvidence(
 }
 
 /**
- * The dispute row stays locked across the provider call — the one exception of spec §8 — so two
+ * The dispute row stays locked across the provider call — the one exception of docs/domain.md#transactions-and-locks — so two
  * concurrent submits cannot both reach the provider; the second sees `submitted` and gets 409.
  */
 export async function submitDispute(pool: pg.Pool, provider: SilvergateClient, disputeId: string) {

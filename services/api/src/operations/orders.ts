@@ -1,4 +1,4 @@
-/** Manual order operations (spec §6.4, §6.5): holds and capture. */
+/** Manual order operations (docs/domain.md#holds, docs/domain.md#capture): holds and capture. */
 import { randomUUID } from 'node:crypto';
 import { conflict, notFound, providerFailure } from '@payment-manager/shared/errors';
 import type pg from 'pg';
@@ -34,7 +34,7 @@ export async function changeHold(pool: pg.Pool, orderId: string, command: HoldCo
 
 /**
  * Checks, calls the provider with no transaction open, then records both events in one transaction
- * (spec §6.5). A repeated idempotency_key asks the provider again; the events are not duplicated.
+ * (docs/domain.md#capture). A repeated idempotency_key asks the provider again; the events are not duplicated.
  */
 export async function captureOrder(pool: pg.Pool, provider: SilvergateClient, request: CaptureRequest) {
   const order = await findOrder(pool, request.order_id);
@@ -65,7 +65,7 @@ export async function captureOrder(pool: pg.Pool, provider: SilvergateClient, re
       providerEventId: request.idempotency_key,
       data: { amount: request.amount, currency: request.currency, idempotency_key: request.idempotency_key },
     });
-    // The event keeps the answer the operator got (spec §4.4: "the capture response object").
+    // The event keeps the answer the operator got (docs/domain.md#event-kinds: "the capture response object").
     await appendOrderEvent(
       tx,
       request.order_id,

@@ -1,4 +1,4 @@
-/** HTTP adapter for the payment provider "Silvergate" (spec §9). No retries, one whole-request timeout. */
+/** HTTP adapter for the payment provider "Silvergate" (docs/domain.md#the-payment-provider). No retries, one whole-request timeout. */
 
 export interface CaptureRequest {
   order_id: string;
@@ -34,7 +34,7 @@ export function createSilvergateClient(options: SilvergateOptions): SilvergateCl
     try {
       response = await fetch(`${options.baseUrl}${path}`, {
         method: 'POST',
-        // Exactly this value: the provider stubs match the header by equality (spec §9.1).
+        // Exactly this value: the provider stubs match the header by equality (docs/domain.md#the-payment-provider).
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(options.timeoutMs),

@@ -1,4 +1,4 @@
-/** Dispute reads, evidence and representment (spec §6.6–§6.11). */
+/** Dispute reads, evidence and representment (docs/api.md#limit-and-offset–docs/domain.md#representment). */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { notFound } from '@payment-manager/shared/errors';

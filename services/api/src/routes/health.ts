@@ -7,7 +7,7 @@ export const healthRoutes: FastifyPluginAsync = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'Liveness of the contract (spec §3)',
+        summary: 'Liveness of the contract (docs/api.md#conventions)',
         response: { 200: Type.Object({ service: Type.Literal('api'), status: Type.Literal('ok') }) },
       },
     },

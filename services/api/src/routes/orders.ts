@@ -1,4 +1,4 @@
-/** Order reads and manual operations (spec §6.1–§6.5). */
+/** Order reads and manual operations (docs/api.md#limit-and-offset–docs/domain.md#capture). */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { invalidRequest, notFound } from '@payment-manager/shared/errors';

@@ -186,7 +186,7 @@ export async function disputeEventExists(db: Queryable, key: DisputeKey, provide
 }
 
 /**
- * The unique index on dispute_events includes created_at and so never catches a replay (R-4); callers
+ * The unique index on dispute_events includes created_at and so never catches a replay (docs/domain.md#idempotency); callers
  * check disputeEventExists inside the locked transaction first.
  */
 export async function appendDisputeEvent(db: Queryable, key: DisputeKey, event: NewEvent): Promise<void> {

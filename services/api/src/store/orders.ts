@@ -112,7 +112,7 @@ export interface NewEvent {
 
 /**
  * Appends an order event unless the order already has that provider_event_id (then returns null).
- * `after` forces a strictly later created_at than a previous event of the same request (spec §4.4).
+ * `after` forces a strictly later created_at than a previous event of the same request (docs/domain.md#event-kinds).
  */
 export async function appendOrderEvent(
   db: Queryable,

@@ -121,7 +121,7 @@ export async function saveOrders(
 
 /**
  * Appends the batch's order events. created_at is the statement's clock plus the event's position in
- * microseconds, so events of one order are strictly ordered as the batch applied them (spec §4.4). No ON CONFLICT:
+ * microseconds, so events of one order are strictly ordered as the batch applied them (docs/domain.md#event-kinds). No ON CONFLICT:
  * the batch checked for duplicates under the orders' locks, so a conflict is a bug and fails the batch.
  */
 export async function appendOrderEvents(
@@ -182,7 +182,7 @@ export async function loadDisputesByOrder(db: Queryable, keys: BatchKeys): Promi
 
 /**
  * For each order's dispute, which of the batch's provider_event_ids it already has an event for (keyed by
- * order id). The unique index on dispute_events includes created_at and never catches a replay (R-4).
+ * order id). The unique index on dispute_events includes created_at and never catches a replay (docs/domain.md#idempotency).
  */
 export async function loadDisputeEventIds(
   db: Queryable,

@@ -1,5 +1,5 @@
 /**
- * Applies provider webhooks (spec §5.3, §5.4): one transaction each, serialised per order, so replays and
+ * Applies provider webhooks (docs/domain.md#processing-an-order-webhook, docs/domain.md#processing-a-chargeback-webhook): one transaction each, serialised per order, so replays and
  * concurrent deliveries store exactly one event. Shared by the public routes, the internal routes and
  * the Kafka consumers.
  */

@@ -1,5 +1,5 @@
 /**
- * The end-to-end scenarios of spec §13.1, written once against a small driver so the same scenarios run in
+ * The end-to-end scenarios, written once against a small driver so the same scenarios run in
  * `sync` mode (the API alone, see sync-driver.ts) and in `http`/`kafka` mode through ingest (pipeline suites):
  *
  *   const driver = createFetchDriver({ webhooksBaseUrl: ingestUrl, apiBaseUrl: apiUrl, database: pool });
@@ -36,7 +36,7 @@ export interface ScenarioDriver {
 }
 
 export interface Scenario {
-  /** Spec §13.1 item number. */
+  /** Number of the scenario in this catalogue. */
   id: number;
   name: string;
   /** Needs WireMock (provider calls). */

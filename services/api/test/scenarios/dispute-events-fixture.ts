@@ -1,13 +1,13 @@
 import type pg from 'pg';
 
 /**
- * The Go original's integration fixture (spec §10.7): 50 orders, 15 disputes, 103 dispute events with
+ * The Go original's integration fixture (docs/domain.md#database): 50 orders, 15 disputes, 103 dispute events with
  * per-dispute counts 7, 7, 7, 6, 8, 7, 8, 3, 8, 8, 8, 8, 4, 7, 7; disputes 011–015 hold exactly 14
- * `evidence_added` events. Orders carry the non-domain statuses `completed`/`pending` (R-23).
+ * `evidence_added` events. Orders carry the non-domain statuses `completed`/`pending` (docs/domain.md#orders).
  *
  * Every id carries `prefix`, so the fixture can be loaded next to other data (several modes, one database).
  * Consecutive events of a dispute share one `created_at` in pairs, and disputes 001/002 start at the same
- * instant, so keyset pagination has to break ties by event id; timestamps carry microseconds (spec §10.6).
+ * instant, so keyset pagination has to break ties by event id; timestamps carry microseconds (docs/domain.md#timestamps).
  */
 
 export const EVENTS_PER_DISPUTE = [7, 7, 7, 6, 8, 7, 8, 3, 8, 8, 8, 8, 4, 7, 7] as const;

@@ -8,7 +8,7 @@ import { type App, buildApp } from '../../src/app.ts';
 import type { Role } from '../../src/http/auth.ts';
 import { createSilvergateClient } from '../../src/provider/silvergate.ts';
 
-/** The stub paths of deploy/wiremock/mappings (spec §9.4). */
+/** The stub paths of deploy/wiremock/mappings (docs/domain.md#provider-stubs). */
 export const CAPTURE_PATH = '/api/v1/capture';
 export const REPRESENTMENT_PATH = '/api/v1/dispute-representments/create';
 

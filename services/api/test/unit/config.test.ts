@@ -1,4 +1,4 @@
-/** Start-up configuration (spec §2.1): required variables, defaults, Go durations, both PG_URL forms. */
+/** Start-up configuration (README.md#configuration): required variables, defaults, Go durations, both PG_URL forms. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadApiConfig } from '../../src/config.ts';
 import { parsePgUrl } from '../../src/db/pool.ts';
@@ -11,7 +11,7 @@ const REQUIRED = {
 };
 
 describe('loadApiConfig', () => {
-  it('applies the spec defaults', () => {
+  it('applies the documented defaults', () => {
     const config = loadApiConfig({ ...REQUIRED });
     expect(config).toMatchObject({
       port: 3000,
@@ -99,7 +99,7 @@ describe('loadApiConfig', () => {
   });
 });
 
-describe('parsePgUrl (both PG_URL forms, spec §2.1)', () => {
+describe('parsePgUrl (both PG_URL forms, README.md#configuration)', () => {
   it('URL form', () => {
     const config = parsePgUrl('postgres://postgres:secret@localhost:5432/payments?sslmode=disable');
     // pg-connection-string keeps the port as text; pg accepts both.

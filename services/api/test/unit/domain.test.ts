@@ -1,4 +1,4 @@
-/** Pure domain rules (spec §4, §5.3, §5.4, §6.3, §13.3): no database, no HTTP. */
+/** Pure domain rules (docs/domain.md#processing-an-order-webhook, docs/domain.md#processing-a-chargeback-webhook, docs/api.md#event-cursors, docs/domain.md#webhook-outcomes): no database, no HTTP. */
 import type { NormalisedChargebackWebhook, NormalisedOrderWebhook } from '@payment-manager/shared';
 import { DomainError } from '@payment-manager/shared/errors';
 import { describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ const chargeback = (
   ...overrides,
 });
 
-describe('order state machine (§4.1)', () => {
+describe('order state machine (docs/domain.md#order-state-machine)', () => {
   const targets: OrderStatus[] = ['created', 'updated', 'success', 'failed'];
   const allowed: Record<string, OrderStatus[]> = {
     created: ['updated', 'success', 'failed'],
@@ -122,7 +122,7 @@ describe('order state machine (§4.1)', () => {
   });
 });
 
-describe('dispute rules (§4.2, §5.4)', () => {
+describe('dispute rules (docs/domain.md#dispute-state-machine, docs/domain.md#processing-a-chargeback-webhook)', () => {
   it('editability, submittability and the evidence status change', () => {
     for (const status of ['open', 'under_review', 'submitted', 'closed']) expect(isEditable(status)).toBe(true);
     for (const status of ['won', 'lost', 'canceled']) expect(isEditable(status)).toBe(false);
@@ -140,7 +140,7 @@ describe('dispute rules (§4.2, §5.4)', () => {
     [{ resolution: '' }, 'closed'],
     [{ other: 'won' }, 'closed'],
     [null, 'closed'],
-  ])('closingStatus(%j) = %s (R-29)', (meta, expected) => {
+  ])('closingStatus(%j) = %s (docs/domain.md#dispute-state-machine)', (meta, expected) => {
     expect(closingStatus(meta)).toBe(expected);
   });
 
@@ -201,7 +201,7 @@ describe('dispute rules (§4.2, §5.4)', () => {
   });
 });
 
-describe('event pages (§6.3, §13.3)', () => {
+describe('event pages (docs/api.md#event-cursors, docs/domain.md#webhook-outcomes)', () => {
   const request = (overrides: Partial<EventPageRequest> = {}): EventPageRequest => ({
     aggregateIds: [],
     kinds: [],

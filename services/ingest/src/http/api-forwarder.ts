@@ -1,6 +1,6 @@
 /**
- * http mode (spec §7.3): forwards the validated webhook to the API's internal endpoint with bounded retries
- * and maps the API's answer to what the provider sees ([R-11]).
+ * http mode (docs/api.md#ingest-http-mode): forwards the validated webhook to the API's internal endpoint with bounded retries
+ * and maps the API's answer to what the provider sees ([docs/api.md#ingest-http-mode]).
  */
 import { type ErrorBody, errorBody } from '@payment-manager/shared/http-errors';
 import { retryWithBackoff } from '@payment-manager/shared/resilience';

@@ -1,4 +1,4 @@
-/** Topic provisioning for compose and local runs (spec §11.1); Kubernetes uses KafkaTopic resources instead. */
+/** Topic provisioning for compose and local runs (docs/kafka.md#topics); Kubernetes uses KafkaTopic resources instead. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
 

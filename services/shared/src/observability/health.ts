@@ -24,7 +24,7 @@ export interface ReadinessReport {
 export interface HealthPluginOptions {
   service: string;
   checks: HealthCheck[];
-  /** Budget for all checks together (spec §16.1: 5 s). */
+  /** Budget for all checks together (docs/observability.md: 5 s). */
   timeoutMs?: number;
 }
 
@@ -66,7 +66,7 @@ const readinessSchema = {
 
 /**
  * GET /health/live: the process serves HTTP (always 200 {"status":"up"}).
- * GET /health/ready: 200 or 503 with {"status","checks":[{name,status,message}]} (spec §16.1).
+ * GET /health/ready: 200 or 503 with {"status","checks":[{name,status,message}]} (docs/observability.md).
  * The contract's GET /health stays with the services.
  */
 export const healthPlugin = fastifyPlugin(

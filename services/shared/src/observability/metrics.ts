@@ -6,7 +6,7 @@ import { isUntracedPath } from './paths.ts';
 
 /**
  * One registry per process holding every series the services export (names follow the Go original's
- * roadmap, spec §16.1: `dpm_` prefix). Kept apart from prom-client's global registry so libraries cannot
+ * roadmap, docs/observability.md: `dpm_` prefix). Kept apart from prom-client's global registry so libraries cannot
  * add series behind our back.
  */
 export const metricsRegistry = new Registry();
