@@ -4,6 +4,7 @@
  */
 import { keyHashPartitioner } from '@payment-manager/shared/kafka-client';
 import { withProducerSpan } from '@payment-manager/shared/observability';
+import { connectOnce, withTimeout } from '@payment-manager/shared/resilience';
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 
 const DLQ_PUBLISH_TIMEOUT_MS = 5000;
@@ -11,16 +12,6 @@ const DLQ_PUBLISH_TIMEOUT_MS = 5000;
 /** RFC 3339 UTC with seconds precision, as the DLQ header of docs/kafka.md#retries. */
 export function failedAtHeader(now = new Date()): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 export interface DeadLetters {
@@ -36,14 +27,7 @@ export function createDeadLetters(kafka: Kafka): DeadLetters {
     allowAutoTopicCreation: true,
     retry: { retries: 3, initialRetryTime: 100 },
   });
-  let connected: Promise<void> | null = null;
-  const connect = () => {
-    connected ??= producer.connect().catch((err: unknown) => {
-      connected = null;
-      throw err;
-    });
-    return connected;
-  };
+  const connect = connectOnce(() => producer.connect());
   return {
     async send(dlqTopic, message, error) {
       const publish = withProducerSpan(dlqTopic, {}, async (traceHeaders) => {
@@ -58,7 +42,7 @@ export function createDeadLetters(kafka: Kafka): DeadLetters {
           messages: [{ key: message.key, value: message.value, headers }],
         });
       });
-      await timeout(publish, DLQ_PUBLISH_TIMEOUT_MS, 'DLQ publish');
+      await withTimeout(publish, DLQ_PUBLISH_TIMEOUT_MS, 'DLQ publish');
     },
     close: () => producer.disconnect().catch(() => {}),
   };

@@ -4,6 +4,7 @@
  * marks of every partition. Only processed offsets are ever committed, so delivery stays at-least-once; a
  * mark that dies with the process is a redelivery, which provider_event_id deduplication absorbs (docs/kafka.md#delivery-semantics).
  */
+import { withTimeout } from '@payment-manager/shared/resilience';
 import type { Consumer } from 'kafkajs';
 
 export interface OffsetCommitter {
@@ -27,19 +28,9 @@ export function createOffsetCommitter(
     if (inFlight || marks.size === 0) return;
     const offsets = [...marks.values()];
     marks.clear();
-    let timer: NodeJS.Timeout | undefined;
-    inFlight = Promise.race([
-      consumer.commitOffsets(offsets),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`offset commit timed out after ${opts.timeoutMs} ms`)),
-          opts.timeoutMs,
-        );
-      }),
-    ])
+    inFlight = withTimeout(consumer.commitOffsets(offsets), opts.timeoutMs, 'offset commit')
       .catch((err: unknown) => opts.onError(err, offsets))
       .finally(() => {
-        clearTimeout(timer);
         inFlight = null;
         commitNext();
       });

@@ -1,5 +1,5 @@
 /** Retry policy of the Kafka consumers (docs/kafka.md#retries): transient faults wait as long as they last, others get a few tries. */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retryWithBackoff } from '@payment-manager/shared/resilience';
 
 export interface RetryPolicy {
   /** Tries for a failure that is not known to be transient (a bug, an unexpected error) before the DLQ. */
@@ -7,16 +7,10 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Cap of the exponential backoff; transient faults keep retrying at this pace for as long as they last. */
   maxDelayMs: number;
-  /** Random extra delay in [0, jitterMs) so many consumers do not retry in lock-step. */
-  jitterMs: number;
 }
 
-export const CONSUMER_RETRY_POLICY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 5000, jitterMs: 100 };
-
-/** Sleep before retry n (0-based): base × 2^n plus jitter, capped. */
-export function consumerRetryDelayMs(n: number, policy: RetryPolicy, random = Math.random): number {
-  return Math.min(policy.baseDelayMs * 2 ** Math.min(n, 30) + random() * policy.jitterMs, policy.maxDelayMs);
-}
+/** Delays double from 100 ms (times a random factor in [1, 2), so consumers do not retry in lock-step) up to 5 s. */
+export const CONSUMER_RETRY_POLICY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 5000 };
 
 /**
  * PostgreSQL SQLSTATEs that heal by waiting: connection exceptions (08), insufficient resources (53), operator
@@ -65,26 +59,38 @@ export interface RetryHooks {
  * `policy.attempts` times in all. Waiting stops as soon as `signal` aborts (shutdown): the abort reason is thrown so
  * the message stays uncommitted and is redelivered.
  */
-export async function withRetry<T>(
+export function withRetry<T>(
   work: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
   signal: AbortSignal,
   hooks: RetryHooks = {},
 ): Promise<T> {
   let otherFailures = 0;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await work(attempt);
-    } catch (err) {
-      const transient = hooks.isTransient?.(err) ?? false;
-      if (!transient && ++otherFailures >= policy.attempts) throw err;
-      hooks.onRetry?.(err, attempt, transient);
-      try {
-        await sleep(consumerRetryDelayMs(attempt, policy), undefined, { signal });
-      } catch (aborted) {
-        throw signal.reason ?? aborted;
+  let interruption: unknown;
+  return retryWithBackoff(
+    async (attempt) => {
+      if (attempt > 1) {
+        try {
+          await hooks.beforeRetry?.();
+        } catch (err) {
+          interruption = err;
+          throw err;
+        }
       }
-      await hooks.beforeRetry?.();
-    }
-  }
+      return work(attempt - 1);
+    },
+    {
+      attempts: Number.POSITIVE_INFINITY,
+      minDelayMs: policy.baseDelayMs,
+      maxDelayMs: policy.maxDelayMs,
+      signal,
+      shouldRetry: (error, attempt) => {
+        if (error === interruption) return false;
+        const transient = hooks.isTransient?.(error) ?? false;
+        if (!transient && ++otherFailures >= policy.attempts) return false;
+        hooks.onRetry?.(error, attempt - 1, transient);
+        return true;
+      },
+    },
+  );
 }
