@@ -50,11 +50,7 @@ export interface ApiConfig {
 /** Reads README.md#configuration; every failure names the variable so start-up errors are actionable. */
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const read = envReader(env);
-  const webhookMode = read.oneOf('WEBHOOK_MODE', 'sync', WEBHOOK_MODES);
-  const brokers = read.list('KAFKA_BROKERS');
-  if (webhookMode === 'kafka' && brokers.length === 0) {
-    throw new ConfigError('KAFKA_BROKERS is required when WEBHOOK_MODE=kafka');
-  }
+  const { webhookMode, brokers } = read.webhookTransport('sync', WEBHOOK_MODES);
   return {
     port: read.integer('PORT', 3000, 0, 65535),
     host: read.optional('HOST', '0.0.0.0'),

@@ -42,11 +42,7 @@ export interface IngestConfig {
 /** Reads README.md#configuration plus HOST, WEBHOOK_SECRET, BODY_LIMIT_BYTES and KAFKA_IDEMPOTENT_PRODUCER. */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
   const read = envReader(env);
-  const webhookMode = read.oneOf('WEBHOOK_MODE', 'kafka', INGEST_MODES);
-  const brokers = read.list('KAFKA_BROKERS');
-  if (webhookMode === 'kafka' && brokers.length === 0) {
-    throw new ConfigError('KAFKA_BROKERS is required when WEBHOOK_MODE=kafka (e.g. localhost:9092)');
-  }
+  const { webhookMode, brokers } = read.webhookTransport('kafka', INGEST_MODES);
   const baseUrl = read.url('API_BASE_URL', 'http://localhost:3000');
   const retryBaseDelayMs = read.duration('API_RETRY_BASE_DELAY', '100ms');
   const retryMaxDelayMs = read.duration('API_RETRY_MAX_DELAY', '5s');

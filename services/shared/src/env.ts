@@ -89,6 +89,15 @@ export function envReader(env: Env) {
     url(name: string, fallback: string): string {
       return absoluteUrl(name, optional(name, fallback));
     },
+    /** WEBHOOK_MODE and KAFKA_BROKERS, which kafka mode requires. */
+    webhookTransport<T extends string>(fallback: T, modes: readonly T[]): { webhookMode: T; brokers: string[] } {
+      const webhookMode = this.oneOf('WEBHOOK_MODE', fallback, modes);
+      const brokers = this.list('KAFKA_BROKERS');
+      if (webhookMode === 'kafka' && brokers.length === 0) {
+        throw new ConfigError('KAFKA_BROKERS is required when WEBHOOK_MODE=kafka (e.g. localhost:9092)');
+      }
+      return { webhookMode, brokers };
+    },
   };
 }
 
