@@ -8,44 +8,56 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { failUsage, parseCli } from '@payment-manager/shared/cli';
 import { parseWebhookSecrets } from '@payment-manager/shared/signatures';
 import { signWebhook } from './webhook-send.ts';
 
-const HELP = `npm run load -- [options]
-
-Virtual users walk fresh orders through their lifecycle with signed webhooks and read them back through the API.
-Prints progress every 2 s and, at the end, requests, rate, errors by status, p50/p95/p99 per request kind and the
-webhook-to-visible lag.
-
-  --webhooks-url URL    where webhooks go: ingest (kafka/http mode) or the API (sync mode) (default http://127.0.0.1:3001)
-  --api-url URL         the API, for reads (default http://127.0.0.1:3000)
-  --vus N               virtual users (default 10)
-  --duration S          seconds to run (default 30)
-  --max-requests N      stop after this many requests in all (default 1000000)
-  --chargeback-ratio R  share of successful orders that play a chargeback, 0…1 (default 0.3)
-  --visible-timeout S   how long a user waits for a webhook's effect to be readable (default 10)
-  --help                this text
-
-Environment: WEBHOOK_SECRET signs the webhooks (first entry when several; unsigned without one), PM_LOAD_API_KEY is
-the bearer key for reads (a reader or operator key; API_KEY is used when it is unset).`;
-
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run load --',
+  summary:
+    'Virtual users walk fresh orders through their lifecycle with signed webhooks and read them back through the API; progress every 2 s, then requests, rate, errors by status, p50/p95/p99 per request kind and the webhook-to-visible lag.',
   options: {
-    'webhooks-url': { type: 'string', default: 'http://127.0.0.1:3001' },
-    'api-url': { type: 'string', default: 'http://127.0.0.1:3000' },
-    vus: { type: 'string', default: '10' },
-    duration: { type: 'string', default: '30' },
-    'max-requests': { type: 'string', default: '1000000' },
-    'chargeback-ratio': { type: 'string', default: '0.3' },
-    'visible-timeout': { type: 'string', default: '10' },
-    help: { type: 'boolean', default: false },
+    'webhooks-url': {
+      type: 'string',
+      default: 'http://127.0.0.1:3001',
+      valueName: '<url>',
+      description: 'where webhooks go: ingest (kafka/http mode) or the API (sync mode)',
+    },
+    'api-url': {
+      type: 'string',
+      default: 'http://127.0.0.1:3000',
+      valueName: '<url>',
+      description: 'the API, for reads',
+    },
+    vus: { type: 'string', default: '10', valueName: '<n>', description: 'virtual users' },
+    duration: { type: 'string', default: '30', valueName: '<s>', description: 'seconds to run' },
+    'max-requests': {
+      type: 'string',
+      default: '1000000',
+      valueName: '<n>',
+      description: 'stop after this many requests in all',
+    },
+    'chargeback-ratio': {
+      type: 'string',
+      default: '0.3',
+      valueName: '<r>',
+      description: 'share of successful orders that play a chargeback, 0…1',
+    },
+    'visible-timeout': {
+      type: 'string',
+      default: '10',
+      valueName: '<s>',
+      description: "how long a user waits for a webhook's effect to be readable",
+    },
+  },
+  environment: {
+    WEBHOOK_SECRET: 'signs the webhooks (first entry when several; unsigned without one)',
+    PM_LOAD_API_KEY: 'bearer key for reads (a reader or operator key); API_KEY is used when it is unset',
   },
 });
 
 function fail(message: string): never {
-  process.stderr.write(`npm run load: ${message}\n`);
-  process.exit(2);
+  failUsage('load', message);
 }
 
 function numberOption(name: string, min: number, max: number, whole = true): number {
@@ -67,10 +79,6 @@ function urlOption(name: string): string {
   }
 }
 
-if (args.help) {
-  console.log(HELP);
-  process.exit(0);
-}
 const WEBHOOKS_URL = urlOption('webhooks-url');
 const API_URL = urlOption('api-url');
 const VUS = numberOption('vus', 1, 10_000);

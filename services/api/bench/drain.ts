@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { createKafkaClient, keyHashPartitioner, parseBrokerList } from '@payment-manager/shared/kafka-client';
 import type pg from 'pg';
 import { benchPostgres, childrenKilledOnExit, wholeNumberOption } from '../../../scripts/bench-support.ts';
@@ -22,35 +22,43 @@ import { runMigrations } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
 import type { ApplyMode } from '../src/kafka/batch-handler.ts';
 
-const HELP = `npm run bench:drain -- [options]
-
-Drains a backlog of webhooks already in Kafka with one API process's consumers and prints webhooks/s, first with
-batch apply (one transaction per fetched batch), then with the one-at-a-time path, and the ratio.
-
-  --webhooks N           backlog for batch apply (default 50000, at least 1000)
-  --baseline-webhooks N  backlog for the one-at-a-time path (default 10000; 0 skips it)
-  --broker real|mock     broker when KAFKA_BROKERS is unset: a local Apache Kafka node (default) or kcat's mock
-  --cpu-prof DIR         write a V8 CPU profile of each consumer process into DIR (node --cpu-prof)
-  --keep                 keep the databases (names printed)
-  --help                 this text
-
-PostgreSQL admin URL: PM_BENCH_PG_URL, else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres.
-Target: ≥ 10,000 webhooks/s applied with batch apply.`;
-
-const { values: args } = parseArgs({
+const { values: args } = parseCli({
+  command: 'npm run bench:drain --',
+  summary:
+    "Drains a backlog of webhooks already in Kafka with one API process's consumers and prints webhooks/s, first with batch apply (one transaction per fetched batch), then with the one-at-a-time path, and the ratio (target: ≥ 10,000 webhooks/s with batch apply).",
   options: {
-    webhooks: { type: 'string', default: '50000' },
-    'baseline-webhooks': { type: 'string', default: '10000' },
-    broker: { type: 'string', default: 'real' },
-    keep: { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', default: false },
+    webhooks: {
+      type: 'string',
+      default: '50000',
+      valueName: '<n>',
+      description: 'backlog for batch apply (at least 1000)',
+    },
+    'baseline-webhooks': {
+      type: 'string',
+      default: '10000',
+      valueName: '<n>',
+      description: 'backlog for the one-at-a-time path (0 skips it)',
+    },
+    broker: {
+      type: 'string',
+      default: 'real',
+      valueName: 'real|mock',
+      description: "broker when KAFKA_BROKERS is unset: a local Apache Kafka node or librdkafka's mock",
+    },
+    'cpu-prof': {
+      type: 'string',
+      valueName: '<dir>',
+      description: 'write a V8 CPU profile of each consumer process into this directory (node --cpu-prof)',
+    },
+    keep: { type: 'boolean', default: false, description: 'keep the databases (names printed)' },
+  },
+  environment: {
+    PM_BENCH_PG_URL:
+      'admin URL of the PostgreSQL (databases are created); else PM_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres',
+    KAFKA_BROKERS: 'use these brokers instead of starting a local Apache Kafka node',
   },
 });
-if (args.help) {
-  console.log(HELP);
-  process.exit(0);
-}
+oneLineErrors('bench:drain');
 const N = wholeNumberOption('webhooks', args.webhooks, 1000);
 const BASELINE_N = wholeNumberOption('baseline-webhooks', args['baseline-webhooks'], 0);
 const BROKER = brokerKind(args.broker);
