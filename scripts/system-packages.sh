@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite and CI need, installed when missing (as root, or with sudo): PostgreSQL 15 with
 # pg_partman, kcat, Java and Maven (Apache Kafka, WireMock), curl, unzip, docker-compose, shellcheck, python3-venv.
-# Go (kube-apiserver, Collector and Tempo builds) is expected on the machine. Used by .ci/run; run it once before
-# scripts/test-all.sh on a fresh machine.
+# Go (kube-apiserver, Collector and Tempo builds) is expected on the machine. Run by scripts/test-all.sh and .ci/run.
 set -euo pipefail
 
 log() { printf '%s [system-packages] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

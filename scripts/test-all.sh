@@ -9,8 +9,9 @@
 # (scripts/kube-apiserver.sh) and the OpenTelemetry Collector with Tempo (scripts/observability-stack.sh; both built
 # with Go on first use and cached in ~/.cache/payment-manager) — runs `npm test`, and stops what it started, also on
 # failure or Ctrl-C. Services you started yourself (eval "$(scripts/test-services.sh start)") are used and left running.
-# System packages (PostgreSQL 15, pg_partman, Java, Maven, kcat, Go) must be installed: .ci/run installs them with
-# scripts/system-packages.sh; PM_TEST_KEEP_SERVICES=1 leaves the services this script started running.
+# Missing system packages (PostgreSQL 15, pg_partman, Java, Maven, kcat, …) are installed first with
+# scripts/system-packages.sh (root or sudo; Go must be on the machine for the first builds).
+# PM_TEST_KEEP_SERVICES=1 leaves the services this script started running.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,6 +52,7 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+scripts/system-packages.sh
 ensure_node_24
 ensure_npm_dependencies
 
