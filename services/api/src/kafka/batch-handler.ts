@@ -85,6 +85,13 @@ interface Item {
   context: Context;
 }
 
+type AnyWebhook = NormalisedOrderWebhook | NormalisedChargebackWebhook;
+
+/** The webhook of an item that passed decodeEnvelope. */
+function webhookOf(item: Item): AnyWebhook {
+  return (item.decoded as { webhook: AnyWebhook }).webhook;
+}
+
 function stepOf(outcome: WebhookOutcome): Step {
   const permanent = PERMANENT_FAILURES[outcome];
   return permanent ? { kind: 'dead', error: permanent, reason: 'permanent', outcome } : { kind: 'done', outcome };
@@ -104,6 +111,15 @@ export function createBatchHandler(
     deps.applyMode === 'message' ? 1 : (deps.maxWebhooksPerTransaction ?? MAX_WEBHOOKS_PER_TRANSACTION);
   const kind = pipeline.name === 'orders' ? 'order' : 'chargeback';
   const domainSpanName = pipeline.type === 'order.webhook' ? 'order.webhook.apply' : 'chargeback.webhook.apply';
+  // Chosen once: decodeEnvelope accepts only the pipeline's own envelope type, so every valid item is of that kind.
+  const applyMany =
+    pipeline.type === 'order.webhook'
+      ? (webhooks: AnyWebhook[]) => applyOrderWebhookBatch(pool, webhooks as NormalisedOrderWebhook[])
+      : (webhooks: AnyWebhook[]) => applyChargebackBatch(pool, webhooks as NormalisedChargebackWebhook[]);
+  const applyOne =
+    pipeline.type === 'order.webhook'
+      ? (webhook: AnyWebhook) => processOrderWebhook(pool, webhook as NormalisedOrderWebhook)
+      : (webhook: AnyWebhook) => processChargebackWebhook(pool, webhook as NormalisedChargebackWebhook);
 
   function startItem(payload: EachBatchPayload, message: KafkaMessage): Item {
     const decoded = decodeEnvelope(pipeline.type, message.value);
@@ -155,7 +171,7 @@ export function createBatchHandler(
   async function applyTogether(payload: EachBatchPayload, items: Item[], where: object): Promise<WebhookOutcome[]> {
     let carrier: Span | undefined;
     const domainSpans = items.map((item) => {
-      const webhook = (item.decoded as { webhook: NormalisedOrderWebhook | NormalisedChargebackWebhook }).webhook;
+      const webhook = webhookOf(item);
       const span = tracer.startSpan(
         domainSpanName,
         {
@@ -181,16 +197,7 @@ export function createBatchHandler(
         retrying(
           payload,
           where,
-          () =>
-            pipeline.type === 'order.webhook'
-              ? applyOrderWebhookBatch(
-                  pool,
-                  items.map((i) => (i.decoded as { webhook: NormalisedOrderWebhook }).webhook),
-                )
-              : applyChargebackBatch(
-                  pool,
-                  items.map((i) => (i.decoded as { webhook: NormalisedChargebackWebhook }).webhook),
-                ),
+          () => applyMany(items.map(webhookOf)),
           // A failure that is not transient is not retried as a batch: the one-at-a-time path finds its message.
           1,
         ),
@@ -215,15 +222,7 @@ export function createBatchHandler(
       const where = { topic: pipeline.topic, partition: payload.batch.partition, offset: item.message.offset };
       try {
         const { outcome } = await context.with(item.context, () =>
-          retrying(
-            payload,
-            where,
-            () =>
-              item.decoded.ok && item.decoded.type === 'order.webhook'
-                ? processOrderWebhook(pool, item.decoded.webhook)
-                : processChargebackWebhook(pool, (item.decoded as { webhook: NormalisedChargebackWebhook }).webhook),
-            policy.attempts,
-          ),
+          retrying(payload, where, () => applyOne(webhookOf(item)), policy.attempts),
         );
         steps.push(stepOf(outcome));
       } catch (err) {
