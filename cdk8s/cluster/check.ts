@@ -38,6 +38,8 @@ export interface CheckOptions {
   /** The objects of the platform, as synthesized. */
   objects: KubernetesObject[];
   gatewayUrl: string;
+  /** A reader's API key for GET /orders/{id}; undefined when the API runs without keys. */
+  apiKey?: string;
   readyTimeoutMs: number;
   /** Steps after readiness need a running cluster (pods, Tempo); the tests against a bare API server stop here. */
   readinessOnly?: boolean;
@@ -118,7 +120,10 @@ export async function runClusterCheck(options: CheckOptions): Promise<StepResult
 
     if (
       !(await step('the API applied the webhook', async () => {
-        await waitForOrder((api as Forward).url, (sent as { orderId: string }).orderId, 60_000);
+        await waitForOrder((api as Forward).url, (sent as { orderId: string }).orderId, {
+          apiKey: options.apiKey,
+          timeoutMs: 60_000,
+        });
         return `GET /orders/${sent?.orderId} → 200`;
       }))
     )
@@ -157,7 +162,10 @@ async function main(): Promise<number> {
         description: 'kubeconfig file (default: KUBECONFIG or ~/.kube/config)',
       },
     },
-    environment: { 'PM_*': 'the synth settings of docs/kubernetes.md, as for npm run synth' },
+    environment: {
+      PM_API_KEY: "a reader's API key for reading the order back (the local cluster's env sets the dev key)",
+      'PM_*': 'the synth settings of docs/kubernetes.md, as for npm run synth',
+    },
   });
   const timeoutSeconds = Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
@@ -176,6 +184,7 @@ async function main(): Promise<number> {
     namespace: config.namespace,
     objects,
     gatewayUrl: values.gateway,
+    apiKey: process.env.PM_API_KEY?.trim() || undefined,
     readyTimeoutMs: timeoutSeconds * 1000,
     log: (line) => console.log(line),
   });

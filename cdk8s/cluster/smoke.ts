@@ -95,14 +95,21 @@ export async function sendTracedOrderWebhook(gatewayUrl: string, secret: string 
   return { orderId: payload.order_id, traceId, status: response.status };
 }
 
-/** Polls GET /orders/{id} on the API until the order exists. */
-export async function waitForOrder(apiUrl: string, orderId: string, timeoutMs: number): Promise<unknown> {
+/** Polls GET /orders/{id} on the API, with a reader's API key, until the order exists. */
+export async function waitForOrder(
+  apiUrl: string,
+  orderId: string,
+  { apiKey, timeoutMs }: { apiKey: string | undefined; timeoutMs: number },
+): Promise<unknown> {
   return pollUntil(
     `order ${orderId} at ${apiUrl}`,
     async () => {
       const response = await fetch(`${apiUrl}/orders/${encodeURIComponent(orderId)}`, {
+        headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
         signal: AbortSignal.timeout(5_000),
       });
+      if (response.status === 401 || response.status === 403)
+        throw new Error(`the API refused the key (${response.status}): set PM_API_KEY to a reader key`);
       return response.status === 200 ? await response.json() : undefined;
     },
     { timeoutMs, intervalMs: 1_000 },
@@ -217,4 +224,80 @@ export async function waitForTrace(tempoUrl: string, traceId: string, timeoutMs:
   } catch (err) {
     throw new Error(`${(err as Error).message}; missing: ${problems.join('; ')}`);
   }
+}
+
+export interface StreamResult {
+  /** Order ids of the webhooks the Gateway answered 202: the platform owes each exactly one order event. */
+  acknowledged: string[];
+  /** Answers other than 202 (and network errors), by status: not acknowledged, so nothing is owed for them. */
+  refused: Record<string, number>;
+}
+
+export interface WebhookStream {
+  /** Acknowledged so far. */
+  acknowledgedCount(): number;
+  /** Stops sending, waits for the webhooks in flight, and returns what was acknowledged. */
+  stop(): Promise<StreamResult>;
+}
+
+/**
+ * Fresh order webhooks through the Gateway at a steady rate until stopped (at most `maxInFlight` unanswered at a
+ * time, so a stalled platform slows the stream instead of piling up requests).
+ */
+export function startWebhookStream(
+  gatewayUrl: string,
+  secret: string | undefined,
+  { perSecond, maxInFlight = 20 }: { perSecond: number; maxInFlight?: number },
+): WebhookStream {
+  const acknowledged: string[] = [];
+  const refused: Record<string, number> = {};
+  const inFlight = new Set<Promise<void>>();
+  const send = async () => {
+    try {
+      const result = await sendTracedOrderWebhook(gatewayUrl, secret);
+      if (result.status === 202) acknowledged.push(result.orderId);
+      else refused[result.status] = (refused[result.status] ?? 0) + 1;
+    } catch (err) {
+      const reason = err instanceof Error ? err.name : 'error';
+      refused[reason] = (refused[reason] ?? 0) + 1;
+    }
+  };
+  const timer = setInterval(() => {
+    if (inFlight.size >= maxInFlight) return;
+    const sending = send().finally(() => inFlight.delete(sending));
+    inFlight.add(sending);
+  }, 1000 / perSecond);
+  return {
+    acknowledgedCount: () => acknowledged.length,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      return { acknowledged: [...acknowledged], refused: { ...refused } };
+    },
+  };
+}
+
+/** How many events GET /orders/events lists for each of the orders (all pages, 50 ids per request). */
+export async function orderEventCounts(apiUrl: string, apiKey: string | undefined, orderIds: string[]) {
+  const counts = new Map<string, number>(orderIds.map((id) => [id, 0]));
+  for (let start = 0; start < orderIds.length; start += 50) {
+    let cursor = '';
+    do {
+      const query = new URLSearchParams({ order_ids: orderIds.slice(start, start + 50).join(','), limit: '1000' });
+      if (cursor) query.set('cursor', cursor);
+      const response = await fetch(`${apiUrl}/orders/events?${query}`, {
+        headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.status !== 200) throw new Error(`GET /orders/events answered ${response.status}`);
+      const page = (await response.json()) as {
+        items: Array<{ order_id: string }>;
+        next_cursor: string;
+        has_more: boolean;
+      };
+      for (const item of page.items) counts.set(item.order_id, (counts.get(item.order_id) ?? 0) + 1);
+      cursor = page.has_more ? page.next_cursor : '';
+    } while (cursor);
+  }
+  return counts;
 }

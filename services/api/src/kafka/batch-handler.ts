@@ -44,6 +44,8 @@ export const MAX_WEBHOOKS_PER_TRANSACTION = 1000;
 /** What readiness knows about one consumer (consumers.ts); the handler updates the progress fields. */
 export interface Progress {
   inGroup: boolean;
+  /** Has been in its group at least once since it started: until then the API is not ready (docs/kafka.md). */
+  joinedOnce: boolean;
   assigned: string[];
   /** Last fetch (even an empty one) or finished batch. */
   lastProgressAt: number;

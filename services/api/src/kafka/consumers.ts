@@ -138,7 +138,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
   const progressOf = new Map<Pipeline, Progress>(
     pipelines.map((pipeline) => [
       pipeline,
-      { inGroup: false, assigned: [], lastProgressAt: Date.now(), blockedSince: null },
+      { inGroup: false, joinedOnce: false, assigned: [], lastProgressAt: Date.now(), blockedSince: null },
     ]),
   );
 
@@ -196,6 +196,7 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       attempt = 0;
       progress.inGroup = true;
+      progress.joinedOnce = true;
       progress.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((p) => `${topic}/${p}`),
       );
@@ -240,6 +241,8 @@ export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookCon
           const now = Date.now();
           const stuck = pipelines.flatMap((pipeline) => {
             const p = progressOf.get(pipeline) as Progress;
+            // A starting pod joins its groups before the Service sends it traffic (rolling updates, docs/kubernetes.md).
+            if (!p.joinedOnce) return [`${pipeline.name}: not yet in its group (starting)`];
             if (now - p.lastProgressAt <= stallMs) return [];
             const blocked = p.blockedSince
               ? `, blocked on one message for ${Math.round((now - p.blockedSince) / 1000)} s`
