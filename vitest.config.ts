@@ -7,6 +7,12 @@ import { defineConfig } from 'vitest/config';
 const globalSetup = ['services/testkit/src/global-setup.ts'];
 
 /** Suites that also run on a Citus coordinator with workers (project `citus`, see docs/data-tier.md). */
+/**
+ * Suites against whole deployments (the local Kubernetes cluster; the compose stack): they run last, one file at a
+ * time in their own group, so that their load does not meet the timing of the suites before them.
+ */
+const DEPLOYMENT_SUITES = ['cdk8s/test/real-cluster.test.ts'];
+
 const CITUS_SUITES = [
   'services/api/test/scenarios.*.test.ts',
   'services/api/test/kafka-pipeline.test.ts',
@@ -37,11 +43,12 @@ export default defineConfig({
           // The projects run one after the other: two Kafka pipeline suites at once overload two cores.
           sequence: { groupOrder: 0 },
           include: ['services/*/test/**/*.test.ts', 'cdk8s/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'services/api/test/citus/**'],
+          exclude: ['**/node_modules/**', 'services/api/test/citus/**', ...DEPLOYMENT_SUITES],
         },
       },
       // The same scenario and pipeline suites against Citus (PM_TEST_CITUS_URL), plus the Citus-only checks.
       { extends: true, test: { name: 'citus', globalSetup, include: CITUS_SUITES, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'deployments', include: DEPLOYMENT_SUITES, sequence: { groupOrder: 2 } } },
     ],
   },
 });

@@ -12,6 +12,10 @@
 #   scripts/cluster.sh up        create (or reuse) the cluster and deploy; prints the exports for the tools
 #   scripts/cluster.sh env       print the exports (KUBECONFIG, PM_STACK, PM_GATEWAY_URL) of the local cluster
 #   scripts/cluster.sh down      remove the cluster and everything it made
+#
+# For scripts/test-all.sh, like its other services (always the local back-end):
+#   scripts/cluster.sh start | stop | status    up / down / exit 0 when the cluster runs with the platform applied
+#   scripts/cluster.sh test-env                 print `export PM_TEST_CLUSTER_ENV=<the env file>`
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,7 +55,19 @@ local_up() {
   cat "$ENV_FILE"
 }
 
+test_env() { echo "export PM_TEST_CLUSTER_ENV='$ENV_FILE'"; }
+
 case ${1:-} in
+  start)
+    PM_CLUSTER=local local_up >&2
+    test_env
+    ;;
+  stop)
+    scripts/local-cluster.sh down
+    rm -f "$ENV_FILE"
+    ;;
+  status) [[ -f $ENV_FILE ]] && scripts/local-cluster.sh status ;;
+  test-env) test_env ;;
   up)
     if [[ $(backend) == kind ]]; then
       bash deploy/kind/cluster-up.sh
@@ -68,5 +84,5 @@ case ${1:-} in
       rm -f "$ENV_FILE"
     fi
     ;;
-  *) echo "usage: $0 up|env|down  (PM_CLUSTER=kind|local)" >&2; exit 2 ;;
+  *) echo "usage: $0 up|env|down  (PM_CLUSTER=kind|local), or start|stop|status|test-env" >&2; exit 2 ;;
 esac

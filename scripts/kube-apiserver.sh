@@ -2,28 +2,20 @@
 # A real Kubernetes API server (kube-apiserver + etcd, no kubelet, no controllers) for the tests: the manifests
 # are judged by the same validation, defaulting, structural schemas and CEL rules as on a kind cluster.
 #
-#   scripts/kube-apiserver.sh build     build kube-apiserver and etcd into the cache (skipped when present)
+#   scripts/kube-apiserver.sh build     build kube-apiserver and etcd into the cache (scripts/kube-build.sh apiserver)
 #   eval "$(scripts/kube-apiserver.sh start)"   build if needed, start both on free local ports, wait for /readyz,
 #                                                and export PM_TEST_KUBE_APISERVER (a kubeconfig path)
 #   scripts/kube-apiserver.sh env       print the export line of the running server
 #   scripts/kube-apiserver.sh stop      stop both and delete their state
 #   scripts/kube-apiserver.sh status    exit 0 when both run
 #
-# Both are built with the Go toolchain from the Go module proxy: kube-apiserver from k8s.io/kubernetes at the kind
-# node's version, consumed as a module whose k8s.io/* staging modules are pinned by `replace` directives (the
-# staging modules are published as k8s.io/<name> v0.<minor>.<patch>), and etcd from go.etcd.io/etcd/server/v3 at
-# the version that Kubernetes release requires. Binaries are cached in $PM_KUBE_CACHE
-# (default ~/.cache/payment-manager/kube) so later runs and CI's fresh clones reuse them.
+# Both are built from the Go module proxy by scripts/kube-build.sh and cached outside the clone
+# ($PM_KUBE_CACHE, default ~/.cache/payment-manager/kube), so later runs and CI's fresh clones reuse them.
 # Progress goes to stderr; stdout carries only the export line.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Keep in step with deploy/kind/cluster.yaml's node image (kindest/node:v1.36.1).
-KUBE_VERSION=1.36.1
-# The etcd release k8s.io/kubernetes v1.36.1 requires in its go.mod (go.etcd.io/etcd/server/v3 v3.6.8).
-ETCD_VERSION=3.6.8
-CACHE=${PM_KUBE_CACHE:-$HOME/.cache/payment-manager/kube}
-BIN_DIR="$CACHE/bin-v$KUBE_VERSION-etcd-v$ETCD_VERSION"
+BIN_DIR=$("$ROOT/scripts/kube-build.sh" dir)
 STATE_DIR="$ROOT/.data/kube-apiserver"
 ENV_FILE="$ROOT/.data/kube-apiserver.env"
 READY_TIMEOUT=${PM_KUBE_READY_TIMEOUT:-180}
@@ -31,89 +23,7 @@ READY_TIMEOUT=${PM_KUBE_READY_TIMEOUT:-180}
 log() { printf '%s [kube-apiserver] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# Go's own caches stay where the machine keeps them (GOMODCACHE, GOCACHE); GOFLAGS from the environment
-# (e.g. -mod=vendor) must not change how these throw-away modules resolve.
-go_in() {
-  local dir=$1
-  shift
-  (cd "$dir" && GOFLAGS=-mod=mod GOTOOLCHAIN=local nice -n 10 go "$@")
-}
-
-build_kube_apiserver() {
-  local src="$CACHE/src/kubernetes-v$KUBE_VERSION" staging_version="v0.${KUBE_VERSION#1.}" upstream_mod
-  mkdir -p "$src"
-  log "resolving k8s.io/kubernetes v$KUBE_VERSION through the Go module proxy"
-  upstream_mod=$(cd "$src" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" |
-    sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')
-  [[ -f $upstream_mod ]] || die "go mod download did not give k8s.io/kubernetes's go.mod"
-  {
-    echo 'module payment-manager.local/kube-apiserver-build'
-    echo
-    echo "go $(sed -n 's/^go //p' "$upstream_mod")"
-    echo
-    echo "require k8s.io/kubernetes v$KUBE_VERSION"
-    echo
-    echo 'replace ('
-    # Every staging module Kubernetes requires as v0.0.0 (it replaces them with ./staging/src/... in its own
-    # go.mod, which a dependent module does not inherit) → its published release.
-    sed -n 's/^\s*\(k8s\.io\/[a-z0-9-]*\) v0\.0\.0$/\1/p' "$upstream_mod" | while read -r module; do
-      echo "	$module => $module $staging_version"
-    done
-    echo ')'
-  } >"$src/go.mod"
-  cat >"$src/tools.go" <<'EOF'
-//go:build tools
-
-// Pins the command this module exists to build, so `go mod tidy` keeps its dependencies.
-package tools
-
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
-EOF
-  log "resolving kube-apiserver's dependencies"
-  go_in "$src" mod tidy
-  log "compiling kube-apiserver v$KUBE_VERSION (nice 10; several minutes on a cold Go cache)"
-  go_in "$src" build -trimpath -ldflags "-s -w \
-    -X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION \
-    -X k8s.io/component-base/version.gitMajor=1 \
-    -X k8s.io/component-base/version.gitMinor=${KUBE_VERSION#1.} \
-    -X k8s.io/client-go/pkg/version.gitVersion=v$KUBE_VERSION" \
-    -o "$BIN_DIR/kube-apiserver.partial" k8s.io/kubernetes/cmd/kube-apiserver
-  mv "$BIN_DIR/kube-apiserver.partial" "$BIN_DIR/kube-apiserver"
-}
-
-build_etcd() {
-  local src="$CACHE/src/etcd-v$ETCD_VERSION"
-  mkdir -p "$src"
-  cat >"$src/go.mod" <<EOF
-module payment-manager.local/etcd-build
-
-go 1.24
-
-require go.etcd.io/etcd/server/v3 v$ETCD_VERSION
-EOF
-  cat >"$src/tools.go" <<'EOF'
-//go:build tools
-
-// Pins the command this module exists to build, so `go mod tidy` keeps its dependencies.
-package tools
-
-import _ "go.etcd.io/etcd/server/v3"
-EOF
-  log "resolving etcd v$ETCD_VERSION"
-  go_in "$src" mod tidy
-  log "compiling etcd v$ETCD_VERSION (nice 10)"
-  go_in "$src" build -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd.partial" go.etcd.io/etcd/server/v3
-  mv "$BIN_DIR/etcd.partial" "$BIN_DIR/etcd"
-}
-
-cmd_build() {
-  command -v go >/dev/null || die "Go is missing (it builds kube-apiserver and etcd from the Go module proxy)"
-  mkdir -p "$BIN_DIR"
-  local started=$SECONDS
-  [[ -x "$BIN_DIR/etcd" ]] || build_etcd
-  [[ -x "$BIN_DIR/kube-apiserver" ]] || build_kube_apiserver
-  log "binaries ready in $BIN_DIR ($((SECONDS - started))s)"
-}
+cmd_build() { "$ROOT/scripts/kube-build.sh" apiserver; }
 
 # shellcheck source=lib/detached.sh
 source "$ROOT/scripts/lib/detached.sh"
@@ -181,7 +91,7 @@ cmd_start() {
   etcd_port=$(free_port)
   etcd_peer_port=$(free_port)
   api_port=$(free_port)
-  log "starting etcd v$ETCD_VERSION on 127.0.0.1:$etcd_port"
+  log "starting etcd on 127.0.0.1:$etcd_port"
   # No fsync: the data is thrown away after the run, and fsync on a shared disk only slows the tests.
   start_detached etcd "$BIN_DIR/etcd" --name test --data-dir "$STATE_DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
@@ -189,7 +99,7 @@ cmd_start() {
     --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
     --initial-cluster "test=http://127.0.0.1:$etcd_peer_port" \
     --unsafe-no-fsync --log-level warn
-  log "starting kube-apiserver v$KUBE_VERSION on https://127.0.0.1:$api_port"
+  log "starting kube-apiserver $("$BIN_DIR/kube-apiserver" --version | cut -d" " -f2) on https://127.0.0.1:$api_port"
   start_detached kube-apiserver "$BIN_DIR/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \

@@ -6,9 +6,10 @@
 # Installs Node 24 into .tools and the npm dependencies when they are missing, then starts every service the suite
 # needs that is not already running — PostgreSQL with pg_partman, WireMock, Apache Kafka (a single node and a 3-node
 # cluster), the Citus cluster and a streaming replica pair (scripts/test-services.sh), a kube-apiserver with etcd
-# (scripts/kube-apiserver.sh) and the OpenTelemetry Collector with Tempo (scripts/observability-stack.sh; both built
-# with Go on first use and cached in ~/.cache/payment-manager) — runs `npm test`, and stops what it started, also on
-# failure or Ctrl-C. Services you started yourself (eval "$(scripts/test-services.sh start)") are used and left running.
+# (scripts/kube-apiserver.sh), the OpenTelemetry Collector with Tempo (scripts/observability-stack.sh; both built
+# with Go on first use and cached in ~/.cache/payment-manager) and, as root, the images (npm run images) and a real
+# single-node Kubernetes cluster with the platform deployed (scripts/cluster.sh) — runs `npm test`, and stops what it
+# started, also on failure or Ctrl-C. Services you started yourself (eval "$(scripts/test-services.sh start)") are used and left running.
 # Missing system packages (PostgreSQL 15, pg_partman, Java, Maven, kcat, …) are installed first with
 # scripts/system-packages.sh (root or sudo; Go must be on the machine for the first builds).
 # PM_TEST_KEEP_SERVICES=1 leaves the services this script started running.
@@ -25,7 +26,7 @@ source "$ROOT/scripts/lib/node-setup.sh"
 # The service scripts this run started (stopped on exit, in reverse order) and their logs, shown when tests fail.
 STARTED=()
 SERVICE_LOGS=(.data/test-services/*.log .data/test-services/kafka-*/node*/server.log .data/observability-stack/*.log
-  .data/kube-apiserver/*.log)
+  .data/kube-apiserver/*.log .data/local-cluster/*.log)
 TESTS_RAN=0
 on_exit() {
   local status=$? index service_log
@@ -56,14 +57,27 @@ scripts/system-packages.sh
 ensure_node_24
 ensure_npm_dependencies
 
+SERVICES=(test-services kube-apiserver observability-stack)
+# The local Kubernetes cluster (scripts/cluster.sh) runs the images of `npm run images`; it needs root.
+if [[ $(id -u) -eq 0 ]]; then
+  log "==> npm run images (the images the compose stack and the cluster run; cached ones are reused)"
+  npm run --silent images
+  SERVICES+=(cluster)
+else
+  log "not root: the local Kubernetes cluster is not started (its tests say so)"
+fi
+
+# The export line of a running service's PM_TEST_* variables.
+service_env() { if [[ $1 == cluster ]]; then scripts/cluster.sh test-env; else "scripts/$1.sh" env; fi; }
+
 # Starts the services of each script that are not running, all at once (the Kafka JVMs take longest), and loads
 # their PM_TEST_* exports into this shell.
 EXPORTS_DIR=$(mktemp -d)
 declare -A STARTING=()
-for service in test-services kube-apiserver observability-stack; do
+for service in "${SERVICES[@]}"; do
   if "scripts/$service.sh" status >/dev/null 2>&1; then
     log "$service: already running, using it"
-    "scripts/$service.sh" env >"$EXPORTS_DIR/$service.env"
+    service_env "$service" >"$EXPORTS_DIR/$service.env"
   else
     log "$service: starting (its log lines follow)"
     STARTED+=("$service")
@@ -74,7 +88,7 @@ done
 for service in "${!STARTING[@]}"; do
   wait "${STARTING[$service]}" || die "$service did not start (see the lines above)"
 done
-for service in test-services kube-apiserver observability-stack; do
+for service in "${SERVICES[@]}"; do
   # shellcheck disable=SC1090
   source "$EXPORTS_DIR/$service.env"
 done
