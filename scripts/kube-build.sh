@@ -13,7 +13,6 @@
 # Progress goes to stderr; already built binaries are skipped.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Keep in step with deploy/kind/cluster.yaml's node image (kindest/node:v1.36.1).
 KUBE_VERSION=1.36.1
 # The etcd release k8s.io/kubernetes v1.36.1 requires in its go.mod (go.etcd.io/etcd/server/v3 v3.6.8).
@@ -101,13 +100,88 @@ build_go_command() {
   mv "$BIN_DIR/$name.partial" "$BIN_DIR/$name"
 }
 
+# Traefik, the Gateway API implementation of the local cluster. Its own go.mod `replace` directives do not apply to
+# a module that depends on it, so they are copied (local paths resolved into its module directory). lego's DNS-01
+# challenge providers are left out: seven of their cloud SDKs (Akamai v13, OCI v1065, Huawei, Sakura, UCloud,
+# Yandex DNS at the versions lego pins) are not served by our Go module proxy. The local lego copy keeps everything
+# else and answers every DNS provider name with an error; the Gateway here serves plain HTTP and never uses ACME.
+build_traefik() {
+  [[ -x $BIN_DIR/traefik ]] && return 0
+  local src="$CACHE/src/traefik-v$TRAEFIK_VERSION" traefik_dir lego_version lego_dir
+  write_build_module "$src" "github.com/traefik/traefik/v3 v$TRAEFIK_VERSION" github.com/traefik/traefik/v3/cmd/traefik
+  log "resolving github.com/traefik/traefik/v3@v$TRAEFIK_VERSION"
+  traefik_dir=$(module_dir "$src" "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION")
+  lego_version=$(sed -n 's/^\s*github.com\/go-acme\/lego\/v5 \(v[0-9.]*\).*/\1/p' "$traefik_dir/go.mod" | head -n 1)
+  [[ -n $lego_version ]] || die "Traefik v$TRAEFIK_VERSION's go.mod names no github.com/go-acme/lego/v5 version"
+  lego_dir=$(module_dir "$src" "github.com/go-acme/lego/v5@$lego_version")
+  rm -rf "$src/lego"
+  cp -r "$lego_dir" "$src/lego"
+  chmod -R u+w "$src/lego"
+  rm -f "$src/lego/providers/dns/"*.go
+  cat >"$src/lego/providers/dns/dns_providers.go" <<'EOF'
+// Package dns: lego's DNS-01 providers, left out of the payment-manager local Traefik build (scripts/kube-build.sh).
+package dns
+
+import (
+	"fmt"
+
+	"github.com/go-acme/lego/v5/challenge"
+)
+
+// NewDNSChallengeProviderByName refuses every name: no DNS provider is compiled into this build.
+func NewDNSChallengeProviderByName(name string) (challenge.Provider, error) {
+	return nil, fmt.Errorf("DNS provider %q is not part of this Traefik build (payment-manager local build)", name)
+}
+EOF
+  # Its extension-point module (empty structs in Traefik's open-source build) lives beside its go.mod, outside the
+  # module zip, and is not served on its own: an equivalent one is written here.
+  mkdir -p "$src/dynamic-ext"
+  printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24\n' >"$src/dynamic-ext/go.mod"
+  cat >"$src/dynamic-ext/ext.go" <<'EOF'
+// Package ext: the extension points of Traefik's dynamic configuration, empty as in its open-source build.
+package ext
+
+// HTTP extends dynamic.HTTPConfiguration.
+type HTTP struct{}
+
+// Router extends dynamic.Router.
+type Router struct{}
+
+// RouterIng extends the router annotations of the Ingress provider.
+type RouterIng struct{}
+
+// ToRouter converts the annotation extension into the router extension.
+func (RouterIng) ToRouter() Router { return Router{} }
+EOF
+  {
+    echo
+    # Traefik's own replace directives, but for the two above and its go-http-auth fork, whose pinned 2026 commit is
+    # not served: the fork's 2020 commit (the one Traefik v2 pinned) is, with the API Traefik calls. Only the
+    # BasicAuth/DigestAuth middlewares use it; our Gateway configures neither.
+    sed -n '/^replace (/,/^)/p; /^replace [^(]/p' "$traefik_dir/go.mod" | grep -vE 'dynamic/ext|abbot/go-http-auth'
+    echo "replace github.com/traefik/traefik/dynamic/ext => ./dynamic-ext"
+    echo "replace github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e"
+    echo "replace github.com/go-acme/lego/v5 => ./lego"
+  } >>"$src/go.mod"
+  go_in "$src" mod tidy
+  log "compiling traefik v$TRAEFIK_VERSION (nice 10)"
+  go_in "$src" build -trimpath -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v$TRAEFIK_VERSION" \
+    -o "$BIN_DIR/traefik.partial" github.com/traefik/traefik/v3/cmd/traefik
+  mv "$BIN_DIR/traefik.partial" "$BIN_DIR/traefik"
+}
+
+# module_dir BUILD_MODULE_DIR MODULE@VERSION: the module's directory in the Go module cache (downloaded if needed).
+# Run inside one of our build modules: `go` would otherwise take whatever go.mod lies above the working directory.
+module_dir() {
+  go_in "$1" mod download -json "$2" | sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p'
+}
+
 # The pod sandbox's pause process, from the pause.c that k8s.io/kubernetes ships (kind's node image carries the same
 # binary in registry.k8s.io/pause, which we cannot reach).
 build_pause() {
   [[ -x $BIN_DIR/pause ]] && return 0
   local dir
-  dir=$(cd "$ROOT" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" |
-    sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p')
+  dir=$(module_dir "$CACHE/src/kubernetes-v$KUBE_VERSION" "k8s.io/kubernetes@v$KUBE_VERSION")
   [[ -f $dir/build/pause/linux/pause.c ]] || die "pause.c not found in k8s.io/kubernetes v$KUBE_VERSION"
   command -v gcc >/dev/null || die "gcc is missing (it builds the pause binary)"
   log "compiling pause (gcc -static)"
@@ -125,7 +199,7 @@ cmd_build() {
   else
     build_kubernetes kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy kubectl
     build_go_command coredns "github.com/coredns/coredns@v$COREDNS_VERSION" github.com/coredns/coredns
-    build_go_command traefik "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION" github.com/traefik/traefik/v3/cmd/traefik
+    build_traefik
     build_pause
   fi
   log "$1 binaries ready in $BIN_DIR ($((SECONDS - started))s)"
