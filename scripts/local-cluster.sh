@@ -263,7 +263,7 @@ cmd_up() {
   set_sysctls
   make_bridge
 
-  log "starting etcd and kube-apiserver v$("$BIN_DIR/kube-apiserver" --version | cut -d' ' -f2) on https://$NODE_IP:$API_PORT"
+  log "starting etcd and kube-apiserver $("$BIN_DIR/kube-apiserver" --version | cut -d' ' -f2) on https://$NODE_IP:$API_PORT"
   start_detached etcd "$BIN_DIR/etcd" --name local --data-dir "$STATE_DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -312,6 +312,21 @@ cmd_up() {
   start_detached kube-proxy "$BIN_DIR/kube-proxy" --kubeconfig "$STATE_DIR/kube-proxy.kubeconfig" \
     --hostname-override "$NODE_NAME" --cluster-cidr "$POD_CIDR" --proxy-mode iptables \
     --conntrack-max-per-core 0 --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256
+  # CoreDNS runs on the node as the user "coredns" of its client certificate: what it reads (system:coredns on kubeadm).
+  kubectl_admin apply -f - >/dev/null <<RBAC
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: "payment-manager-local:coredns" }
+rules:
+  - { apiGroups: [""], resources: [endpoints, services, pods, namespaces], verbs: [list, watch] }
+  - { apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: "payment-manager-local:coredns" }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "payment-manager-local:coredns" }
+subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: coredns }]
+RBAC
   start_detached coredns "$BIN_DIR/coredns" -conf "$STATE_DIR/Corefile"
   wait_for "node $NODE_NAME Ready" kubelet "$READY_TIMEOUT" node_ready
   wait_for 'CoreDNS ready' coredns 60 curl -fsS http://127.0.0.1:18181/ready
@@ -327,7 +342,7 @@ load_pause_image() {
     mkdir -p "$context"
     cp "$BIN_DIR/pause" "$context/pause"
     printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$context/Containerfile"
-    podman build --quiet -t "$PAUSE_IMAGE" "$context" >/dev/null
+    podman build --quiet -t "$PAUSE_IMAGE" "$context" >/dev/null 2>&1
   fi
   cmd_load "$PAUSE_IMAGE"
 }
@@ -344,7 +359,7 @@ cmd_load() {
     podman image exists "$stored" || die "image $stored is not in podman's store (npm run images builds ours)"
     names+=("$stored")
   done
-  podman save --multi-image-archive --format docker-archive -o "$archive" "${names[@]}" >/dev/null
+  podman save --quiet --multi-image-archive --format docker-archive -o "$archive" "${names[@]}"
   ctr_k8s images import --no-unpack=false "$archive" >/dev/null
   rm -f "$archive"
   for stored in "${names[@]}"; do
