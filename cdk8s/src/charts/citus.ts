@@ -21,7 +21,6 @@ export interface CitusChartProps extends ChartProps {
   clientPodNames: string[];
 }
 
-
 /**
  * Citus mode (PM_POSTGRES=citus, docs/data-tier.md): one coordinator and N (≥ 2) workers as StatefulSets, all
  * running deploy/citus (PostgreSQL 17 + Citus 13.2 + pg_partman, non-root), and a Job that registers the workers
