@@ -7,9 +7,9 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesObject, setHeaderOptions } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runClusterCheck } from '../cluster/check.ts';
-import { Applier, loadKubeConfig } from '../cluster/kube.ts';
+import type { Applier } from '../cluster/kube.ts';
 import { awaitedObjects } from '../cluster/readiness.ts';
-import { installCrds, KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
+import { applyPlatform, KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
 import { type K8sObject, synthPlatform } from './support/manifests.ts';
 
 /** What the client's read() needs: apiVersion, kind, name and namespace. */
@@ -114,12 +114,7 @@ describe.skipIf(!KUBECONFIG)(title, () => {
   let objects: K8sObject[];
 
   beforeAll(async () => {
-    kc = loadKubeConfig(KUBECONFIG);
-    applier = new Applier(kc);
-    await installCrds(kc, applier);
-    objects = synthPlatform({ PM_NAMESPACE: NAMESPACE }).objects;
-    const rejected = await applier.applyAll(objects as KubernetesObject[]);
-    if (rejected.length) throw new Error(`apply rejected: ${JSON.stringify(rejected)}`);
+    ({ kc, applier, objects } = await applyPlatform(KUBECONFIG, { PM_NAMESPACE: NAMESPACE }));
   }, 180_000);
 
   /** cluster:check's readiness step alone (the later steps need running pods). */
@@ -190,13 +185,9 @@ describe.skipIf(!KUBECONFIG)(`${title}, standalone stack`, () => {
   let objects: K8sObject[];
 
   beforeAll(async () => {
-    kc = loadKubeConfig(KUBECONFIG);
-    applier = new Applier(kc);
-    await installCrds(kc, applier);
     // A LoadBalancer Service: a fixed node port is unique cluster-wide, and every run has a new namespace.
-    objects = synthPlatform({ PM_NAMESPACE: namespace, PM_STACK: 'standalone', PM_GATEWAY_NODE_PORT: 'none' }).objects;
-    const rejected = await applier.applyAll(objects as KubernetesObject[]);
-    if (rejected.length) throw new Error(`apply rejected: ${JSON.stringify(rejected)}`);
+    const env = { PM_NAMESPACE: namespace, PM_STACK: 'standalone', PM_GATEWAY_NODE_PORT: 'none' };
+    ({ kc, applier, objects } = await applyPlatform(KUBECONFIG, env));
   }, 180_000);
 
   const checkReadiness = (readyTimeoutMs: number) =>

@@ -1,8 +1,9 @@
 import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { execProbe, lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
-import { appLabels, selectorLabels } from '../constructs/labels.ts';
+import { execProbe, resources } from '../constructs/hardening.ts';
+import { selectorLabels } from '../constructs/labels.ts';
+import { OneShotJob } from '../constructs/one-shot-job.ts';
 import { StatefulService } from '../constructs/stateful-service.ts';
 import { CITUS_COORDINATOR, CITUS_WORKER, PG_CREDENTIALS_SECRET, PG_DATABASE } from '../database.ts';
 import {
@@ -43,36 +44,21 @@ export class CitusChart extends Chart {
         (_, i) => `SELECT citus_add_node('${CITUS_WORKER}-${i}.${CITUS_WORKER}', 5432);`,
       ),
     ].join(' ');
-    const labels = appLabels('citus-register', 'database');
-    new k8s.KubeJob(this, 'register', {
-      metadata: { name: 'citus-register-workers', labels },
-      spec: {
-        backoffLimit: 20,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: 'OnFailure',
-            securityContext: lockedDownPod(POSTGRES_UID),
-            automountServiceAccountToken: false,
-            containers: [
-              {
-                name: 'register',
-                image: props.image,
-                imagePullPolicy: 'IfNotPresent',
-                command: ['psql', '-v', 'ON_ERROR_STOP=1', '-c', register],
-                env: [
-                  { name: 'PGHOST', value: CITUS_COORDINATOR },
-                  { name: 'PGDATABASE', value: PG_DATABASE },
-                  { name: 'PGUSER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },
-                  { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'password' } } },
-                ],
-                resources: resources('50m', '32Mi', '200m', '64Mi'),
-                securityContext: lockedDownContainer(POSTGRES_UID),
-              },
-            ],
-          },
-        },
-      },
+    new OneShotJob(this, 'register', {
+      name: 'citus-register-workers',
+      labelName: 'citus-register',
+      component: 'database',
+      containerName: 'register',
+      image: props.image,
+      uid: POSTGRES_UID,
+      command: ['psql', '-v', 'ON_ERROR_STOP=1', '-c', register],
+      env: [
+        { name: 'PGHOST', value: CITUS_COORDINATOR },
+        { name: 'PGDATABASE', value: PG_DATABASE },
+        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'password' } } },
+      ],
+      resources: resources('50m', '32Mi', '200m', '64Mi'),
     });
 
     new k8s.KubeNetworkPolicy(this, 'netpol-workers', {

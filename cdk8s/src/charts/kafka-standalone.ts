@@ -1,8 +1,9 @@
 import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
-import { appLabels, selectorLabels } from '../constructs/labels.ts';
+import { resources } from '../constructs/hardening.ts';
+import { selectorLabels } from '../constructs/labels.ts';
+import { OneShotJob } from '../constructs/one-shot-job.ts';
 import { APP_UID } from '../constructs/service.ts';
 import { StatefulService } from '../constructs/stateful-service.ts';
 import {
@@ -150,44 +151,27 @@ export class KafkaStandaloneChart extends Chart {
 
   /** `npm run kafka:topics` of the ingest image; it retries (pod restarts) until the quorum is up, then exits. */
   private topicsJob(props: KafkaStandaloneChartProps, replicationFactor: number): void {
-    const labels = appLabels(KAFKA_TOPICS_JOB, 'kafka');
     const partitions = (name: string) => String(KAFKA_TOPICS.find((t) => t.name === name)?.partitions);
-    new k8s.KubeJob(this, 'topics', {
-      metadata: { name: KAFKA_TOPICS_JOB, labels },
-      spec: {
-        backoffLimit: 20,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: 'OnFailure',
-            securityContext: lockedDownPod(APP_UID),
-            automountServiceAccountToken: false,
-            containers: [
-              {
-                name: 'create-topics',
-                image: props.topicsImage,
-                imagePullPolicy: 'IfNotPresent',
-                // args, not command: the image's ENTRYPOINT (tini) stays PID 1.
-                args: ['node', 'services/ingest/src/cli/create-topics.ts'],
-                env: [
-                  { name: 'KAFKA_BROKERS', value: KAFKA_BOOTSTRAP },
-                  { name: 'KAFKA_ORDERS_TOPIC', value: 'webhooks.orders' },
-                  { name: 'KAFKA_DISPUTES_TOPIC', value: 'webhooks.disputes' },
-                  { name: 'KAFKA_ORDERS_DLQ_TOPIC', value: 'webhooks.orders.dlq' },
-                  { name: 'KAFKA_DISPUTES_DLQ_TOPIC', value: 'webhooks.disputes.dlq' },
-                  { name: 'KAFKA_TOPIC_PARTITIONS', value: partitions('webhooks.orders') },
-                  { name: 'KAFKA_DLQ_PARTITIONS', value: partitions('webhooks.orders.dlq') },
-                  { name: 'KAFKA_REPLICATION_FACTOR', value: String(replicationFactor) },
-                ],
-                resources: resources('50m', '64Mi', '500m', '256Mi'),
-                securityContext: lockedDownContainer(APP_UID),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
-            ],
-            volumes: [{ name: 'tmp', emptyDir: {} }],
-          },
-        },
-      },
+    new OneShotJob(this, 'topics', {
+      name: KAFKA_TOPICS_JOB,
+      component: 'kafka',
+      containerName: 'create-topics',
+      image: props.topicsImage,
+      uid: APP_UID,
+      // args, not command: the image's ENTRYPOINT (tini) stays PID 1.
+      args: ['node', 'services/ingest/src/cli/create-topics.ts'],
+      env: [
+        { name: 'KAFKA_BROKERS', value: KAFKA_BOOTSTRAP },
+        { name: 'KAFKA_ORDERS_TOPIC', value: 'webhooks.orders' },
+        { name: 'KAFKA_DISPUTES_TOPIC', value: 'webhooks.disputes' },
+        { name: 'KAFKA_ORDERS_DLQ_TOPIC', value: 'webhooks.orders.dlq' },
+        { name: 'KAFKA_DISPUTES_DLQ_TOPIC', value: 'webhooks.disputes.dlq' },
+        { name: 'KAFKA_TOPIC_PARTITIONS', value: partitions('webhooks.orders') },
+        { name: 'KAFKA_DLQ_PARTITIONS', value: partitions('webhooks.orders.dlq') },
+        { name: 'KAFKA_REPLICATION_FACTOR', value: String(replicationFactor) },
+      ],
+      resources: resources('50m', '64Mi', '500m', '256Mi'),
+      scratch: ['/tmp'],
     });
   }
 }
