@@ -1,23 +1,14 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { lockedDownContainer, lockedDownPod } from './hardening.ts';
+import { localImageContainer, lockedDownContainer, lockedDownPod, type WorkloadContainerProps } from './hardening.ts';
 import { appLabels } from './labels.ts';
 
-export interface OneShotJobProps {
+export interface OneShotJobProps extends WorkloadContainerProps {
   /** Name of the Job. */
   name: string;
   /** app.kubernetes.io/name of the Job and its pods, by which NetworkPolicies admit them (default: the Job's name). */
   labelName?: string;
   component: string;
-  containerName: string;
-  image: string;
-  /** The image's non-root UID. */
-  uid: number;
-  /** Replaces the image's ENTRYPOINT: only for images whose entrypoint is not a process supervisor (tini). */
-  command?: string[];
-  args?: string[];
-  env: k8s.EnvVar[];
-  resources: k8s.ResourceRequirements;
   /** Writable paths (emptyDir): the root file system is read-only. */
   scratch?: string[];
 }
@@ -44,11 +35,7 @@ export class OneShotJob extends Construct {
             automountServiceAccountToken: false,
             containers: [
               {
-                name: props.containerName,
-                image: props.image,
-                imagePullPolicy: 'IfNotPresent',
-                ...(props.command ? { command: props.command } : {}),
-                ...(props.args ? { args: props.args } : {}),
+                ...localImageContainer(props.containerName, props.image, props),
                 env: props.env,
                 resources: props.resources,
                 securityContext: lockedDownContainer(props.uid),

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { lockedDownContainer, lockedDownPod } from './hardening.ts';
+import { localImageContainer, lockedDownContainer, lockedDownPod, type WorkloadContainerProps } from './hardening.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import type { SupportPort } from './support-service.ts';
 
@@ -12,23 +12,15 @@ export interface ConfigMapMount {
   defaultMode?: number;
 }
 
-export interface StatefulServiceProps {
+export interface StatefulServiceProps extends WorkloadContainerProps {
   /** Name of the StatefulSet, its headless Service and its PDB; pods are `<name>-<ordinal>.<name>`. */
   name: string;
   component: string;
   replicas: number;
-  containerName: string;
-  image: string;
-  /** The image's non-root UID; also the fsGroup, so the volume is writable without a root init step. */
-  uid: number;
-  command?: string[];
-  args?: string[];
-  env: k8s.EnvVar[];
   ports: SupportPort[];
   readinessProbe: k8s.Probe;
   /** Grace before the liveness probe (the same check as readiness) may restart a slow first start. */
   livenessDelaySeconds: number;
-  resources: k8s.ResourceRequirements;
   /** The per-pod PersistentVolumeClaim `data`; storageClass undefined = the cluster's default class. */
   data: { mountPath: string; size: string; storageClass?: string };
   configMounts?: ConfigMapMount[];
@@ -88,11 +80,7 @@ export class StatefulService extends Construct {
             automountServiceAccountToken: false,
             containers: [
               {
-                name: props.containerName,
-                image: props.image,
-                imagePullPolicy: 'IfNotPresent',
-                ...(props.command ? { command: props.command } : {}),
-                ...(props.args ? { args: props.args } : {}),
+                ...localImageContainer(props.containerName, props.image, props),
                 ports: props.ports.map((p) => ({ name: p.name, containerPort: p.port })),
                 env: props.env,
                 resources: props.resources,
