@@ -107,7 +107,8 @@ export class KafkaStandaloneChart extends Chart {
         { name: 'plain', port: KAFKA_CLIENT_PORT },
         { name: 'controller', port: CONTROLLER_PORT },
       ],
-      // The broker listener opens once the node has joined the quorum and caught up with the metadata log.
+      // Ready = the broker port accepts connections (a JVM per probe for kafka-broker-api-versions would cost more
+      // than it tells: clients and the topics Job retry until the quorum serves them anyway).
       readinessProbe: {
         tcpSocket: { port: k8s.IntOrString.fromNumber(KAFKA_CLIENT_PORT) },
         periodSeconds: 10,
