@@ -14,6 +14,8 @@ parseCli({
   options: {},
   environment: {
     CDK8S_OUTDIR: 'output directory (default cdk8s/dist)',
+    PM_STACK: 'operators (default) or standalone: Kafka, PostgreSQL and Traefik as plain workloads of our own images',
+    PM_STORAGE_CLASS: "storage class of the standalone stack's volume claims (default: the cluster's default)",
     PM_POSTGRES: 'cnpg (default) or citus',
     PM_PROFILE: 'dev for the small profile',
     PM_NAMESPACE: 'namespace (default payment-manager)',

@@ -7,8 +7,8 @@
  * Steps, each printed as PASS or FAIL with its duration (the run stops at the first failure, exit code 1):
  *   0. the Kubernetes API of the context answers (its version);
  *   1. every workload and custom resource the cdk8s app synthesizes (same PM_* settings as `npm run synth`) is
- *      ready: Deployments, StatefulSets, Jobs, the CloudNativePG Cluster, the Strimzi Kafka and topics, the
- *      Gateway and its HTTPRoute;
+ *      ready: Deployments, StatefulSets, Jobs, the CloudNativePG Cluster, the Strimzi Kafka and topics (operators
+ *      stack only), the Gateway and its HTTPRoute;
  *   2. port-forwards to an API pod through the Kubernetes API;
  *   3. sends a signed order webhook through the Gateway, with a traceparent whose trace id it chose;
  *   4. polls the API until that order exists;

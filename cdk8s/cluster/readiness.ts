@@ -1,7 +1,9 @@
 /**
  * When is a platform object ready? The rules `npm run cluster:check` waits on, one per kind, read from the
  * status fields the controllers and operators write (Deployment/StatefulSet/Job controllers, CloudNativePG,
- * Strimzi, Envoy Gateway).
+ * Strimzi, Envoy Gateway or Traefik). Which objects are awaited follows from what was synthesized: the standalone
+ * stack (PM_STACK=standalone) has no operator resources, and its Kafka, PostgreSQL and topics Job are StatefulSets
+ * and a Job.
  */
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { apiErrorMessage, describeObject, isNotFound } from './kube.ts';

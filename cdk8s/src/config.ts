@@ -8,13 +8,24 @@ export const POSTGRES_FLAVOURS = ['cnpg', 'citus'] as const;
 export type PostgresFlavour = (typeof POSTGRES_FLAVOURS)[number];
 
 /**
+ * Who runs the data services. `operators`: Strimzi, CloudNativePG and Envoy Gateway reconcile our custom resources.
+ * `standalone`: plain StatefulSets and Deployments from our own images, with Traefik as the Gateway API controller,
+ * for clusters without operators or a reachable registry (air-gapped; docs/kubernetes.md, "Standalone stack").
+ */
+export const STACKS = ['operators', 'standalone'] as const;
+export type Stack = (typeof STACKS)[number];
+
+/**
  * Image references. Our own images carry a fixed, non-latest tag at synth time; skaffold replaces the
  * whole reference (matching by repository name) with the tag it built.
  */
 export interface PlatformImages {
   api: string;
   ingest: string;
-  /** CloudNativePG operand image with pg_partman added (deploy/operators/postgres-cnpg.Dockerfile). */
+  /**
+   * PostgreSQL of the stack: the CloudNativePG operand image with pg_partman added
+   * (deploy/operators/postgres-cnpg.Dockerfile), or in the standalone stack payment-manager/postgres.
+   */
   postgres: string;
   /** PostgreSQL 17 + Citus 13.2 + pg_partman for PM_POSTGRES=citus (deploy/citus/Dockerfile). */
   citus: string;
@@ -26,11 +37,16 @@ export interface PlatformImages {
   prometheus: string;
   grafana: string;
   wiremock: string;
+  /** KRaft broker+controller of the standalone stack (Strimzi runs its own image otherwise). */
+  kafka: string;
+  /** Gateway API controller and proxy of the standalone stack (Envoy Gateway's chart brings its own otherwise). */
+  traefik: string;
 }
 
 export interface PlatformConfig {
   repoRoot: string;
   namespace: string;
+  stack: Stack;
   postgres: PostgresFlavour;
   images: PlatformImages;
   /** Deploy a WireMock "Silvergate" with the repo's stubs (kind/dev); off = SILVERGATE_BASE_URL points elsewhere. */
@@ -51,6 +67,8 @@ export interface PlatformConfig {
   /** API_KEYS of the API (`role:sha256hex`, see services/api/src/http/auth.ts). */
   apiKeys: string;
   kafka: { replicas: number; storage: string };
+  /** StorageClass of the standalone stack's volume claims; undefined = the cluster's default class. */
+  storageClass?: string;
   citusWorkers: number;
   /** 'dev' (skaffold -p dev) trims replicas for a laptop-sized node and logs at debug level. */
   profile: 'default' | 'dev';
@@ -108,12 +126,12 @@ export function devApiKeys(repoRoot: string): string {
   return deployEnvValue(repoRoot, 'api.env', 'API_KEYS');
 }
 
-function flavour(raw: string | undefined): PostgresFlavour {
-  const value = raw?.trim() || 'cnpg';
-  if (!(POSTGRES_FLAVOURS as readonly string[]).includes(value)) {
-    throw new ConfigError(`PM_POSTGRES must be one of ${POSTGRES_FLAVOURS.join(', ')}, got "${value}"`);
-  }
-  return value as PostgresFlavour;
+/** One of `allowed` (the first when unset); anything else stops synth naming the variable. */
+function oneOf<T extends string>(name: string, allowed: readonly T[], raw: string | undefined): T {
+  const value = raw?.trim() || (allowed[0] as T);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
 }
 
 /** The password is spliced into PG_URL by $(VAR) expansion, where URL-reserved characters would break it. */
@@ -138,8 +156,22 @@ function gatewayNodePort(raw: string | undefined): number | null {
 }
 
 /**
+ * Images of the standalone stack: ours for every component (built here, loaded straight into containerd), so no
+ * pod needs a registry. Grafana and Loki have none (docs/kubernetes.md), which is why the stack leaves them out.
+ */
+function standaloneImages(tag: string): Partial<PlatformImages> {
+  return {
+    postgres: `payment-manager/postgres:${tag}`,
+    otelCollector: `payment-manager/otel-collector:${tag}`,
+    tempo: `payment-manager/tempo:${tag}`,
+    prometheus: `payment-manager/prometheus:${tag}`,
+    wiremock: `payment-manager/wiremock:${tag}`,
+  };
+}
+
+/**
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
- * PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
+ * PM_STACK=operators|standalone, PM_STORAGE_CLASS, PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
  * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_API_KEYS, PM_PROFILE=dev.
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
@@ -147,16 +179,22 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
   // Strict like every boolean variable: a typo such as PM_PROVIDER_STUB=ture stops synth naming it.
   const providerStub = envReader(env).boolean('PM_PROVIDER_STUB', true);
   const dev = env.PM_PROFILE?.trim() === 'dev';
+  const stack = oneOf('PM_STACK', STACKS, env.PM_STACK);
+  const storageClass = env.PM_STORAGE_CLASS?.trim() || undefined;
   return {
     repoRoot,
     namespace: env.PM_NAMESPACE?.trim() || 'payment-manager',
-    postgres: flavour(env.PM_POSTGRES),
+    stack,
+    postgres: oneOf('PM_POSTGRES', POSTGRES_FLAVOURS, env.PM_POSTGRES),
     images: {
       api: `payment-manager/api:${tag}`,
       ingest: `payment-manager/ingest:${tag}`,
       postgres: `payment-manager/postgres-cnpg:${tag}`,
       citus: `payment-manager/postgres-citus:${tag}`,
+      kafka: `payment-manager/kafka:${tag}`,
+      traefik: `payment-manager/traefik:${tag}`,
       ...PINNED_IMAGES,
+      ...(stack === 'standalone' ? standaloneImages(tag) : {}),
     },
     providerStub,
     silvergateBaseUrl: env.PM_SILVERGATE_BASE_URL?.trim() || 'http://silvergate-stub:8080',
@@ -168,6 +206,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     apiKeys: env.PM_API_KEYS?.trim() ?? devApiKeys(repoRoot),
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
+    ...(storageClass ? { storageClass } : {}),
     citusWorkers: 2,
     profile: dev ? 'dev' : 'default',
     minReplicas: dev ? 1 : 2,

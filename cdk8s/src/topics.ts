@@ -20,5 +20,16 @@ export const KAFKA_TOPICS: readonly TopicSpec[] = [
 export const KAFKA_VERSION = readFileSync(new URL('../../deploy/kafka/VERSION', import.meta.url), 'utf8').trim();
 
 export const KAFKA_CLUSTER_NAME = 'payments';
-/** Strimzi names the bootstrap Service `<cluster>-kafka-bootstrap`. */
-export const KAFKA_BOOTSTRAP = `${KAFKA_CLUSTER_NAME}-kafka-bootstrap:9092`;
+/** Strimzi names the bootstrap Service `<cluster>-kafka-bootstrap`; the standalone stack keeps that name. */
+export const KAFKA_BOOTSTRAP_SERVICE = `${KAFKA_CLUSTER_NAME}-kafka-bootstrap`;
+export const KAFKA_CLIENT_PORT = 9092;
+export const KAFKA_BOOTSTRAP = `${KAFKA_BOOTSTRAP_SERVICE}:${KAFKA_CLIENT_PORT}`;
+
+/**
+ * Replication of the topics and of Kafka's internal topics for a cluster of `nodes`: at most 3 copies, and with
+ * acks=all one replica may be down while writes still succeed; a single node can only require itself.
+ */
+export function kafkaReplication(nodes: number): { factor: number; minInSync: number } {
+  const factor = Math.min(nodes, 3);
+  return { factor, minInSync: Math.max(1, factor - 1) };
+}

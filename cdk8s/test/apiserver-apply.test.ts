@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Applier, isNotFound, loadKubeConfig } from '../cluster/kube.ts';
+import { clusterPrerequisites } from '../src/cluster-prerequisites.ts';
 import { installCrds, KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
 import { type K8sObject, parseYamlStream, REPO_ROOT, synthPlatform } from './support/manifests.ts';
+import { isCoreApi } from './support/schema.ts';
 
 const KUBECONFIG = testKubeconfig();
 
@@ -19,6 +21,12 @@ const VARIANTS: Array<[label: string, env: Record<string, string>]> = [
   ['default (CloudNativePG, 3 Kafka brokers)', { PM_NAMESPACE: 'apply-default' }],
   ['citus', { PM_NAMESPACE: 'apply-citus', PM_POSTGRES: 'citus' }],
   ['dev profile', { PM_NAMESPACE: 'apply-dev', PM_PROFILE: 'dev' }],
+  ['standalone stack (no operators)', { PM_NAMESPACE: 'apply-standalone', PM_STACK: 'standalone' }],
+  // Node ports are unique cluster-wide: the second Traefik Service needs its own.
+  [
+    'standalone stack, dev profile',
+    { PM_NAMESPACE: 'apply-standalone-dev', PM_STACK: 'standalone', PM_PROFILE: 'dev', PM_GATEWAY_NODE_PORT: '30081' },
+  ],
 ];
 
 const title = `synthesized manifests on a real kube-apiserver${KUBECONFIG ? '' : ` (${KUBE_SKIP_REASON})`}`;
@@ -53,6 +61,21 @@ describe.skipIf(!KUBECONFIG)(title, () => {
       expect(missing).toEqual([]);
     },
   );
+
+  it('the standalone stack needs no CRD but the Gateway API ones it applies first (deploy/crds/gateway-api-v1.6.1)', async () => {
+    const crds = clusterPrerequisites({ stack: 'standalone', repoRoot: REPO_ROOT });
+    expect(await applier.applyAll(crds as KubernetesObject[])).toEqual([]);
+    const served = new Set(
+      crds.map((c) => {
+        const spec = c.spec as { group: string; names: { kind: string } };
+        return `${spec.group}/${spec.names.kind}`;
+      }),
+    );
+    const custom = synthPlatform({ PM_STACK: 'standalone' }).objects.filter((o) => !isCoreApi(o.apiVersion));
+    expect(custom.length).toBeGreaterThan(0);
+    for (const o of custom)
+      expect(served, `${o.apiVersion} ${o.kind}`).toContain(`${o.apiVersion.split('/')[0]}/${o.kind}`);
+  });
 
   it('rejects what kind would reject: schema, CEL and unknown-field errors (the check is live)', async () => {
     const { objects } = synthPlatform({ PM_NAMESPACE: 'apply-default' });

@@ -7,9 +7,9 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesObject, setHeaderOptions } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runClusterCheck } from '../cluster/check.ts';
-import { Applier, loadKubeConfig } from '../cluster/kube.ts';
+import type { Applier } from '../cluster/kube.ts';
 import { awaitedObjects } from '../cluster/readiness.ts';
-import { installCrds, KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
+import { applyPlatform, KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
 import { type K8sObject, synthPlatform } from './support/manifests.ts';
 
 /** What the client's read() needs: apiVersion, kind, name and namespace. */
@@ -54,6 +54,19 @@ function healthyStatus(o: K8sObject, generation: number): Record<string, unknown
         availableReplicas: replicas,
         currentReplicas: replicas,
       };
+    case 'Job': {
+      // The Job controller's rules: SuccessCriteriaMet before Complete, and the completion counted.
+      const startTime = now();
+      return {
+        startTime,
+        completionTime: now(),
+        succeeded: o.spec.completions ?? 1,
+        conditions: [
+          { ...condition('SuccessCriteriaMet', generation), observedGeneration: undefined },
+          { ...condition('Complete', generation), observedGeneration: undefined },
+        ],
+      };
+    }
     case 'Cluster':
       return {
         instances: o.spec.instances,
@@ -79,14 +92,14 @@ function healthyStatus(o: K8sObject, generation: number): Record<string, unknown
   }
 }
 
-async function patchStatus(kc: KubeConfig, applier: Applier, o: K8sObject): Promise<void> {
+async function patchStatus(kc: KubeConfig, applier: Applier, o: K8sObject, namespace = NAMESPACE): Promise<void> {
   const live = (await applier.client.read(header(o))) as K8sObject;
   const [group, version] = o.apiVersion.split('/') as [string, string];
   await kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
     {
       group,
       version,
-      namespace: NAMESPACE,
+      namespace,
       plural: `${o.kind.toLowerCase()}s`,
       name: o.metadata.name,
       body: { status: healthyStatus(o, (live.metadata as { generation?: number }).generation ?? 1) },
@@ -101,12 +114,7 @@ describe.skipIf(!KUBECONFIG)(title, () => {
   let objects: K8sObject[];
 
   beforeAll(async () => {
-    kc = loadKubeConfig(KUBECONFIG);
-    applier = new Applier(kc);
-    await installCrds(kc, applier);
-    objects = synthPlatform({ PM_NAMESPACE: NAMESPACE }).objects;
-    const rejected = await applier.applyAll(objects as KubernetesObject[]);
-    if (rejected.length) throw new Error(`apply rejected: ${JSON.stringify(rejected)}`);
+    ({ kc, applier, objects } = await applyPlatform(KUBECONFIG, { PM_NAMESPACE: NAMESPACE }));
   }, 180_000);
 
   /** cluster:check's readiness step alone (the later steps need running pods). */
@@ -167,4 +175,43 @@ describe.skipIf(!KUBECONFIG)(title, () => {
     const results = await checkReadiness([api], 1_000);
     expect(results[1]?.detail).toContain(`Deployment/${NAMESPACE}/api (${replicas - 1}/${replicas} replicas`);
   }, 30_000);
+});
+
+/** The standalone stack (PM_STACK=standalone): no operator resources; StatefulSets and the topics Job instead. */
+describe.skipIf(!KUBECONFIG)(`${title}, standalone stack`, () => {
+  const namespace = `${NAMESPACE}-standalone`;
+  let kc: KubeConfig;
+  let applier: Applier;
+  let objects: K8sObject[];
+
+  beforeAll(async () => {
+    // A LoadBalancer Service: a fixed node port is unique cluster-wide, and every run has a new namespace.
+    const env = { PM_NAMESPACE: namespace, PM_STACK: 'standalone', PM_GATEWAY_NODE_PORT: 'none' };
+    ({ kc, applier, objects } = await applyPlatform(KUBECONFIG, env));
+  }, 180_000);
+
+  const checkReadiness = (readyTimeoutMs: number) =>
+    runClusterCheck({
+      kc,
+      namespace,
+      objects: objects as KubernetesObject[],
+      gatewayUrl: 'http://127.0.0.1:9',
+      readyTimeoutMs,
+      readinessOnly: true,
+      log: () => {},
+    });
+
+  it('fails naming the StatefulSets and the topics Job, then passes once they report healthy status', async () => {
+    const failed = await checkReadiness(2_000);
+    expect(failed.map((r) => r.ok)).toEqual([true, false]);
+    const detail = failed[1]?.detail ?? '';
+    expect(detail).toContain(`StatefulSet/${namespace}/payments-kafka (`);
+    expect(detail).toContain(`StatefulSet/${namespace}/payments-primary (`);
+    expect(detail).toContain(`Job/${namespace}/kafka-topics (no Complete condition yet)`);
+    expect(detail).not.toMatch(/Kafka\/|Cluster\/|KafkaTopic\//);
+
+    for (const o of awaitedObjects(objects)) await patchStatus(kc, applier, o, namespace);
+    const passed = await checkReadiness(20_000);
+    expect(passed.map((r) => r.ok)).toEqual([true, true]);
+  }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { ConfigError } from '@payment-manager/shared';
 import { describe, expect, it } from 'vitest';
 import { devWebhookSecret, loadPlatformConfig, REPO_ROOT } from '../src/config.ts';
 
@@ -29,5 +30,27 @@ describe('synth-time configuration (PM_* variables)', () => {
     expect(() => loadPlatformConfig({ PM_DEV_PG_PASSWORD: 'p@ss/word' })).toThrow(
       /PM_DEV_PG_PASSWORD may contain only/,
     );
+  });
+
+  it('PM_STACK: operators by default; standalone swaps in our own images for every component, never pulled', () => {
+    const operators = loadPlatformConfig({});
+    expect(operators.stack).toBe('operators');
+    expect(operators.storageClass).toBeUndefined();
+    const standalone = loadPlatformConfig({ PM_STACK: ' standalone ', PM_IMAGE_TAG: 't1', PM_STORAGE_CLASS: 'local' });
+    expect(standalone.stack).toBe('standalone');
+    expect(standalone.storageClass).toBe('local');
+    const { api, ingest, postgres, kafka, traefik, otelCollector, tempo, prometheus, wiremock } = standalone.images;
+    for (const image of [api, ingest, postgres, kafka, traefik, otelCollector, tempo, prometheus, wiremock])
+      expect(image).toMatch(/^payment-manager\/[a-z-]+:t1$/);
+    expect(postgres).toBe('payment-manager/postgres:t1');
+    // The operators stack keeps its pinned third-party images.
+    expect(operators.images.tempo).toBe(loadPlatformConfig({ PM_STACK: 'operators' }).images.tempo);
+    expect(operators.images.tempo).not.toMatch(/^payment-manager\//);
+  });
+
+  it('rejects an unknown PM_STACK with a ConfigError naming the variable and the allowed values', () => {
+    const attempt = () => loadPlatformConfig({ PM_STACK: 'helm' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow('PM_STACK must be one of operators, standalone, got "helm"');
   });
 });

@@ -10,7 +10,6 @@ import { SupportService } from '../constructs/support-service.ts';
 import { type DatabaseEndpoints, PG_CREDENTIALS_SECRET, pgUrlFromEnv } from '../database.ts';
 import { readRepoDir } from '../repo-files.ts';
 import { KAFKA_BOOTSTRAP } from '../topics.ts';
-import { GATEWAY_NAMESPACE } from './gateway.ts';
 
 export const API = 'api';
 export const INGEST = 'ingest';
@@ -36,6 +35,8 @@ const OTLP_ENDPOINT = 'http://otel-collector:4318';
 export interface AppChartProps extends ChartProps {
   config: PlatformConfig;
   database: DatabaseEndpoints;
+  /** The Gateway's proxies: the only peer besides Prometheus allowed to reach ingest. */
+  edgePeer: k8s.NetworkPolicyPeer;
 }
 
 const DB_SECRET_ENV: Record<string, SecretRef> = {
@@ -153,13 +154,13 @@ export class AppChart extends Chart {
       otlpEndpoint: OTLP_ENDPOINT,
     });
 
-    this.networkPolicies();
+    this.networkPolicies(props.edgePeer);
     if (config.providerStub) this.silvergateStub(config);
   }
 
-  private networkPolicies(): void {
+  private networkPolicies(edgePeer: k8s.NetworkPolicyPeer): void {
     const peer = (name: string) => ({ podSelector: { matchLabels: selectorLabels(name) } });
-    // Webhooks reach ingest only through the Gateway's Envoy proxies; Prometheus scrapes its /metrics.
+    // Webhooks reach ingest only through the Gateway's proxies; Prometheus scrapes its /metrics.
     new k8s.KubeNetworkPolicy(this, 'netpol-ingest', {
       metadata: { name: INGEST, labels: appLabels(INGEST, 'network') },
       spec: {
@@ -167,10 +168,7 @@ export class AppChart extends Chart {
         policyTypes: ['Ingress'],
         ingress: [
           {
-            from: [
-              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': GATEWAY_NAMESPACE } } },
-              peer('prometheus'),
-            ],
+            from: [edgePeer, peer('prometheus')],
             ports: [{ port: k8s.IntOrString.fromNumber(3001), protocol: 'TCP' }],
           },
         ],

@@ -1,6 +1,7 @@
 import { Chart, type ChartProps } from 'cdk8s';
+import type { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { appLabels } from '../constructs/labels.ts';
+import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import {
   BackendTrafficPolicy,
   ClientTrafficPolicy,
@@ -12,12 +13,23 @@ import {
   HTTPRoute,
   type PolicyTargetRef,
 } from '../crds/gateway.ts';
+import { TRAEFIK, TRAEFIK_GATEWAY_CONTROLLER, Traefik } from './traefik.ts';
 
 /** Namespace of the Envoy Gateway controller, where it also runs the Envoy proxies of every Gateway. */
 export const GATEWAY_NAMESPACE = 'envoy-gateway-system';
 export const GATEWAY_CLASS = 'payment-manager';
+/**
+ * The standalone stack's class has its own name: a GatewayClass's controllerName cannot change, so switching a
+ * cluster between the stacks must not mean updating one class in place.
+ */
+export const TRAEFIK_GATEWAY_CLASS = 'payment-manager-traefik';
+
+/** Who implements the Gateway: Envoy Gateway (installed as an operator) or our own Traefik Deployment. */
+export type GatewayEdge = { kind: 'envoy' } | { kind: 'traefik'; image: string };
 export const GATEWAY_NAME = 'webhooks';
 export const WEBHOOKS_ROUTE = 'webhooks';
+/** Port of the Gateway's HTTP listener (and of the Service in front of the proxies). */
+export const GATEWAY_LISTENER_PORT = 80;
 
 export interface GatewayChartProps extends ChartProps {
   /** Host name the webhook route answers on; empty = any host. */
@@ -31,68 +43,82 @@ export interface GatewayChartProps extends ChartProps {
    * null = a LoadBalancer Service, as on a cloud cluster.
    */
   nodePort: number | null;
+  edge: GatewayEdge;
 }
 
 /**
  * The cluster-scoped GatewayClass that hands our Gateway to Envoy Gateway. It lives in the chart of cluster-scoped
  * objects (cdk8s gives every object of a namespaced chart that namespace).
  */
-export function webhookGatewayClass(scope: Construct): void {
+export function webhookGatewayClass(scope: Construct, edge: GatewayEdge['kind'] = 'envoy'): void {
+  const labels = appLabels(GATEWAY_NAME, 'gateway');
   new GatewayClass(scope, 'gateway-class', {
-    metadata: { name: GATEWAY_CLASS, labels: appLabels(GATEWAY_NAME, 'gateway') },
-    spec: { controllerName: ENVOY_GATEWAY_CONTROLLER, description: 'Payment Manager webhook edge (Envoy Gateway)' },
+    metadata: { name: edge === 'envoy' ? GATEWAY_CLASS : TRAEFIK_GATEWAY_CLASS, labels },
+    spec:
+      edge === 'envoy'
+        ? { controllerName: ENVOY_GATEWAY_CONTROLLER, description: 'Payment Manager webhook edge (Envoy Gateway)' }
+        : { controllerName: TRAEFIK_GATEWAY_CONTROLLER, description: 'Payment Manager webhook edge (Traefik)' },
   });
 }
+
+/** Where the proxies that forward webhooks to ingest run, as a NetworkPolicy peer. */
+export function edgePeer(edge: GatewayEdge['kind']): k8s.NetworkPolicyPeer {
+  return edge === 'envoy'
+    ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': GATEWAY_NAMESPACE } } }
+    : { podSelector: { matchLabels: selectorLabels(TRAEFIK) } };
+}
+
+/** Client-side bounds against slow senders: whole request received, and keep-alive idle. */
+const CLIENT_TIMEOUTS = { request: '10s', idle: '60s' };
 
 /**
  * Provider webhooks enter through the Gateway API (Envoy Gateway): one HTTP Gateway, an HTTPRoute
  * sending /webhooks/* to ingest, and Envoy Gateway policies for what the Gateway API does not express: the body
  * size limit (BackendTrafficPolicy) and client-side timeouts against slow senders (ClientTrafficPolicy). The
  * route's own timeouts bound the whole request and the wait for ingest.
+ *
+ * With the Traefik edge (standalone stack) the Gateway and HTTPRoute are the same but for the class and Envoy's
+ * infrastructure reference; the client timeouts become Traefik entry point settings, and the body limit is ingest's
+ * own BODY_LIMIT_BYTES (a Traefik buffering middleware would need Traefik's CRDs).
  */
 export class GatewayChart extends Chart {
   constructor(scope: Construct, id: string, props: GatewayChartProps) {
     super(scope, id, props);
     const labels = appLabels(GATEWAY_NAME, 'gateway');
 
-    new EnvoyProxy(this, 'proxy', {
-      metadata: { name: GATEWAY_NAME, labels },
-      spec: {
-        provider: {
-          type: 'Kubernetes',
-          kubernetes: {
-            envoyService:
-              props.nodePort === null
-                ? { type: 'LoadBalancer' }
-                : {
-                    type: 'NodePort',
-                    // Strategic merge on the listener's Service port (merge key `port`) pins its node port.
-                    patch: {
-                      type: 'StrategicMerge',
-                      value: { spec: { ports: [{ port: 80, nodePort: props.nodePort }] } },
-                    },
-                  },
-          },
-        },
-      },
-    });
+    const edge = props.edge;
+    const envoy = edge.kind === 'envoy';
+    if (edge.kind === 'envoy') this.envoyProxy(props, labels);
+    else
+      new Traefik(this, 'traefik', {
+        image: edge.image,
+        namespace: props.namespace as string,
+        listenerPort: GATEWAY_LISTENER_PORT,
+        nodePort: props.nodePort,
+        readTimeout: CLIENT_TIMEOUTS.request,
+        idleTimeout: CLIENT_TIMEOUTS.idle,
+      });
 
     new Gateway(this, 'gateway', {
       metadata: { name: GATEWAY_NAME, labels },
       spec: {
-        gatewayClassName: GATEWAY_CLASS,
-        infrastructure: {
-          parametersRef: {
-            group: ENVOY_GATEWAY_API_VERSION.split('/')[0] as string,
-            kind: 'EnvoyProxy',
-            name: GATEWAY_NAME,
-          },
-        },
+        gatewayClassName: envoy ? GATEWAY_CLASS : TRAEFIK_GATEWAY_CLASS,
+        ...(envoy
+          ? {
+              infrastructure: {
+                parametersRef: {
+                  group: ENVOY_GATEWAY_API_VERSION.split('/')[0] as string,
+                  kind: 'EnvoyProxy',
+                  name: GATEWAY_NAME,
+                },
+              },
+            }
+          : {}),
         listeners: [
           {
             name: 'http',
             protocol: 'HTTP',
-            port: 80,
+            port: GATEWAY_LISTENER_PORT,
             ...(props.host ? { hostname: props.host } : {}),
             allowedRoutes: { namespaces: { from: 'Same' } },
           },
@@ -116,13 +142,47 @@ export class GatewayChart extends Chart {
       },
     });
 
+    if (envoy) this.envoyPolicies(props, labels);
+  }
+
+  private envoyProxy(props: GatewayChartProps, labels: Record<string, string>): void {
+    new EnvoyProxy(this, 'proxy', {
+      metadata: { name: GATEWAY_NAME, labels },
+      spec: {
+        provider: {
+          type: 'Kubernetes',
+          kubernetes: {
+            envoyService:
+              props.nodePort === null
+                ? { type: 'LoadBalancer' }
+                : {
+                    type: 'NodePort',
+                    // Strategic merge on the listener's Service port (merge key `port`) pins its node port.
+                    patch: {
+                      type: 'StrategicMerge',
+                      value: { spec: { ports: [{ port: GATEWAY_LISTENER_PORT, nodePort: props.nodePort }] } },
+                    },
+                  },
+          },
+        },
+      },
+    });
+  }
+
+  private envoyPolicies(props: GatewayChartProps, labels: Record<string, string>): void {
     const gatewayRef: PolicyTargetRef = { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: GATEWAY_NAME };
     const routeRef: PolicyTargetRef = { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: WEBHOOKS_ROUTE };
     new ClientTrafficPolicy(this, 'client-policy', {
       metadata: { name: GATEWAY_NAME, labels },
       spec: {
         targetRefs: [gatewayRef],
-        timeout: { http: { requestHeadersReceivedTimeout: '5s', requestReceivedTimeout: '10s', idleTimeout: '60s' } },
+        timeout: {
+          http: {
+            requestHeadersReceivedTimeout: '5s',
+            requestReceivedTimeout: CLIENT_TIMEOUTS.request,
+            idleTimeout: CLIENT_TIMEOUTS.idle,
+          },
+        },
       },
     });
     new BackendTrafficPolicy(this, 'backend-policy', {

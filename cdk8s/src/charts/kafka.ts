@@ -2,7 +2,7 @@ import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { selectorLabels } from '../constructs/labels.ts';
 import { Kafka, KafkaNodePool, KafkaTopic, type ResourceRequirements } from '../crds/strimzi.ts';
-import { KAFKA_CLUSTER_NAME, KAFKA_TOPICS, KAFKA_VERSION } from '../topics.ts';
+import { KAFKA_CLUSTER_NAME, KAFKA_TOPICS, KAFKA_VERSION, kafkaReplication } from '../topics.ts';
 
 export interface KafkaChartProps extends ChartProps {
   replicas: number;
@@ -24,9 +24,7 @@ const SMALL: ResourceRequirements = {
 export class KafkaChart extends Chart {
   constructor(scope: Construct, id: string, props: KafkaChartProps) {
     super(scope, id, props);
-    const replication = Math.min(props.replicas, 3);
-    // With acks=all, one replica may be down while writes still succeed; a single node can only require itself.
-    const minInSync = Math.max(1, replication - 1);
+    const { factor: replication, minInSync } = kafkaReplication(props.replicas);
 
     new KafkaNodePool(this, 'pool', {
       metadata: { name: 'dual-role', labels: { 'strimzi.io/cluster': KAFKA_CLUSTER_NAME } },

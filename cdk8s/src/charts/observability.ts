@@ -10,6 +10,11 @@ import { type RepoFileOptions, readRepoDir, readRepoFile, repoSubdirs } from '..
 export interface ObservabilityChartProps extends ChartProps {
   images: { otelCollector: string; tempo: string; loki: string; prometheus: string; grafana: string };
   files: RepoFileOptions;
+  /**
+   * Loki and Grafana too. The standalone stack leaves them out: it runs only images we build, and neither has one
+   * (Grafana is AGPL and not a Go module our proxy serves; Loki goes with it).
+   */
+  logsAndDashboards: boolean;
 }
 
 /** Where Grafana's dashboard provider looks for JSON files (read from the provisioning file when present). */
@@ -73,6 +78,13 @@ export class ObservabilityChart extends Chart {
       scratch: ['/var/tempo', '/tmp'],
     });
 
+    if (props.logsAndDashboards) this.loki(props);
+    this.prometheus(props);
+    if (props.logsAndDashboards) this.grafana(props);
+  }
+
+  private loki(props: ObservabilityChartProps): void {
+    const files = props.files;
     new SupportService(this, 'loki', {
       name: 'loki',
       component: 'observability',
@@ -86,7 +98,10 @@ export class ObservabilityChart extends Chart {
       ],
       scratch: ['/loki', '/tmp'],
     });
+  }
 
+  private prometheus(props: ObservabilityChartProps): void {
+    const files = props.files;
     // Prometheus discovers the API and ingest pods through the Kubernetes API (pod role, this namespace only).
     const prometheusLabels = appLabels('prometheus', 'observability');
     new k8s.KubeServiceAccount(this, 'prometheus-sa', {
@@ -131,7 +146,10 @@ export class ObservabilityChart extends Chart {
       ],
       scratch: ['/prometheus', '/tmp'],
     });
+  }
 
+  private grafana(props: ObservabilityChartProps): void {
+    const files = props.files;
     const provisioning: ConfigMount[] = repoSubdirs('deploy/grafana/provisioning', files).map((dir) => {
       const kind = dir.split('/').pop() as string;
       return {

@@ -30,7 +30,27 @@ export function backupObjectStore(endpointUrl: string): NonNullable<ClusterSpec[
   };
 }
 
-/** Secret of the application role; shared by CNPG bootstrap and the Citus option. */
+/** UID of the postgres user in the Debian-based official postgres image that our PostgreSQL images build on. */
+export const POSTGRES_UID = 999;
+/** The volume root belongs to root (fsGroup only adds group access), so the data directory is a subdirectory of it. */
+export const POSTGRES_DATA_MOUNT = '/var/lib/postgresql/data';
+export const PGDATA_ENV: k8s.EnvVar = { name: 'PGDATA', value: `${POSTGRES_DATA_MOUNT}/pgdata` };
+/** Writable paths of a postgres container besides its data: the socket directory and /tmp. */
+export const POSTGRES_SCRATCH = { run: '/var/run/postgresql', tmp: '/tmp' };
+
+/**
+ * The official postgres image's first-start variables (database and its owner from the credentials Secret), as
+ * the Citus nodes and the standalone stack's primary and replica read them.
+ */
+export function postgresImageEnv(): k8s.EnvVar[] {
+  return [
+    { name: 'POSTGRES_DB', value: PG_DATABASE },
+    { name: 'POSTGRES_USER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },
+    { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'password' } } },
+  ];
+}
+
+/** Secret of the application role; shared by CNPG bootstrap, the Citus option and the standalone stack. */
 export function credentialsSecret(scope: Construct, password: string): void {
   new k8s.KubeSecret(scope, 'db-credentials', {
     metadata: { name: PG_CREDENTIALS_SECRET },

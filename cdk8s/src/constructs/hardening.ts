@@ -13,6 +13,37 @@ export function lockedDownContainer(uid: number): k8s.SecurityContext {
   };
 }
 
+/** The one container of a workload built from our locked-down templates (StatefulService, OneShotJob). */
+export interface WorkloadContainerProps {
+  containerName: string;
+  image: string;
+  /** The image's non-root UID; also the pod's fsGroup, so volumes are writable without a root init step. */
+  uid: number;
+  /** Replaces the image's ENTRYPOINT: only for images whose entrypoint is not a process supervisor (tini). */
+  command?: string[];
+  args?: string[];
+  env: k8s.EnvVar[];
+  resources: k8s.ResourceRequirements;
+}
+
+/**
+ * Name, image and process of a container whose image is loaded onto the nodes (kind, air-gapped containerd): never
+ * pulled when present; command and args only when given, so the image's own ENTRYPOINT/CMD apply otherwise.
+ */
+export function localImageContainer(
+  name: string,
+  image: string,
+  process: { command?: string[]; args?: string[] },
+): Pick<k8s.Container, 'name' | 'image' | 'imagePullPolicy' | 'command' | 'args'> {
+  return {
+    name,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    ...(process.command ? { command: process.command } : {}),
+    ...(process.args ? { args: process.args } : {}),
+  };
+}
+
 export function lockedDownPod(uid: number): k8s.PodSecurityContext {
   return {
     runAsNonRoot: true,

@@ -31,6 +31,10 @@ export interface SupportServiceProps {
   memoryLimit?: string;
   /** Service account whose token the pod mounts (only components that call the Kubernetes API get one). */
   serviceAccountName?: string;
+  /** Namespaced "safe" sysctls of the pod, e.g. to bind a port below 1024 without the NET_BIND_SERVICE capability. */
+  sysctls?: k8s.Sysctl[];
+  /** Reachable from outside the cluster: on a fixed node port (a single-port Service), or a LoadBalancer. */
+  exposure?: { nodePort: number } | 'LoadBalancer';
 }
 
 /**
@@ -58,7 +62,7 @@ export class SupportService extends Construct {
         template: {
           metadata: { labels },
           spec: {
-            securityContext: lockedDownPod(props.uid),
+            securityContext: { ...lockedDownPod(props.uid), ...(props.sysctls ? { sysctls: props.sysctls } : {}) },
             ...(props.serviceAccountName ? { serviceAccountName: props.serviceAccountName } : {}),
             automountServiceAccountToken: props.serviceAccountName !== undefined,
             containers: [
@@ -87,11 +91,18 @@ export class SupportService extends Construct {
         },
       },
     });
+    const exposure = props.exposure;
     new k8s.KubeService(this, 'service', {
       metadata: { name: props.name, labels },
       spec: {
+        ...(exposure === undefined ? {} : { type: exposure === 'LoadBalancer' ? 'LoadBalancer' : 'NodePort' }),
         selector,
-        ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name) })),
+        ports: props.ports.map((p) => ({
+          name: p.name,
+          port: p.port,
+          targetPort: k8s.IntOrString.fromString(p.name),
+          ...(typeof exposure === 'object' ? { nodePort: exposure.nodePort } : {}),
+        })),
       },
     });
     new k8s.KubePodDisruptionBudget(this, 'pdb', {

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { type Applier, waitForCrdsEstablished } from '../../cluster/kube.ts';
+import { Applier, loadKubeConfig, waitForCrdsEstablished } from '../../cluster/kube.ts';
 import { gatewayCrdsDir } from './crds.ts';
-import { REPO_ROOT, readYamlDir } from './manifests.ts';
+import { type K8sObject, REPO_ROOT, readYamlDir, synthPlatform } from './manifests.ts';
 
 /** Kubeconfig of the test kube-apiserver: $PM_TEST_KUBE_APISERVER, or the one scripts/kube-apiserver.sh wrote. */
 export function testKubeconfig(): string {
@@ -29,4 +29,18 @@ export async function installCrds(kc: KubeConfig, applier: Applier): Promise<voi
     kc,
     crds.map((c) => c.metadata.name),
   );
+}
+
+/** A synthesis (PM_* overrides) server-side applied to the test kube-apiserver, CRDs first; throws on any rejection. */
+export async function applyPlatform(
+  kubeconfig: string,
+  env: Record<string, string>,
+): Promise<{ kc: KubeConfig; applier: Applier; objects: K8sObject[] }> {
+  const kc = loadKubeConfig(kubeconfig);
+  const applier = new Applier(kc);
+  await installCrds(kc, applier);
+  const { objects } = synthPlatform(env);
+  const rejected = await applier.applyAll(objects as KubernetesObject[]);
+  if (rejected.length) throw new Error(`apply rejected: ${JSON.stringify(rejected)}`);
+  return { kc, applier, objects };
 }
