@@ -36,8 +36,10 @@ backend() {
 }
 
 local_up() {
-  local started=$SECONDS node_ip images
-  eval "$(scripts/local-cluster.sh up)"
+  local started=$SECONDS node_ip images exports
+  # Not `eval "$(…)"`: that would go on after a failed start.
+  exports=$(scripts/local-cluster.sh up)
+  eval "$exports"
   export PM_STACK=standalone
   mapfile -t images < <(node cdk8s/cluster/deploy.ts --images)
   log "loading ${#images[@]} images into the node"

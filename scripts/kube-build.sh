@@ -4,7 +4,7 @@
 #
 #   scripts/kube-build.sh apiserver   etcd + kube-apiserver (the API-server tests, scripts/kube-apiserver.sh)
 #   scripts/kube-build.sh node        also kubelet, kube-controller-manager, kube-scheduler, kube-proxy, kubectl,
-#                                     CoreDNS, Traefik (the local cluster's Gateway) and the pause binary
+#                                     CoreDNS, Traefik (the local cluster's Gateway), Prometheus and the pause binary
 #   scripts/kube-build.sh dir         print the directory the binaries are in
 #
 # k8s.io/kubernetes is consumed as a module whose k8s.io/* staging modules are pinned by `replace` directives (they
@@ -20,6 +20,9 @@ ETCD_VERSION=3.6.8
 # CoreDNS and Traefik releases that build with the machine's Go (1.26) from the Go module proxy.
 COREDNS_VERSION=1.12.4
 TRAEFIK_VERSION=3.7.13
+# Prometheus v3.5.0 (the release compose and the operators stack run) is the Go module's v0.305.0. Debian's package
+# is built without Kubernetes service discovery, which the cluster's scrape configuration uses.
+PROMETHEUS_MODULE_VERSION=v0.305.0
 CACHE=${PM_KUBE_CACHE:-$HOME/.cache/payment-manager/kube}
 BIN_DIR="$CACHE/bin-v$KUBE_VERSION-etcd-v$ETCD_VERSION"
 
@@ -200,6 +203,8 @@ cmd_build() {
     build_kubernetes kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy kubectl
     build_go_command coredns "github.com/coredns/coredns@v$COREDNS_VERSION" github.com/coredns/coredns
     build_traefik
+    build_go_command prometheus "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION" \
+      github.com/prometheus/prometheus/cmd/prometheus
     build_pause
   fi
   log "$1 binaries ready in $BIN_DIR ($((SECONDS - started))s)"

@@ -34,6 +34,8 @@ CONTAINERD_SOCK="$STATE_DIR/containerd/containerd.sock"
 # The sandbox image containerd's CRI asks for; built here from the static pause binary (scripts/kube-build.sh).
 PAUSE_IMAGE=registry.k8s.io/pause:3.10
 READY_TIMEOUT=${PM_LOCAL_CLUSTER_READY_TIMEOUT:-240}
+# hostPath PersistentVolumes made at start (the standalone stack claims 5: three Kafka nodes, primary, replica).
+VOLUMES=12
 COMPONENTS=(etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy coredns)
 
 log() { printf '%s [local-cluster] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -278,6 +280,7 @@ cmd_up() {
     --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
     --kubelet-certificate-authority "$pki/ca.crt" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --authorization-mode Node,RBAC \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/sa.pub" \
@@ -331,8 +334,43 @@ RBAC
   wait_for "node $NODE_NAME Ready" kubelet "$READY_TIMEOUT" node_ready
   wait_for 'CoreDNS ready' coredns 60 curl -fsS http://127.0.0.1:18181/ready
 
+  make_volumes
   echo "export KUBECONFIG='$STATE_DIR/admin.kubeconfig'" >"$ENV_FILE"
   log "node $NODE_NAME Ready in $((SECONDS - started))s: https://$NODE_IP:$API_PORT (kubeconfig $STATE_DIR/admin.kubeconfig)"
+}
+
+# Storage for volume claims, as kind's local-path provisioner gives it: a default StorageClass and hostPath
+# PersistentVolumes in the state directory, bound when a pod first uses a claim. The directories are writable by
+# every user: hostPath volumes get no fsGroup ownership, and our containers run as their own non-root users.
+make_volumes() {
+  local index manifest="$STATE_DIR/volumes.yaml"
+  cat >"$manifest" <<YAML
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local-volumes
+  annotations: { storageclass.kubernetes.io/is-default-class: "true" }
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Retain
+YAML
+  for index in $(seq 1 "$VOLUMES"); do
+    mkdir -p "$STATE_DIR/volumes/pv-$index"
+    chmod 1777 "$STATE_DIR/volumes/pv-$index"
+    cat >>"$manifest" <<YAML
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: { name: local-pv-$index }
+spec:
+  storageClassName: local-volumes
+  capacity: { storage: 20Gi }
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: { path: $STATE_DIR/volumes/pv-$index, type: Directory }
+YAML
+  done
+  kubectl_admin apply -f "$manifest" >/dev/null
 }
 
 # The pause binary as a one-file image, under the name containerd's CRI asks for.

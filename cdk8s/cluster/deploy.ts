@@ -7,12 +7,11 @@
  *   npm run cluster:deploy                      apply to the current context of $KUBECONFIG / ~/.kube/config
  *   npm run cluster:deploy -- --images          print the images the objects run, one per line, and exit
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type KubeConfig, type KubernetesObject, loadAllYaml } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
+import { clusterPrerequisites } from '../src/cluster-prerequisites.ts';
 import { loadPlatformConfig, type PlatformConfig } from '../src/config.ts';
-import { buildPlatform, prerequisiteCrdDirs } from '../src/platform.ts';
+import { buildPlatform } from '../src/platform.ts';
 import { Applier, loadKubeConfig, waitForCrdsEstablished } from './kube.ts';
 
 /** The platform's objects, in the chart order that applies in a working order (namespace first). */
@@ -37,21 +36,13 @@ export function imagesOf(objects: KubernetesObject[]): string[] {
   return [...images];
 }
 
-function crdsIn(dir: string): KubernetesObject[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.yaml'))
-    .sort()
-    .flatMap((name) => loadAllYaml(readFileSync(join(dir, name), 'utf8')) as KubernetesObject[])
-    .filter((o) => o?.kind === 'CustomResourceDefinition');
-}
-
 export async function deployPlatform(
   kc: KubeConfig,
   config: PlatformConfig,
   log: (line: string) => void,
 ): Promise<void> {
   const applier = new Applier(kc);
-  const crds = prerequisiteCrdDirs(config).flatMap(crdsIn);
+  const crds = clusterPrerequisites(config) as KubernetesObject[];
   if (crds.length) {
     const rejected = await applier.applyAll(crds);
     if (rejected.length) throw new Error(rejected.map((r) => `${r.object}: ${r.message}`).join('; '));
