@@ -94,8 +94,9 @@ if [[ -z $BUILDER ]]; then
   fi
 fi
 case $BUILDER in
-podman) BUILD=(podman) ;;
-docker) BUILD=(env DOCKER_BUILDKIT=1 "$DOCKER") ;;
+# Docker image format: OCI image configs have no HEALTHCHECK, and compose's service_healthy needs the images' own.
+podman) BUILD=(podman) BUILD_FORMAT=(--format docker) ;;
+docker) BUILD=(env DOCKER_BUILDKIT=1 "$DOCKER") BUILD_FORMAT=() ;;
 *) echo "scripts/images.sh: --builder must be podman or docker, got '$BUILDER'" >&2; exit 2 ;;
 esac
 
@@ -120,11 +121,15 @@ docker_load() {
       continue
     fi
     started=$SECONDS
-    podman save --format docker-archive "localhost/$tag" "localhost/$(rev_tag_of "$name")" | "$DOCKER" load -q >/dev/null ||
-      die "docker load of $tag failed"
+    # The revision tag of the commit the image was built from (its label), not of the checkout now.
+    local revision rev_tag
+    revision=$(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "localhost/$tag")
+    rev_tag=payment-manager/$name:$VERSION-${revision:0:7}
+    podman save --format docker-archive "localhost/$tag" | "$DOCKER" load -q >/dev/null || die "docker load of $tag failed"
     "$DOCKER" tag "localhost/$tag" "$tag"
-    "$DOCKER" tag "localhost/$(rev_tag_of "$name")" "$(rev_tag_of "$name")"
-    log "docker-load: $tag ($((SECONDS - started))s)"
+    "$DOCKER" tag "localhost/$tag" "$rev_tag"
+    "$DOCKER" rmi "localhost/$tag" >/dev/null
+    log "docker-load: $tag and $rev_tag ($((SECONDS - started))s)"
   done
 }
 if [[ $COMMAND == docker-load ]]; then
@@ -343,7 +348,7 @@ build_one() {
   # Step lines only: the build's own output is long; a failure shows the last 40 lines.
   local build_log=$CACHE_DIR/logs/$name.log
   mkdir -p "$CACHE_DIR/logs"
-  if ! "${BUILD[@]}" build "${args[@]}" -t "$(tag_of "$name")" -t "$(rev_tag_of "$name")" -f "$file" "$context" \
+  if ! "${BUILD[@]}" build "${BUILD_FORMAT[@]}" "${args[@]}" -t "$(tag_of "$name")" -t "$(rev_tag_of "$name")" -f "$file" "$context" \
     >"$build_log" 2>&1 < /dev/null; then
     tail -n 40 "$build_log" >&2
     die "$name: build failed (log: $build_log)"
