@@ -112,7 +112,11 @@ image_size() {
 # Podman's names carry the localhost/ prefix into the archive; compose references payment-manager/NAME:TAG, so each
 # loaded image is tagged under the short name too.
 docker_load() {
-  "$DOCKER" info >/dev/null 2>&1 || die "no docker engine answers (scripts/docker-engine.sh start)"
+  # Without DOCKER_HOST: the engine of scripts/docker-engine.sh, when it runs.
+  if [[ -z ${DOCKER_HOST:-} ]] && "$ROOT/scripts/docker-engine.sh" status 2>/dev/null; then
+    eval "$("$ROOT/scripts/docker-engine.sh" env)"
+  fi
+  "$DOCKER" info >/dev/null 2>&1 || die "no docker engine answers (eval \"\$(scripts/docker-engine.sh start)\")"
   local name tag started
   for name in "${NAMES[@]}"; do
     tag=$(tag_of "$name")

@@ -213,7 +213,8 @@ describe.skipIf(unavailable !== null && !IN_CI)(title, () => {
       const { stdout } = await compose(['ps', '-q']);
       const ids = stdout.split('\n').filter(Boolean);
       expect(ids.length).toBe(Object.values(composeFile.services).filter((s) => !s.profiles).length);
-      const format = '{{.Config.Image}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}';
+      const format =
+        '{{.Config.Image}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}';
       await eventually(
         async () => {
           const { stdout: states } = await run(DOCKER, ['inspect', '--format', format, ...ids], { env });

@@ -668,16 +668,19 @@ const cli = await composeCli();
 
 describe('compose CLI', () => {
   const reason = cli ? cli.join(' ') : 'skipped: neither `docker compose` nor `docker-compose` is on PATH';
-  it.skipIf(!cli).each([[[]], [['--profile', 'infra']], [['--profile', 'grafana']]])(`config --quiet %j (${reason})`, async (profileArgs) => {
-    const [command, ...prefix] = cli as string[];
-    const { stderr } = await run(
-      command as string,
-      [...prefix, '-f', 'docker-compose.yml', ...profileArgs, 'config', '--quiet'],
-      {
-        cwd: ROOT,
-        timeout: 60_000,
-      },
-    );
-    expect(stderr).not.toMatch(/error|invalid/i);
-  });
+  it.skipIf(!cli).each([[[]], [['--profile', 'infra']], [['--profile', 'grafana']]])(
+    `config --quiet %j (${reason})`,
+    async (profileArgs) => {
+      const [command, ...prefix] = cli as string[];
+      const { stderr } = await run(
+        command as string,
+        [...prefix, '-f', 'docker-compose.yml', ...profileArgs, 'config', '--quiet'],
+        {
+          cwd: ROOT,
+          timeout: 60_000,
+        },
+      );
+      expect(stderr).not.toMatch(/error|invalid/i);
+    },
+  );
 });
