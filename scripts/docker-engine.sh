@@ -9,7 +9,8 @@
 #   scripts/docker-engine.sh status            exit 0 when our engine answers
 #   scripts/docker-engine.sh stop              stop dockerd, then remove what it leaves behind: its bridges (docker0
 #                                              and compose's br-*), its iptables chains (DOCKER*) and the rules
-#                                              jumping to them, mounts below its roots, the pidfile and the socket
+#                                              jumping to them, mounts below its roots, /run/docker and
+#                                              /etc/docker/key.json (when it created them), pidfile and socket
 #   scripts/docker-engine.sh purge             stop, then delete the data root (loaded images and volumes)
 #
 # State: $PM_DOCKER_DIR (default ~/.cache/payment-manager/docker): data/ (images, volumes: kept across stop, so
@@ -22,6 +23,10 @@ DATA_ROOT=$ENGINE_DIR/data
 EXEC_ROOT=$ENGINE_DIR/exec
 SOCKET=$ENGINE_DIR/docker.sock
 PIDFILE=$ENGINE_DIR/dockerd.pid
+# Paths outside ENGINE_DIR that dockerd creates with no flag to move them (its plugin socket directory /run/docker,
+# its identity key /etc/docker/key.json);
+# noted at start only when absent, removed by stop.
+CREATED_LIST=$ENGINE_DIR/created-paths
 LOGFILE=$ENGINE_DIR/dockerd.log
 START_DEADLINE_SECONDS=${PM_DOCKER_START_TIMEOUT:-60}
 STOP_DEADLINE_SECONDS=${PM_DOCKER_STOP_TIMEOUT:-60}
@@ -51,6 +56,11 @@ cmd_start() {
   # A stale pidfile or socket from a killed engine would make dockerd refuse to start.
   engine_alive || cleanup
   mkdir -p "$DATA_ROOT" "$EXEC_ROOT"
+  : >"$CREATED_LIST"
+  [[ -e /run/docker ]] || echo /run/docker >>"$CREATED_LIST"
+  # dockerd 20.10 writes its identity key there; the flag that moved it is gone from this version.
+  [[ -e /etc/docker ]] || echo /etc/docker >>"$CREATED_LIST"
+  [[ -e /etc/docker/key.json ]] || echo /etc/docker/key.json >>"$CREATED_LIST"
   log "starting dockerd $(dockerd --version | sed 's/^Docker version //') (data root $DATA_ROOT)"
   local started=$SECONDS
   # cgroupfs: there is no systemd to delegate cgroups. Own containerd below the exec root (dockerd starts it).
@@ -96,6 +106,13 @@ cleanup() {
         iptables -t "$table" -X "$chain" 2>/dev/null && log "removed iptables chain $table/$chain"
       done
     done
+  fi
+  local created
+  if [[ -f $CREATED_LIST ]]; then
+    while read -r created; do
+      [[ -n $created ]] && rm -rf "$created" && log "removed $created"
+    done <"$CREATED_LIST"
+    rm -f "$CREATED_LIST"
   fi
   rm -f "$PIDFILE" "$SOCKET"
   rm -rf "$EXEC_ROOT"
