@@ -9,6 +9,7 @@
 #   scripts/observability-stack.sh env                     print the exports of the running pair
 #   scripts/observability-stack.sh stop                    stop what `start` started
 #   scripts/observability-stack.sh status                  exit 0 when both run
+#   scripts/observability-stack.sh collector-binary|tempo-binary   the cached binary's path (built or not)
 #
 # Binaries are cached under $PM_OTEL_CACHE_DIR (default ~/.cache/payment-manager/otel), keyed by version and
 # manifest, so a fresh clone on the same machine reuses them. Progress goes to stderr; stdout carries only exports.
@@ -240,5 +241,8 @@ case ${1:-} in
   stop) cmd_stop ;;
   status) running || exit 1 ;;
   env) print_env ;;
-  *) echo "usage: $0 build|start|stop|env|status" >&2; exit 2 ;;
+  # Where `build` puts (or put) each binary; scripts/images.sh stages them into the collector and Tempo images.
+  collector-binary) collector_binary ;;
+  tempo-binary) tempo_binary ;;
+  *) echo "usage: $0 build|start|stop|env|status|collector-binary|tempo-binary" >&2; exit 2 ;;
 esac

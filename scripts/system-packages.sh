@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite and CI need, installed when missing (as root, or with sudo): PostgreSQL 15 with
-# pg_partman, kcat, Java and Maven (Apache Kafka, WireMock), curl, unzip, docker-compose, shellcheck, python3-venv.
+# pg_partman, kcat, Java and Maven (Apache Kafka, WireMock), curl, unzip, docker-compose, shellcheck, python3-venv, and
+# for the images and the compose stack (docs/docker.md#images): podman, buildah, mmdebstrap, docker.io, runc and
+# binutils. Also writes the podman settings this kind of machine needs (scripts/lib/containers-conf.sh).
 # Go (kube-apiserver, Collector and Tempo builds) is expected on the machine. Run by scripts/test-all.sh and .ci/run.
 set -euo pipefail
 
@@ -20,7 +22,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 # docker-compose: Debian's 1.29 parses docker-compose.yml (`config --quiet`) in scripts/test; no engine needed.
 # The shellcheck package: .ci/run lints our shell scripts with it.
 # python3-venv: the schemathesis fuzzer (PyPI) lives in a cached virtualenv (scripts/schemathesis-venv.sh).
-for package in postgresql-15 postgresql-15-partman kcat curl unzip docker-compose shellcheck python3-venv; do
+# podman, buildah: npm run images builds with them; mmdebstrap: the Debian base image without a registry; docker.io
+# (dockerd 20.10) and runc: the engine docker-compose runs the stack on (scripts/docker-engine.sh); binutils: strip.
+IMAGE_PACKAGES=(podman buildah mmdebstrap docker.io runc binutils)
+for package in postgresql-15 postgresql-15-partman kcat curl unzip docker-compose shellcheck python3-venv "${IMAGE_PACKAGES[@]}"; do
   installed "$package" || missing+=("$package")
 done
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
@@ -32,8 +37,13 @@ if ((${#missing[@]})); then
   apt_get update -qq
   apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  log "all present (postgresql-15, postgresql-15-partman, kcat, curl, unzip, docker-compose, shellcheck, python3-venv, java, maven, npm)"
+  log "all present (postgresql-15, postgresql-15-partman, kcat, curl, unzip, docker-compose, shellcheck, python3-venv, ${IMAGE_PACKAGES[*]}, java, maven, npm)"
 fi
+
+# Podman's default ulimits and crun fail on these machines (no CAP_SYS_RESOURCE, hybrid cgroups).
+# shellcheck source=lib/containers-conf.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/containers-conf.sh"
+ensure_containers_conf
 
 # The Citus build in ../shared/tools/citus (scripts/data-tier-services.sh) needs PostgreSQL 15.20 or newer.
 if dpkg --compare-versions "$(dpkg-query -W -f='${Version}' postgresql-15)" lt 15.20; then

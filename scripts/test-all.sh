@@ -11,7 +11,9 @@
 # single-node Kubernetes cluster with the platform deployed (scripts/cluster.sh) — runs `npm test`, and stops what it
 # started, also on failure or Ctrl-C. Services you started yourself (eval "$(scripts/test-services.sh start)") are used and left running.
 # Missing system packages (PostgreSQL 15, pg_partman, Java, Maven, kcat, …) are installed first with
-# scripts/system-packages.sh (root or sudo; Go must be on the machine for the first builds).
+# scripts/system-packages.sh (root or sudo; Go must be on the machine for the first builds). With dockerd and podman
+# installed it also starts a Docker engine (scripts/docker-engine.sh) and loads the images of `npm run images` into
+# it for the compose stack test (scripts/test/compose-stack.test.ts).
 # PM_TEST_KEEP_SERVICES=1 leaves the services this script started running.
 set -euo pipefail
 
@@ -94,6 +96,21 @@ for service in "${SERVICES[@]}"; do
 done
 rm -rf "$EXPORTS_DIR"
 log "services ready: $(env | grep -o '^PM_TEST_[A-Z_]*' | sort | tr '\n' ' ')"
+
+# The compose stack test (scripts/test/compose-stack.test.ts) runs docker-compose.yml on a Docker engine holding the
+# images `npm run images` built with podman. DOCKER_HOST is not exported: the test finds the engine's socket itself,
+# and the testkit must not take this engine for one that can pull its service images.
+if command -v dockerd >/dev/null && command -v podman >/dev/null; then
+  if scripts/docker-engine.sh status; then
+    log "docker-engine: already running, using it"
+  else
+    STARTED+=(docker-engine)
+    scripts/docker-engine.sh start >/dev/null || die "the Docker engine did not start (see the lines above)"
+  fi
+  scripts/images.sh docker-load || die "loading the images into the Docker engine failed"
+else
+  log "docker-engine: dockerd or podman is missing; the compose stack test skips (and fails when CI=true)"
+fi
 
 log "==> npm test $*"
 TESTS_RAN=1

@@ -15,7 +15,7 @@ export const KAFKA_TOPICS: readonly TopicSpec[] = [
 
 /**
  * The one Kafka version of the project: deploy/kafka/VERSION, which scripts/kafka.sh, the testcontainers path and
- * compose's apache/kafka image use too; Strimzi runs the same version.
+ * compose's payment-manager/kafka image (npm run images) use too; Strimzi runs the same version.
  */
 export const KAFKA_VERSION = readFileSync(new URL('../../deploy/kafka/VERSION', import.meta.url), 'utf8').trim();
 

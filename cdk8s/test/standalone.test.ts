@@ -219,15 +219,14 @@ describe.each([
     expect(peers.sort()).toEqual([API, INGEST, KAFKA_TOPICS_JOB].sort());
   });
 
-  it('PostgreSQL: a primary and instances − 1 hot standbys cloned from payments-rw with the compose scripts', () => {
+  it("PostgreSQL: a primary and instances − 1 hot standbys cloned from payments-rw in the image's replica mode", () => {
     const instances = loadPlatformConfig(profile).postgresInstances;
     expect(find(objects, 'StatefulSet', PG_PRIMARY).spec.replicas).toBe(1);
     const replica = find(objects, 'StatefulSet', PG_REPLICA);
     expect(replica.spec.replicas).toBe(instances - 1);
     const env = resolveEnv(objects, replica, 'postgres');
-    expect(env.PRIMARY_HOST).toBe(CNPG_ENDPOINTS.primary.split(':')[0]);
+    expect(env.POSTGRES_PRIMARY_HOST).toBe(CNPG_ENDPOINTS.primary.split(':')[0]);
     expect(env.PGDATA).toBe('/var/lib/postgresql/data/pgdata');
-    expect(find(objects, 'ConfigMap', 'postgres-replica-start').data['replica-start.sh']).toContain('PRIMARY_HOST');
     expect(find(objects, 'ConfigMap', 'postgres-initdb').data['010-replication.sh']).toContain('replication');
   });
 

@@ -18,7 +18,6 @@ import {
 export const PG_PRIMARY = `${PG_CLUSTER_NAME}-primary`;
 export const PG_REPLICA = `${PG_CLUSTER_NAME}-replica`;
 const PG_PORT = 5432;
-const REPLICA_START_DIR = '/opt/payment-manager';
 
 export interface PostgresStandaloneChartProps extends ChartProps {
   image: string;
@@ -38,7 +37,7 @@ const serviceName = (endpoint: string | undefined) => (endpoint ?? '').split(':'
  * PostgreSQL without CloudNativePG (PM_STACK=standalone): a primary StatefulSet and a StatefulSet of hot standbys
  * (instances − 1) streaming from it, from our own image payment-manager/postgres, with the docker-compose stack's
  * replication contract: deploy/postgres/initdb/010-replication.sh opens pg_hba for replication on the primary's
- * first start, deploy/postgres/replica-start.sh clones it with pg_basebackup -R and runs a hot standby. Services
+ * first start, the image's replica mode (POSTGRES_PRIMARY_HOST, deploy/postgres/replica-start.sh) clones it with pg_basebackup -R and runs a hot standby. Services
  * `payments-rw` and `payments-ro` carry the names CloudNativePG gives its own, so PG_URL / PG_REPLICA_URL, the
  * credentials Secret and the API's start-up migrations are the same in both stacks. No failover: losing the
  * primary's volume means restoring (docs/kubernetes.md).
@@ -57,19 +56,10 @@ export class PostgresStandaloneChart extends Chart {
       mountPath: '/docker-entrypoint-initdb.d',
       defaultMode: 0o555,
     };
-    const replicaStart: ConfigMapMount = {
-      configMap: 'postgres-replica-start',
-      mountPath: REPLICA_START_DIR,
-      defaultMode: 0o555,
-    };
     const labels = appLabels(PG_CLUSTER_NAME, 'database');
     new k8s.KubeConfigMap(this, 'initdb', {
       metadata: { name: initdb.configMap, labels },
       data: readRepoFile('deploy/postgres/initdb/010-replication.sh', props.files),
-    });
-    new k8s.KubeConfigMap(this, 'replica-start', {
-      metadata: { name: replicaStart.configMap, labels },
-      data: readRepoFile('deploy/postgres/replica-start.sh', props.files),
     });
 
     const common = {
@@ -109,9 +99,12 @@ export class PostgresStandaloneChart extends Chart {
       ...common,
       name: PG_REPLICA,
       replicas: Math.max(1, props.instances - 1),
-      env: [...postgresImageEnv(), PGDATA_ENV, { name: 'PRIMARY_HOST', value: serviceName(CNPG_ENDPOINTS.primary) }],
-      command: ['/bin/sh', `${REPLICA_START_DIR}/replica-start.sh`],
-      configMounts: [replicaStart],
+      // The image's replica mode (deploy/postgres/replica-start.sh), as compose's postgres-replica uses it.
+      env: [
+        ...postgresImageEnv(),
+        PGDATA_ENV,
+        { name: 'POSTGRES_PRIMARY_HOST', value: serviceName(CNPG_ENDPOINTS.primary) },
+      ],
     });
 
     // The endpoints the app connects to, named as CloudNativePG names them.
