@@ -313,7 +313,7 @@ build_one() {
   local name=$1 context file binary
   case $name in
   api | ingest) context=$ROOT file=$ROOT/deploy/$name.Dockerfile ;;
-  postgres | prometheus) context=$ROOT/deploy/$name file=$context/Dockerfile ;;
+  postgres) context=$ROOT/deploy/$name file=$context/Dockerfile ;;
   kafka) context=$(stage_kafka) file=$context/Dockerfile ;;
   wiremock) context=$(stage_wiremock) file=$context/Dockerfile ;;
   otel-collector | tempo)
@@ -327,14 +327,17 @@ build_one() {
     [[ $name == tempo ]] && config=$ROOT/deploy/tempo/tempo.yaml target=tempo
     context=$(stage_binary_image "$name" "$binary" "$config" "$target") file=$context/Dockerfile
     ;;
-  traefik)
-    binary="$(bash "$ROOT/scripts/kube-build.sh" dir 2>/dev/null)/traefik"
+  traefik | prometheus)
+    # Built with the Kubernetes binaries (scripts/kube-build.sh node), from the Go module proxy.
+    binary="$(bash "$ROOT/scripts/kube-build.sh" dir 2>/dev/null)/$name"
     if [[ ! -x $binary ]]; then
-      log "traefik: SKIPPED — $binary does not exist yet (scripts/kube-build.sh builds it; then npm run images -- traefik)"
-      SKIPPED+=(traefik)
+      log "$name: SKIPPED — $binary does not exist yet (scripts/kube-build.sh node builds it; then npm run images -- $name)"
+      SKIPPED+=("$name")
       return
     fi
-    context=$(stage_binary_image traefik "$binary" '' traefik) file=$context/Dockerfile
+    local config=''
+    [[ $name == prometheus ]] && config=$ROOT/deploy/prometheus/prometheus.yml
+    context=$(stage_binary_image "$name" "$binary" "$config" "$name") file=$context/Dockerfile
     ;;
   esac
   local args=(--build-arg "VERSION=$VERSION" --build-arg "REVISION=$FULL_REVISION" --build-arg "CREATED=$CREATED"
