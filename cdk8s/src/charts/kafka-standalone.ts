@@ -55,8 +55,8 @@ export function controllerQuorumVoters(replicas: number): string {
  * (Strimzi's KafkaTopic resources do it otherwise).
  *
  * Image contract (the environment of the apache/kafka image; docs/kubernetes.md, "Standalone stack"):
- * - KAFKA_NODE_ID is not set: the image takes the node id from the ordinal at the end of its host name
- *   (`${HOSTNAME##*-}`: payments-kafka-2 → 2), which a pod template cannot put into an env var;
+ * - KAFKA_NODE_ID_FROM_HOSTNAME=true: the image takes the node id from the ordinal at the end of its host name
+ *   (payments-kafka-2 → 2), which a pod template cannot put into KAFKA_NODE_ID;
  * - KAFKA_PROCESS_ROLES, KAFKA_CONTROLLER_QUORUM_VOTERS, KAFKA_LISTENERS, KAFKA_ADVERTISED_LISTENERS,
  *   KAFKA_LISTENER_SECURITY_PROTOCOL_MAP, KAFKA_CONTROLLER_LISTENER_NAMES, KAFKA_INTER_BROKER_LISTENER_NAME and every
  *   other KAFKA_<PROPERTY> become server properties (KAFKA_DEFAULT_REPLICATION_FACTOR → default.replication.factor);
@@ -83,6 +83,7 @@ export class KafkaStandaloneChart extends Chart {
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         ...env({
           CLUSTER_ID: KAFKA_CLUSTER_ID,
+          KAFKA_NODE_ID_FROM_HOSTNAME: 'true',
           KAFKA_PROCESS_ROLES: 'broker,controller',
           KAFKA_CONTROLLER_QUORUM_VOTERS: controllerQuorumVoters(props.replicas),
           KAFKA_LISTENERS: `PLAINTEXT://:${KAFKA_CLIENT_PORT},CONTROLLER://:${CONTROLLER_PORT}`,

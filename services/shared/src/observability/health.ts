@@ -156,17 +156,32 @@ export function migrationsCheck(
   };
 }
 
-/** The Kafka cluster answers a metadata request (kafkajs `Admin`, connected lazily and reused). */
+/**
+ * The Kafka cluster answers a metadata request (kafkajs `Admin`, connected lazily and reused). A connection that
+ * failed or does not answer within `timeoutMs` is dropped, and the next check connects afresh: kafkajs can leave a
+ * connection attempt pending for good when a request timed out while the brokers were starting (an ingest pod that
+ * started before Kafka on the real cluster stayed unready that way).
+ */
 export function kafkaCheck(
-  admin: { connect(): Promise<void>; describeCluster(): Promise<unknown> },
+  admin: { connect(): Promise<void>; describeCluster(): Promise<unknown>; disconnect(): Promise<void> },
   name = 'kafka',
+  timeoutMs = DEFAULT_BUDGET_MS - 1_000,
 ): HealthCheck {
-  const connect = connectOnce(() => admin.connect());
+  let connecting = connectOnce(() => admin.connect());
   return {
     name,
     check: async () => {
-      await connect();
-      await admin.describeCluster();
+      try {
+        await withTimeout(
+          connecting().then(() => admin.describeCluster()),
+          timeoutMs,
+          'Kafka metadata',
+        );
+      } catch (error) {
+        connecting = connectOnce(() => admin.connect());
+        await admin.disconnect().catch(() => {});
+        throw error;
+      }
     },
   };
 }
