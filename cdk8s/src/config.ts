@@ -210,8 +210,9 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     citusWorkers: 2,
     profile: dev ? 'dev' : 'default',
     minReplicas: dev ? 1 : 2,
-    // 1 primary + 2 streaming replicas; dev keeps one replica so that PG_REPLICA_URL still has a target.
-    postgresInstances: dev ? 2 : 3,
+    // 1 primary + 2 streaming replicas; dev keeps one replica so that PG_REPLICA_URL still has a target. The local
+    // 2-core cluster runs 2 (scripts/cluster.sh): the CPU requests of a third would leave no room for a rolling update.
+    postgresInstances: envReader(env).integer('PM_POSTGRES_INSTANCES', dev ? 2 : 3, 2, 9),
     logLevel: dev ? 'debug' : 'info',
   };
 }

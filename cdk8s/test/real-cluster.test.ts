@@ -216,12 +216,13 @@ describe.skipIf(!ENV)(`the platform on a real cluster${ENV ? '' : ` [skipped: ${
         .split('\n')
         .flatMap((line) => {
           try {
-            return [JSON.parse(line) as { time: number; msg: string }];
+            const entry = JSON.parse(line) as { time: string; message: string };
+            return [{ time: Date.parse(entry.time), message: entry.message }];
           } catch {
             return [];
           }
         });
-      const at = (pattern: RegExp) => lines.filter((l) => pattern.test(l.msg)).map((l) => l.time);
+      const at = (pattern: RegExp) => lines.filter((l) => pattern.test(l.message)).map((l) => l.time);
       const listening = at(/^API listening/);
       const consumersRunning = at(/^webhook consumer running/);
       expect(listening, `${name} logged "API listening" (after its migrations)`).toHaveLength(1);
