@@ -4,7 +4,7 @@
  * polls the API until the webhook is applied, and reads that trace back from Tempo.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { CoreV1Api, type KubeConfig, PortForward, type V1Pod } from '@kubernetes/client-node';
 import { parseWebhookSecrets } from '@payment-manager/shared/signatures';
 import { buildSampleWebhook, signWebhook, WEBHOOK_PATHS } from '../../scripts/webhook-send.ts';
@@ -35,7 +35,10 @@ export interface Forward {
 /** A local port whose connections are tunnelled to `port` of the pod through the API server. */
 export async function forwardToPod(kc: KubeConfig, namespace: string, pod: string, port: number): Promise<Forward> {
   const forward = new PortForward(kc);
+  const sockets = new Set<Socket>();
   const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     forward.portForward(namespace, pod, [port], socket, null, socket).catch((err: unknown) => {
       socket.destroy(err instanceof Error ? err : new Error(String(err)));
     });
@@ -48,7 +51,12 @@ export async function forwardToPod(kc: KubeConfig, namespace: string, pod: strin
   if (!address || typeof address === 'string') throw new Error('port-forward listener has no TCP address');
   return {
     url: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Idle keep-alive connections would hold close() open until they time out.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
   };
 }
 

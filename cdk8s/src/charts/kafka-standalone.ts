@@ -171,6 +171,8 @@ export class KafkaStandaloneChart extends Chart {
         { name: 'KAFKA_TOPIC_PARTITIONS', value: partitions('webhooks.orders') },
         { name: 'KAFKA_DLQ_PARTITIONS', value: partitions('webhooks.orders.dlq') },
         { name: 'KAFKA_REPLICATION_FACTOR', value: String(replicationFactor) },
+        // The brokers start with it: it waits for their quorum instead of crash-looping into the Job's back-off.
+        { name: 'KAFKA_WAIT_SECONDS', value: '600' },
       ],
       resources: resources('50m', '64Mi', '500m', '256Mi'),
       scratch: ['/tmp'],

@@ -6,6 +6,7 @@
 import { ConfigError, envReader } from '@payment-manager/shared';
 import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { createKafkaClient } from '@payment-manager/shared/kafka-client';
+import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import { ensureTopics, webhookTopics } from '../kafka/topics.ts';
 
 parseCli({
@@ -18,6 +19,7 @@ parseCli({
     KAFKA_TOPIC_PARTITIONS: 'partitions of the main topics (default 3)',
     KAFKA_DLQ_PARTITIONS: 'partitions of the DLQ topics (default: as the main topics)',
     KAFKA_REPLICATION_FACTOR: "a positive integer, or -1 for the broker's default (default -1)",
+    KAFKA_WAIT_SECONDS: 'how long to keep trying while the cluster is not reachable yet (default 0: one try)',
   },
   examples: ['KAFKA_BROKERS=$(scripts/kafka.sh brokers --dir .data/test-services/kafka-1node) npm run kafka:topics'],
 });
@@ -27,6 +29,7 @@ const read = envReader(process.env);
 const brokers = read.list('KAFKA_BROKERS');
 if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS is not set (e.g. KAFKA_BROKERS=127.0.0.1:9092)');
 const replicationFactor = read.integer('KAFKA_REPLICATION_FACTOR', -1, -1, 1000);
+const waitSeconds = read.integer('KAFKA_WAIT_SECONDS', 0, 0, 3600);
 if (replicationFactor === 0)
   throw new ConfigError('KAFKA_REPLICATION_FACTOR must be a positive integer or -1, got "0"');
 
@@ -37,7 +40,17 @@ try {
     brokers,
     overrides: { retry: { retries: 3, initialRetryTime: 200 } },
   });
-  const report = await ensureTopics(kafka, topics, replicationFactor);
+  // A Job started together with the brokers waits for them here instead of crash-looping into the Job's back-off.
+  const deadline = Date.now() + waitSeconds * 1000;
+  const report = await retryWithBackoff(() => ensureTopics(kafka, topics, replicationFactor), {
+    attempts: Number.POSITIVE_INFINITY,
+    minDelayMs: 1_000,
+    maxDelayMs: 5_000,
+    shouldRetry: () => Date.now() < deadline,
+    onFailure: (error, attempt, delayMs) => {
+      if (delayMs > 0) process.stderr.write(`kafka:topics: try ${attempt} failed (${error.message}); trying again\n`);
+    },
+  });
   for (const t of topics) {
     const state = report.created.includes(t.topic)
       ? 'created'
