@@ -11,7 +11,9 @@ const globalSetup = ['services/testkit/src/global-setup.ts'];
  * Suites against whole deployments (the local Kubernetes cluster; the compose stack): they run last, one file at a
  * time in their own group, so that their load does not meet the timing of the suites before them.
  */
-const DEPLOYMENT_SUITES = ['cdk8s/test/real-cluster.test.ts'];
+const COMPOSE_SUITES = ['scripts/test/compose-stack.test.ts'];
+const CLUSTER_SUITES = ['cdk8s/test/real-cluster.test.ts'];
+const DEPLOYMENT_SUITES = [...COMPOSE_SUITES, ...CLUSTER_SUITES];
 
 const CITUS_SUITES = [
   'services/api/test/scenarios.*.test.ts',
@@ -48,7 +50,8 @@ export default defineConfig({
       },
       // The same scenario and pipeline suites against Citus (PM_TEST_CITUS_URL), plus the Citus-only checks.
       { extends: true, test: { name: 'citus', globalSetup, include: CITUS_SUITES, sequence: { groupOrder: 1 } } },
-      { extends: true, test: { name: 'deployments', include: DEPLOYMENT_SUITES, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'compose', include: COMPOSE_SUITES, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'cluster', include: CLUSTER_SUITES, sequence: { groupOrder: 3 } } },
     ],
   },
 });
