@@ -409,14 +409,13 @@ cmd_load() {
 
 # Removes the chains kube-proxy, the kubelet and the CNI plugins made, and every rule that jumps to them.
 clean_iptables() {
-  local save restore
+  local family rules
   for family in iptables ip6tables; do
-    save=${family}-save
-    restore=${family}-restore
-    command -v "$save" >/dev/null || continue
-    if "$save" | grep -qE '(KUBE-|CNI-)'; then
-      "$save" | grep -vE '^:(KUBE-|CNI-)|^-A .*(KUBE-|CNI-)' |
-        "$restore"
+    command -v "$family-save" >/dev/null || continue
+    # Saved first: `save | grep -q` would end save early, and pipefail would call that a failure.
+    rules=$("$family-save")
+    if grep -qE '(KUBE-|CNI-)' <<<"$rules"; then
+      grep -vE '^:(KUBE-|CNI-)|^-A .*(KUBE-|CNI-)' <<<"$rules" | "$family-restore"
     fi
   done
 }
