@@ -25,7 +25,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 # podman, buildah: npm run images builds with them; mmdebstrap: the Debian base image without a registry; docker.io
 # (dockerd 20.10) and runc: the engine docker-compose runs the stack on (scripts/docker-engine.sh); binutils: strip.
 IMAGE_PACKAGES=(podman buildah mmdebstrap docker.io runc binutils)
-for package in postgresql-15 postgresql-15-partman kcat curl unzip docker-compose shellcheck python3-venv "${IMAGE_PACKAGES[@]}"; do
+# The local Kubernetes cluster (scripts/local-cluster.sh): its container runtime, pod network and Service proxying.
+CLUSTER_PACKAGES=(containerd containernetworking-plugins iptables conntrack iproute2)
+for package in postgresql-15 postgresql-15-partman kcat curl unzip docker-compose shellcheck python3-venv \
+  "${IMAGE_PACKAGES[@]}" "${CLUSTER_PACKAGES[@]}"; do
   installed "$package" || missing+=("$package")
 done
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
