@@ -40,7 +40,7 @@ if ((${#missing[@]})); then
   apt_get update -qq
   apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  log "all present (postgresql-15, postgresql-15-partman, kcat, curl, unzip, docker-compose, shellcheck, python3-venv, ${IMAGE_PACKAGES[*]}, java, maven, npm)"
+  log "all present (postgresql-15, postgresql-15-partman, kcat, curl, unzip, docker-compose, shellcheck, python3-venv, ${IMAGE_PACKAGES[*]}, ${CLUSTER_PACKAGES[*]}, java, maven, npm)"
 fi
 
 # Podman's default ulimits and crun fail on these machines (no CAP_SYS_RESOURCE, hybrid cgroups).
