@@ -459,7 +459,6 @@ describe('Dockerfiles', () => {
         'deploy/api.Dockerfile',
         'deploy/ingest.Dockerfile',
         'deploy/postgres/Dockerfile',
-        'deploy/prometheus/Dockerfile',
       ].sort(),
     );
   });
