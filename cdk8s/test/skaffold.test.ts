@@ -145,8 +145,8 @@ describe('skaffold.yaml', () => {
       { containerPort: KIND_GATEWAY_NODE_PORT, hostPort: 80, listenAddress: '127.0.0.1', protocol: 'TCP' },
     ]);
     for (const n of cluster.nodes) expect(n.image).toMatch(/^kindest\/node:v1\.36\.\d+@sha256:[0-9a-f]{64}$/);
-    // The test kube-apiserver is built at the node's version.
-    const script = readFileSync(join(REPO_ROOT, 'scripts/kube-apiserver.sh'), 'utf8');
+    // The test kube-apiserver and the local cluster are built at the node's version.
+    const script = readFileSync(join(REPO_ROOT, 'scripts/kube-build.sh'), 'utf8');
     const nodeVersion = /kindest\/node:v([\d.]+)@/.exec(cluster.nodes[0].image)?.[1];
     expect(script).toContain(`KUBE_VERSION=${nodeVersion}\n`);
   });
@@ -155,10 +155,13 @@ describe('skaffold.yaml', () => {
 describe('npm run cluster:up / cluster:down', () => {
   const scripts = ['deploy/kind/cluster-up.sh', 'deploy/kind/cluster-down.sh'];
 
-  it('are wired in package.json and parse as bash', () => {
+  it('are wired in package.json (kind or the local cluster) and parse as bash', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
-    expect(pkg.scripts['cluster:up']).toBe(`bash ${scripts[0]}`);
-    expect(pkg.scripts['cluster:down']).toBe(`bash ${scripts[1]}`);
+    expect(pkg.scripts['cluster:up']).toBe('bash scripts/cluster.sh up');
+    expect(pkg.scripts['cluster:down']).toBe('bash scripts/cluster.sh down');
+    const dispatcher = readFileSync(join(REPO_ROOT, 'scripts/cluster.sh'), 'utf8');
+    for (const script of scripts) expect(dispatcher).toContain(`bash ${script}`);
+    execFileSync('bash', ['-n', join(REPO_ROOT, 'scripts/cluster.sh')]);
     // After the Node >= 24 preflight (scripts/require-node.mjs).
     expect(pkg.scripts.synth).toMatch(/(^|&& )node cdk8s\/main\.ts$/);
     for (const script of scripts) execFileSync('bash', ['-n', join(REPO_ROOT, script)]);
