@@ -19,7 +19,7 @@ import { type KubeConfig, type KubernetesObject, VersionApi } from '@kubernetes/
 import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { WEBHOOK_SECRET_NAME } from '../src/charts/app.ts';
 import { loadPlatformConfig } from '../src/config.ts';
-import { buildPlatform } from '../src/platform.ts';
+import { platformObjects } from './deploy.ts';
 import { Applier, loadKubeConfig } from './kube.ts';
 import { awaitedObjects, waitUntilReady } from './readiness.ts';
 import {
@@ -175,7 +175,7 @@ async function main(): Promise<number> {
   const kc = loadKubeConfig(values.kubeconfig);
   if (values.context) kc.setCurrentContext(values.context);
   const config = loadPlatformConfig(process.env);
-  const objects = buildPlatform(config, { outdir: 'unused' }).charts.flatMap((c) => c.toJson()) as KubernetesObject[];
+  const objects = platformObjects(config);
   console.log(
     `cluster:check on context ${kc.getCurrentContext()} (${kc.getCurrentCluster()?.server}), namespace ${config.namespace}`,
   );

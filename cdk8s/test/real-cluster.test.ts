@@ -156,31 +156,36 @@ describe.skipIf(!ENV)(`the platform on a real cluster${ENV ? '' : ` [skipped: ${
     expect(results.map((r) => r.step)).toHaveLength(6);
   }, 900_000);
 
-  it('a rolling update of the API under a steady webhook stream loses and duplicates nothing', async () => {
+  /**
+   * Runs `disturb` inside a steady stream of webhooks (20 acknowledged before it, 20 after), then checks that every
+   * acknowledged webhook was applied exactly once.
+   */
+  const underStream = async (what: string, disturb: () => Promise<void>) => {
     const stream = startWebhookStream(gatewayUrl, secret, { perSecond: 10 });
     let result: StreamResult;
     try {
       await acknowledgedMore(stream, 20);
+      await disturb();
+      await acknowledgedMore(stream, 20);
+    } finally {
+      result = await stream.stop();
+    }
+    console.log(`${what}: ${result.acknowledged.length} acknowledged, refused ${JSON.stringify(result.refused)}`);
+    await expectEachAppliedOnce(result);
+  };
+
+  it('a rolling update of the API under a steady webhook stream loses and duplicates nothing', async () => {
+    await underStream('rolling update', async () => {
       const before = new Set((await apiPods()).map((p) => p.metadata?.name));
       await restartApi();
       await rolledOut();
       const after = (await apiPods()).filter(isPodReady).map((p) => p.metadata?.name);
       expect(after.some((name) => before.has(name))).toBe(false);
-      await acknowledgedMore(stream, 20);
-    } finally {
-      result = await stream.stop();
-    }
-    console.log(
-      `rolling update: ${result.acknowledged.length} acknowledged, refused ${JSON.stringify(result.refused)}`,
-    );
-    await expectEachAppliedOnce(result);
+    });
   }, 600_000);
 
   it('deleting an API pod mid-stream rebalances the consumers and loses nothing', async () => {
-    const stream = startWebhookStream(gatewayUrl, secret, { perSecond: 10 });
-    let result: StreamResult;
-    try {
-      await acknowledgedMore(stream, 20);
+    await underStream('pod deletion', async () => {
       const victim = await readyPod(kc, config.namespace, API);
       await core().deleteNamespacedPod({ name: victim, namespace: config.namespace });
       await pollUntil(
@@ -192,12 +197,7 @@ describe.skipIf(!ENV)(`the platform on a real cluster${ENV ? '' : ` [skipped: ${
         },
         { timeoutMs: 300_000, intervalMs: 1_000 },
       );
-      await acknowledgedMore(stream, 20);
-    } finally {
-      result = await stream.stop();
-    }
-    console.log(`pod deletion: ${result.acknowledged.length} acknowledged, refused ${JSON.stringify(result.refused)}`);
-    await expectEachAppliedOnce(result);
+    });
   }, 600_000);
 
   it('readiness keeps a starting API pod out of the Service until its migrations and consumers are up', async () => {
