@@ -455,11 +455,7 @@ const nodeDockerfiles = ['deploy/api.Dockerfile', 'deploy/ingest.Dockerfile'];
 describe('Dockerfiles', () => {
   it('compose builds exactly the project images', () => {
     expect([...dockerfiles.keys()].map((file) => path.relative(ROOT, file)).sort()).toEqual(
-      [
-        'deploy/api.Dockerfile',
-        'deploy/ingest.Dockerfile',
-        'deploy/postgres/Dockerfile',
-      ].sort(),
+      ['deploy/api.Dockerfile', 'deploy/ingest.Dockerfile', 'deploy/postgres/Dockerfile'].sort(),
     );
   });
 
