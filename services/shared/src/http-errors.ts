@@ -88,7 +88,8 @@ export const ERROR_MODEL_DESCRIPTION =
   'what to do), `error` (= message) and `success: false`. A validation error (400, code `validation`) lists every ' +
   'problem of the request at once in `problems` (`in`, `field`, `message`, and `allowed` values where there are ' +
   'few) and in `details`; unknown query parameters are problems too. A refused state change (409 `conflict`, 422 ' +
-  '`invalid_transition`) names the current status in `from` and the requested one in `to`.';
+  '`invalid_transition`) names the current status in `from` and the requested one in `to`. The one exception is ' +
+  "the 503 of GET /health/ready, which carries the readiness report (each check's name, status and message).";
 
 /** @fastify/swagger option: shared schemas keep their $id as component name (ErrorBody, not def-0). */
 export const namedSchemaReferences = {
