@@ -1,10 +1,13 @@
+import { writeFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
  * Lists what was skipped after the run, grouped by reason (the `ctx.skip(note)` note or, for suites skipped by
  * `describeWith`, the `[skipped: …]` part of the suite name): each reason once, with the files and how many tests
  * of each it skipped, so a green CI log still says what did not run and why without repeating a long reason per test.
- * Ends with one plain `tests: N passed, N failed, N skipped` line that any CI log reader understands.
+ * Ends with one plain `tests: N passed, N failed, N skipped` line that any CI log reader understands; with
+ * PM_TEST_SUMMARY_FILE set, the line is also written there, so `.ci/run` can repeat it as its very last line (the
+ * fuzzer's output after it ends in pytest-like banners a log reader would otherwise take for the closing line).
  */
 export default class SkippedTestsReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -34,6 +37,9 @@ export default class SkippedTestsReporter implements Reporter {
       }
       console.log(`${lines.join('\n')}\n`);
     }
-    console.log(`tests: ${count('passed')} passed, ${count('failed')} failed, ${skipped} skipped`);
+    const summary = `tests: ${count('passed')} passed, ${count('failed')} failed, ${skipped} skipped`;
+    console.log(summary);
+    const summaryFile = process.env.PM_TEST_SUMMARY_FILE;
+    if (summaryFile) writeFileSync(summaryFile, `${summary}\n`);
   }
 }
