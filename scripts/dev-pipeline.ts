@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { failUsage, parseCli } from '@payment-manager/shared/cli';
-import { provideDevApiKeys, provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
+import { provideDevApiKeys, provideDevSignatures, provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
 import { localBrokers } from './local-kafka.ts';
@@ -33,7 +33,8 @@ const {
   environment: {
     PG_URL: 'use this PostgreSQL instead of the embedded one',
     KAFKA_BROKERS: 'kafka mode: use these brokers instead of a local node',
-    WEBHOOK_SECRET: 'verify webhook signatures (e.g. the value in deploy/env/common.env)',
+    WEBHOOK_SECRET:
+      'verify webhook signatures (e.g. the value in deploy/env/common.env); unset = WEBHOOK_SIGNATURES_DISABLED=true',
     PORT: 'API port (default 3000); INGEST_PORT: ingest port (default 3001)',
   },
 });
@@ -94,6 +95,7 @@ process.on('SIGTERM', () => void shutdown(0));
 try {
   await provideLocalDependencies(env, { dataDir, say, stops });
   provideDevApiKeys(env, say);
+  provideDevSignatures(env, say);
   if (mode === 'kafka') {
     const { brokers, idempotent } = await localBrokers(env, {
       kind: cliOptions.mock ? 'mock' : 'real',

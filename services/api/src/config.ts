@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { readWebhookSignatureSettings, type WebhookSignatureSettings } from '@payment-manager/shared/signatures';
 import { parseApiKeys, type Role } from './http/auth.ts';
 
 export { ConfigError };
@@ -14,7 +15,7 @@ export { ConfigError };
 export const WEBHOOK_MODES = ['sync', 'http', 'kafka'] as const;
 export type WebhookMode = (typeof WEBHOOK_MODES)[number];
 
-export interface ApiConfig {
+export interface ApiConfig extends WebhookSignatureSettings {
   port: number;
   host: string;
   pgUrl: string;
@@ -39,8 +40,6 @@ export interface ApiConfig {
   /** pg_partman retention for dispute_events children, e.g. "90 days"; null keeps everything (the documented default). */
   disputeEventsRetention: string | null;
   bodyLimitBytes: number;
-  /** Standard Webhooks secrets (WEBHOOK_SECRET, several for rotation); undefined = verification off. */
-  webhookSecret: string | undefined;
   /** SHA-256 of each API key → its role (API_KEYS); empty = every protected route answers 401. */
   apiKeys: Map<string, Role>;
   /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
@@ -78,8 +77,9 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     partitionMaintenanceIntervalMs: read.duration('PARTITION_MAINTENANCE_INTERVAL', '1h'),
     disputeEventsRetention: read.maybe('DISPUTE_EVENTS_RETENTION') ?? null,
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
-    webhookSecret: read.maybe('WEBHOOK_SECRET'),
     apiKeys: parseApiKeys(read.maybe('API_KEYS')),
     http: readEdgeTimeouts(read),
+    // Public webhook routes exist in sync and http mode only; in kafka mode ingest verifies and the API needs no secret.
+    ...readWebhookSignatureSettings(env, { required: webhookMode !== 'kafka' }),
   };
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { EXIT_USAGE, parseCli } from '@payment-manager/shared/cli';
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadApiConfig } from './config.ts';
-import { provideDevApiKeys, provideLocalDependencies } from './dev/local-dependencies.ts';
+import { provideDevApiKeys, provideDevSignatures, provideLocalDependencies } from './dev/local-dependencies.ts';
 import { startApiServer } from './server.ts';
 
 parseCli({
@@ -23,6 +23,7 @@ parseCli({
     SILVERGATE_BASE_URL:
       'use this provider instead of the stub (with SILVERGATE_CAPTURE_PATH, SILVERGATE_SUBMIT_REPRESENTMENT_PATH)',
     API_KEYS: 'role:sha256hex entries instead of the development keys',
+    WEBHOOK_SECRET: 'verify webhook signatures; unset = unsigned (WEBHOOK_SIGNATURES_DISABLED=true, logged)',
     PM_DEV_DATA_DIR: 'where the embedded PostgreSQL keeps its data (default .data/)',
   },
   examples: ['npm run dev', 'PORT=3100 npm run dev'],
@@ -43,6 +44,7 @@ async function stopAll(): Promise<void> {
 try {
   await provideLocalDependencies(env, { dataDir: DATA_DIR, say, stops });
   provideDevApiKeys(env, say);
+  provideDevSignatures(env, say);
   const api = await startApiServer(loadApiConfig(env));
   stops.push(api.close);
   const local = api.url.replace('0.0.0.0', 'localhost');

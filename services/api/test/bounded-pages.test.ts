@@ -66,6 +66,9 @@ describeWith(['postgres'], 'event pages are bounded in bytes (worst case under t
         HOST: '127.0.0.1',
         API_KEYS: TEST_API_KEYS_ENV,
         WEBHOOK_MODE: 'sync',
+        // Only reads are measured here; the sync-mode webhook routes stay unsigned (explicitly).
+        WEBHOOK_SECRET: '',
+        WEBHOOK_SIGNATURES_DISABLED: 'true',
         LOG_LEVEL: 'info',
         SILVERGATE_BASE_URL: 'http://127.0.0.1:9',
         SILVERGATE_CAPTURE_PATH: '/capture',

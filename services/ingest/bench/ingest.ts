@@ -178,7 +178,9 @@ try {
       KAFKA_ORDERS_TOPIC: ordersTopic,
       // Ingest's production log level: an accepted webhook writes no log line at info (see request-logging.ts).
       LOG_LEVEL: 'info',
+      // Unsigned on purpose: the benchmark measures the pipeline, not HMAC (the service warns that it is off).
       WEBHOOK_SECRET: '',
+      WEBHOOK_SIGNATURES_DISABLED: 'true',
     },
     ingestPort,
   );

@@ -171,7 +171,9 @@ try {
     KAFKA_ORDERS_TOPIC: `${topic}.orders`,
     KAFKA_DISPUTES_TOPIC: `${topic}.disputes`,
     LOG_LEVEL: 'warn',
+    // Unsigned on purpose: the benchmark measures the pipeline, not HMAC (the service warns that it is off).
     WEBHOOK_SECRET: '',
+    WEBHOOK_SIGNATURES_DISABLED: 'true',
   });
   stops.push(() => {
     ingest.kill();

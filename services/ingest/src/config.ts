@@ -7,18 +7,17 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { readWebhookSignatureSettings, type WebhookSignatureSettings } from '@payment-manager/shared/signatures';
 
 export const INGEST_MODES = ['kafka', 'http'] as const;
 export type IngestMode = (typeof INGEST_MODES)[number];
 
-export interface IngestConfig {
+export interface IngestConfig extends WebhookSignatureSettings {
   port: number;
   host: string;
   logLevel: LogLevel;
   webhookMode: IngestMode;
   bodyLimitBytes: number;
-  /** Raw WEBHOOK_SECRET value (several secrets for rotation); never logged. */
-  webhookSecret: string | undefined;
   /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
   http: EdgeTimeouts;
   kafka: {
@@ -39,7 +38,11 @@ export interface IngestConfig {
   };
 }
 
-/** Reads README.md#configuration plus HOST, WEBHOOK_SECRET, BODY_LIMIT_BYTES and KAFKA_IDEMPOTENT_PRODUCER. */
+/**
+ * Reads README.md#configuration plus HOST, BODY_LIMIT_BYTES, KAFKA_IDEMPOTENT_PRODUCER and WEBHOOK_SECRET, which
+ * ingest requires: every webhook it accepts goes on to Kafka as authentic (WEBHOOK_SIGNATURES_DISABLED=true only in
+ * development).
+ */
 export function loadIngestConfig(env: Env = process.env): IngestConfig {
   const read = envReader(env);
   const { webhookMode, brokers } = read.webhookTransport('kafka', INGEST_MODES);
@@ -55,7 +58,6 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     webhookMode,
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
-    webhookSecret: env.WEBHOOK_SECRET,
     http: readEdgeTimeouts(read),
     kafka: {
       brokers,
@@ -71,5 +73,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
       retryBaseDelayMs,
       retryMaxDelayMs,
     },
+    // Last: a bad value of any other variable is reported first, as before signatures became required.
+    ...readWebhookSignatureSettings(env, { required: true }),
   };
 }

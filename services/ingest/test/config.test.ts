@@ -4,9 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadIngestConfig } from '../src/config.ts';
 
+/** Ingest refuses to start without a signing secret; these cases are about other variables. */
+const SIGNED = { WEBHOOK_SECRET: 'whsec_dGVzdC1zZWNyZXQtb2YtdGhlLWNvbmZpZy10ZXN0' };
+
 describe('loadIngestConfig', () => {
   it('applies the documented defaults (kafka mode, idempotent producer on)', () => {
-    const config = loadIngestConfig({ KAFKA_BROKERS: 'a:9092, b:9092' });
+    const config = loadIngestConfig({ ...SIGNED, KAFKA_BROKERS: 'a:9092, b:9092' });
     expect(config).toMatchObject({
       port: 3001,
       webhookMode: 'kafka',
@@ -28,6 +31,7 @@ describe('loadIngestConfig', () => {
 
   it('reads Go durations and the mock-broker switch', () => {
     const config = loadIngestConfig({
+      ...SIGNED,
       WEBHOOK_MODE: 'http',
       API_BASE_URL: 'http://api:3000/',
       API_TIMEOUT: '1m30s',

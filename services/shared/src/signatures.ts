@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { ConfigError, type Env, envReader } from './env.ts';
 import './raw-json-body.ts';
 
 /** Ids are logged and signed over, so bounded (the library accepts any length). */
@@ -36,13 +37,13 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
 }
 
 export function createSignatureVerifier(secrets: readonly string[]): SignatureVerifier {
-  if (secrets.length === 0) throw new Error('createSignatureVerifier needs at least one secret');
+  if (secrets.length === 0) throw new ConfigError('createSignatureVerifier needs at least one secret');
   const webhooks = secrets.map((secret, index) => {
     try {
       return new Webhook(secret);
     } catch (err) {
-      // Never echo the secret itself.
-      throw new Error(
+      // Never echo the secret itself. A configuration error: the process exits 2 before it listens.
+      throw new ConfigError(
         `WEBHOOK_SECRET entry #${index + 1} is not a valid Standard Webhooks secret (whsec_<base64>): ${(err as Error).message}`,
       );
     }
@@ -111,14 +112,62 @@ export function applyWebhookSignatureGuard(app: FastifyInstance, verifier: Signa
   });
 }
 
-/** Reads WEBHOOK_SECRET; logs once when verification is off so an unsigned deployment never goes unnoticed. */
+/** The variable that turns signature verification off; its name says so, and production refuses it. */
+export const SIGNATURES_DISABLED_VAR = 'WEBHOOK_SIGNATURES_DISABLED';
+
+export interface WebhookSignatureSettings {
+  /** Raw WEBHOOK_SECRET (several secrets during a rotation), already checked; never logged. */
+  webhookSecret: string | undefined;
+  /** WEBHOOK_SIGNATURES_DISABLED=true: the only way to run without a secret (never with NODE_ENV=production). */
+  webhookSignaturesDisabled: boolean;
+}
+
+/**
+ * Reads WEBHOOK_SECRET and WEBHOOK_SIGNATURES_DISABLED. Fails closed: without a secret the service refuses to
+ * start unless verification is turned off explicitly, which NODE_ENV=production refuses. A malformed secret is a
+ * ConfigError here, at start-up, not a 401 on every webhook later. `required: false` is for a process that serves
+ * no public webhook route (the API in kafka mode): a secret it is given is still checked.
+ */
+export function readWebhookSignatureSettings(env: Env, { required }: { required: boolean }): WebhookSignatureSettings {
+  const read = envReader(env);
+  const disabled = read.boolean(SIGNATURES_DISABLED_VAR, false);
+  const webhookSecret = read.maybe('WEBHOOK_SECRET');
+  const secrets = parseWebhookSecrets(webhookSecret);
+  if (disabled) {
+    if (read.maybe('NODE_ENV') === 'production')
+      throw new ConfigError(
+        `${SIGNATURES_DISABLED_VAR}=true is refused when NODE_ENV=production: set WEBHOOK_SECRET (whsec_<base64>)`,
+      );
+    if (secrets.length > 0)
+      throw new ConfigError(
+        `${SIGNATURES_DISABLED_VAR}=true contradicts WEBHOOK_SECRET, which is set: remove one of the two`,
+      );
+    return { webhookSecret: undefined, webhookSignaturesDisabled: true };
+  }
+  if (secrets.length === 0) {
+    if (!required) return { webhookSecret: undefined, webhookSignaturesDisabled: false };
+    throw new ConfigError(
+      'WEBHOOK_SECRET is required (Standard Webhooks "whsec_<base64>"; several, comma-separated, during a rotation). ' +
+        `To run without signature verification in development set ${SIGNATURES_DISABLED_VAR}=true (refused when NODE_ENV=production)`,
+    );
+  }
+  createSignatureVerifier(secrets);
+  return { webhookSecret, webhookSignaturesDisabled: false };
+}
+
+/**
+ * The verifier of a checked WEBHOOK_SECRET; null when verification is off, which is logged at warn level on every
+ * start so an unsigned deployment never goes unnoticed.
+ */
 export function signatureVerifierFromEnv(
   value: string | undefined,
   log: { warn(message: string): void },
 ): SignatureVerifier | null {
   const secrets = parseWebhookSecrets(value);
   if (secrets.length === 0) {
-    log.warn('WEBHOOK_SECRET is not set: webhook signature verification is OFF');
+    log.warn(
+      `webhook signature verification is OFF (${SIGNATURES_DISABLED_VAR}=true, no WEBHOOK_SECRET): anyone who reaches this service can post webhooks`,
+    );
     return null;
   }
   return createSignatureVerifier(secrets);

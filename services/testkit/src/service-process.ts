@@ -36,11 +36,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startServiceProcess(
-  service: keyof typeof MAIN,
-  overrides: Record<string, string>,
-): Promise<ServiceProcess> {
-  const port = await freePort();
+function spawnService(service: keyof typeof MAIN, port: number, overrides: Record<string, string>): ChildProcess {
   const env = {
     // Only what node needs from the caller: no OTEL_* or PM_* of the test shell leaks into the service.
     PATH: process.env.PATH ?? '',
@@ -50,11 +46,45 @@ export async function startServiceProcess(
     PORT: String(port),
     ...overrides,
   };
-  const child: ChildProcess = spawn(process.execPath, ['--import', INSTRUMENTATION, MAIN[service]], {
+  return spawn(process.execPath, ['--import', INSTRUMENTATION, MAIN[service]], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * Starts the service like startServiceProcess and waits for it to exit on its own, for the start-up checks that
+ * must stop it before it listens. Killed (and reported as such) if it is still running after `timeoutMs`.
+ */
+export async function runServiceUntilExit(
+  service: keyof typeof MAIN,
+  overrides: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawnService(service, await freePort(), overrides);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => {
+    output += `\n[testkit] ${service} still running after ${timeoutMs} ms: killed\n`;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output };
+}
+
+export async function startServiceProcess(
+  service: keyof typeof MAIN,
+  overrides: Record<string, string>,
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawnService(service, port, overrides);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

@@ -56,6 +56,19 @@ export function provideDevApiKeys(env: Record<string, string | undefined>, say: 
   say(`  reader:   ${DEV_READER_KEY}`);
 }
 
+/**
+ * The dev commands run unsigned unless WEBHOOK_SECRET is given: they turn verification off with the variable that
+ * says so (the services refuse to start without one of the two) and say it here; each service warns again.
+ */
+export function provideDevSignatures(env: Record<string, string | undefined>, say: (message: string) => void): void {
+  if (env.WEBHOOK_SECRET?.trim() || env.WEBHOOK_SIGNATURES_DISABLED?.trim()) return;
+  env.WEBHOOK_SIGNATURES_DISABLED = 'true';
+  say(
+    'WEBHOOK_SECRET is not set: webhook signatures are NOT verified (WEBHOOK_SIGNATURES_DISABLED=true); ' +
+      'set WEBHOOK_SECRET (e.g. the value in deploy/env/common.env) to verify them',
+  );
+}
+
 /** The development keys listed in deploy/env/api.env (their hashes are its API_KEYS). */
 export const DEV_OPERATOR_KEY = 'pm_dev_operator_local_only';
 export const DEV_READER_KEY = 'pm_dev_reader_local_only';

@@ -8,6 +8,8 @@ const REQUIRED = {
   SILVERGATE_BASE_URL: 'http://localhost:8080',
   SILVERGATE_CAPTURE_PATH: '/api/v1/capture',
   SILVERGATE_SUBMIT_REPRESENTMENT_PATH: '/api/v1/dispute-representments/create',
+  // Required in sync and http mode, which serve the public webhook routes.
+  WEBHOOK_SECRET: 'whsec_dGVzdC1zZWNyZXQtb2YtdGhlLWNvbmZpZy10ZXN0',
 };
 
 describe('loadApiConfig', () => {
@@ -38,6 +40,32 @@ describe('loadApiConfig', () => {
       disputeEventsRetention: null,
       bodyLimitBytes: 1_048_576,
     });
+  });
+
+  it('webhook signatures fail closed: required in sync/http mode, off only explicitly and never in production', () => {
+    const { WEBHOOK_SECRET: _secret, ...unsigned } = REQUIRED;
+    expect(() => loadApiConfig(unsigned)).toThrow(/WEBHOOK_SECRET is required.*WEBHOOK_SIGNATURES_DISABLED=true/);
+    expect(() => loadApiConfig({ ...unsigned, WEBHOOK_MODE: 'http' })).toThrow(/WEBHOOK_SECRET is required/);
+    expect(loadApiConfig({ ...unsigned, WEBHOOK_SIGNATURES_DISABLED: 'true' })).toMatchObject({
+      webhookSecret: undefined,
+      webhookSignaturesDisabled: true,
+    });
+    expect(() => loadApiConfig({ ...unsigned, WEBHOOK_SIGNATURES_DISABLED: 'true', NODE_ENV: 'production' })).toThrow(
+      'WEBHOOK_SIGNATURES_DISABLED=true is refused when NODE_ENV=production',
+    );
+    expect(() => loadApiConfig({ ...REQUIRED, WEBHOOK_SIGNATURES_DISABLED: 'true' })).toThrow(/contradicts/);
+    expect(() => loadApiConfig({ ...unsigned, WEBHOOK_SIGNATURES_DISABLED: 'yes please' })).toThrow(
+      /WEBHOOK_SIGNATURES_DISABLED must be true or false/,
+    );
+    // Malformed: a ConfigError at start-up that never echoes the value.
+    const malformed = () => loadApiConfig({ ...REQUIRED, WEBHOOK_SECRET: `${REQUIRED.WEBHOOK_SECRET}, whsec_!!` });
+    expect(malformed).toThrow(ConfigError);
+    expect(malformed).toThrow(/WEBHOOK_SECRET entry #2 is not a valid Standard Webhooks secret/);
+    expect(malformed).not.toThrow(/whsec_!!/);
+    // kafka mode: the API serves no public webhook route, so it needs no secret (a given one is still checked).
+    const kafka = { ...unsigned, WEBHOOK_MODE: 'kafka', KAFKA_BROKERS: 'a:9092' };
+    expect(loadApiConfig(kafka).webhookSignaturesDisabled).toBe(false);
+    expect(() => loadApiConfig({ ...kafka, WEBHOOK_SECRET: 'whsec_' })).toThrow(ConfigError);
   });
 
   it.each(Object.keys(REQUIRED))('missing %s fails naming the variable', (name) => {
