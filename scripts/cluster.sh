@@ -41,6 +41,9 @@ local_up() {
   exports=$(scripts/local-cluster.sh up)
   eval "$exports"
   export PM_STACK=standalone
+  # A test cluster without a secret store: the platform's Secrets carry the development values of deploy/env
+  # (docs/security.md), which the tests and cluster:check sign and authenticate with.
+  export PM_SECRETS=dev
   # Two cores: the CPU requests of a third PostgreSQL instance would leave no room for a rolling update's extra pod.
   export PM_POSTGRES_INSTANCES=2
   mapfile -t images < <(node cdk8s/cluster/deploy.ts --images)
@@ -51,6 +54,7 @@ local_up() {
   {
     echo "export KUBECONFIG='$KUBECONFIG'"
     echo "export PM_STACK=standalone"
+    echo "export PM_SECRETS=dev"
     echo "export PM_POSTGRES_INSTANCES=2"
     echo "export PM_GATEWAY_URL='http://$node_ip:$GATEWAY_NODE_PORT'"
     # The deployment carries the development keys of deploy/env/api.env; this is its reader key.

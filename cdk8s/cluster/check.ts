@@ -38,6 +38,8 @@ export interface CheckOptions {
   /** The objects of the platform, as synthesized. */
   objects: KubernetesObject[];
   gatewayUrl: string;
+  /** The Secret holding ingest's WEBHOOK_SECRET (PM_SECRET_WEBHOOK; default payment-manager-webhook). */
+  webhookSecretName?: string;
   /** A reader's API key for GET /orders/{id}; undefined when the API runs without keys. */
   apiKey?: string;
   readyTimeoutMs: number;
@@ -109,7 +111,7 @@ export async function runClusterCheck(options: CheckOptions): Promise<StepResult
     let sent: { orderId: string; traceId: string } | undefined;
     if (
       !(await step(`signed order webhook through the Gateway (${options.gatewayUrl})`, async () => {
-        const secret = await webhookSecret(kc, namespace, WEBHOOK_SECRET_NAME);
+        const secret = await webhookSecret(kc, namespace, options.webhookSecretName ?? WEBHOOK_SECRET_NAME);
         const result = await sendTracedOrderWebhook(options.gatewayUrl, secret);
         if (result.status !== 202) throw new Error(`answered ${result.status}, expected 202`);
         sent = result;
@@ -182,6 +184,7 @@ async function main(): Promise<number> {
   const results = await runClusterCheck({
     kc,
     namespace: config.namespace,
+    webhookSecretName: config.secrets.credentials.webhook.name,
     objects,
     gatewayUrl: values.gateway,
     apiKey: process.env.PM_API_KEY?.trim() || undefined,

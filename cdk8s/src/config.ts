@@ -1,7 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envReader } from '@payment-manager/shared';
+import { loadSecretsConfig, type SecretsConfig } from './secrets.ts';
+
+export { devApiKeys, devWebhookSecret } from './secrets.ts';
 
 /** Which Postgres topology backs the API. */
 export const POSTGRES_FLAVOURS = ['cnpg', 'citus'] as const;
@@ -57,15 +60,10 @@ export interface PlatformConfig {
   /** Node port of the Gateway's Envoy Service (kind maps it to localhost:80); null = LoadBalancer Service. */
   gatewayNodePort: number | null;
   /**
-   * Development credentials written into Secrets. They exist because `skaffold dev` on kind must work
-   * without a secret store; real deployments override them through the environment at synth time.
+   * The Secrets the workloads reference, and whether this synth creates them (PM_SECRETS; src/secrets.ts). Only
+   * PM_SECRETS=dev puts the development values of this repository into them; by default nothing is created.
    */
-  devPgPassword: string;
-  /** Secret key of the in-cluster backup store (development value, like devPgPassword). */
-  devBackupSecret: string;
-  webhookSecret: string;
-  /** API_KEYS of the API (`role:sha256hex`, see services/api/src/http/auth.ts). */
-  apiKeys: string;
+  secrets: SecretsConfig;
   kafka: { replicas: number; storage: string };
   /** StorageClass of the standalone stack's volume claims; undefined = the cluster's default class. */
   storageClass?: string;
@@ -103,42 +101,12 @@ export const PINNED_IMAGES = {
 
 type Env = Record<string, string | undefined>;
 
-/** A variable of one of deploy/env's files (the compose stack's settings); empty when the file lacks it. */
-function deployEnvValue(repoRoot: string, file: string, name: string): string {
-  const path = resolve(repoRoot, 'deploy/env', file);
-  if (!existsSync(path)) return '';
-  const line = readFileSync(path, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${name}=`));
-  return line ? line.slice(name.length + 1).trim() : '';
-}
-
-/**
- * The development signing secret of deploy/env/common.env, so that `npm run webhook:send` signs webhooks
- * the cluster accepts, exactly as with docker compose. Empty when the file does not define one.
- */
-export function devWebhookSecret(repoRoot: string): string {
-  return deployEnvValue(repoRoot, 'common.env', 'WEBHOOK_SECRET');
-}
-
-/** The development API keys' hashes of deploy/env/api.env (the keys themselves are listed there). */
-export function devApiKeys(repoRoot: string): string {
-  return deployEnvValue(repoRoot, 'api.env', 'API_KEYS');
-}
-
 /** One of `allowed` (the first when unset); anything else stops synth naming the variable. */
 function oneOf<T extends string>(name: string, allowed: readonly T[], raw: string | undefined): T {
   const value = raw?.trim() || (allowed[0] as T);
   if (!(allowed as readonly string[]).includes(value))
     throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
-}
-
-/** The password is spliced into PG_URL by $(VAR) expansion, where URL-reserved characters would break it. */
-function urlSafe(name: string, value: string): string {
-  if (!/^[A-Za-z0-9._~-]+$/.test(value))
-    throw new ConfigError(`${name} may contain only A-Z a-z 0-9 . _ ~ - (it becomes part of PG_URL)`);
-  return value;
 }
 
 /** The node port deploy/kind/cluster.yaml maps to localhost:80. */
@@ -172,7 +140,8 @@ function standaloneImages(tag: string): Partial<PlatformImages> {
 /**
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
  * PM_STACK=operators|standalone, PM_STORAGE_CLASS, PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
- * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_DEV_PG_PASSWORD, PM_WEBHOOK_SECRET, PM_API_KEYS, PM_PROFILE=dev.
+ * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_PROFILE=dev, and the credentials' PM_SECRETS, PM_SECRET_* and (with
+ * PM_SECRETS=env) their values (src/secrets.ts, docs/security.md).
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
   const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
@@ -181,11 +150,12 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
   const dev = env.PM_PROFILE?.trim() === 'dev';
   const stack = oneOf('PM_STACK', STACKS, env.PM_STACK);
   const storageClass = env.PM_STORAGE_CLASS?.trim() || undefined;
+  const postgres = oneOf('PM_POSTGRES', POSTGRES_FLAVOURS, env.PM_POSTGRES);
   return {
     repoRoot,
     namespace: env.PM_NAMESPACE?.trim() || 'payment-manager',
     stack,
-    postgres: oneOf('PM_POSTGRES', POSTGRES_FLAVOURS, env.PM_POSTGRES),
+    postgres,
     images: {
       api: `payment-manager/api:${tag}`,
       ingest: `payment-manager/ingest:${tag}`,
@@ -200,10 +170,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     silvergateBaseUrl: env.PM_SILVERGATE_BASE_URL?.trim() || 'http://silvergate-stub:8080',
     gatewayHost: env.PM_GATEWAY_HOST?.trim() ?? '',
     gatewayNodePort: gatewayNodePort(env.PM_GATEWAY_NODE_PORT),
-    devPgPassword: urlSafe('PM_DEV_PG_PASSWORD', env.PM_DEV_PG_PASSWORD?.trim() || 'payments-dev-only'),
-    devBackupSecret: env.PM_DEV_BACKUP_SECRET?.trim() || 'backups-dev-only',
-    webhookSecret: env.PM_WEBHOOK_SECRET?.trim() ?? devWebhookSecret(repoRoot),
-    apiKeys: env.PM_API_KEYS?.trim() ?? devApiKeys(repoRoot),
+    secrets: loadSecretsConfig(env, { repoRoot, dev, stack, postgres }),
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
     ...(storageClass ? { storageClass } : {}),

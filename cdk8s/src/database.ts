@@ -2,8 +2,6 @@
 export const PG_CLUSTER_NAME = 'payments';
 export const PG_DATABASE = 'payments';
 export const PG_APP_USER = 'payments';
-/** kubernetes.io/basic-auth Secret (keys username, password): CNPG bootstraps the owner from it, apps read it. */
-export const PG_CREDENTIALS_SECRET = 'payments-db-credentials';
 
 export interface DatabaseEndpoints {
   /** Host:port of the read-write endpoint. */

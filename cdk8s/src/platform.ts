@@ -88,12 +88,12 @@ function databaseChart(
   config: PlatformConfig,
   common: { namespace: string; labels: Record<string, string>; clientPodNames: string[] },
 ): Chart {
-  const password = config.devPgPassword;
+  const secrets = config.secrets;
   if (config.postgres === 'citus')
     return new CitusChart(app, 'citus', {
       ...common,
       image: config.images.citus,
-      password,
+      secrets,
       workers: config.citusWorkers,
     });
   if (config.stack === 'standalone')
@@ -101,7 +101,7 @@ function databaseChart(
       ...common,
       image: config.images.postgres,
       instances: config.postgresInstances,
-      password,
+      secrets,
       storageClass: config.storageClass,
       files: { repoRoot: config.repoRoot },
     });
@@ -109,13 +109,9 @@ function databaseChart(
     ...common,
     image: config.images.postgres,
     instances: config.postgresInstances,
-    password,
+    secrets,
     operatorNamespace: CNPG_OPERATOR_NAMESPACE,
-    backup: {
-      image: config.images.backupStore,
-      accessKeyId: 'cloudnative-pg',
-      secretAccessKey: config.devBackupSecret,
-    },
+    backup: { image: config.images.backupStore },
   });
 }
 

@@ -6,7 +6,7 @@ import { crdSchemas, crdValidator, validateCore } from './support/schema.ts';
 
 /** The offline checks are only worth something if they fail on broken manifests: break one thing at a time. */
 function mutated(mutate: (objects: K8sObject[]) => void): K8sObject[] {
-  const objects = structuredClone(synthPlatform().objects);
+  const objects = structuredClone(synthPlatform({}, { deployed: true }).objects);
   mutate(objects);
   return objects;
 }

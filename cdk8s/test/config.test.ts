@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { devWebhookSecret, loadPlatformConfig, REPO_ROOT } from '../src/config.ts';
 
 describe('synth-time configuration (PM_* variables)', () => {
-  it('defaults: cnpg, payment-manager namespace, non-latest tags, the compose dev webhook secret', () => {
+  it('defaults: cnpg, payment-manager namespace, non-latest tags, Secrets referenced by name and not created', () => {
     const config = loadPlatformConfig({});
     expect(config.postgres).toBe('cnpg');
     expect(config.namespace).toBe('payment-manager');
     expect(config.images.api).toMatch(/^payment-manager\/api:\d+\.\d+\.\d+$/);
-    expect(config.webhookSecret).toBe(devWebhookSecret(REPO_ROOT));
+    expect(config.secrets.source).toBe('existing');
+    expect(config.secrets.credentials.webhook).toEqual({ name: 'payment-manager-webhook' });
     expect(config.postgresInstances).toBe(3);
   });
 
@@ -17,19 +18,17 @@ describe('synth-time configuration (PM_* variables)', () => {
       PM_POSTGRES: 'citus',
       PM_IMAGE_TAG: 'abc123',
       PM_PROFILE: 'dev',
-      PM_WEBHOOK_SECRET: '',
     });
     expect(config.postgres).toBe('citus');
     expect(config.images.ingest).toBe('payment-manager/ingest:abc123');
     expect(config.minReplicas).toBe(1);
-    expect(config.webhookSecret).toBe('');
+    // The dev profile brings the development credentials of deploy/env.
+    expect(config.secrets.source).toBe('dev');
+    expect(config.secrets.credentials.webhook.data).toEqual({ WEBHOOK_SECRET: devWebhookSecret(REPO_ROOT) });
   });
 
-  it('rejects an unknown topology and a password that would break PG_URL', () => {
+  it('rejects an unknown topology', () => {
     expect(() => loadPlatformConfig({ PM_POSTGRES: 'mysql' })).toThrow(/PM_POSTGRES must be one of cnpg, citus/);
-    expect(() => loadPlatformConfig({ PM_DEV_PG_PASSWORD: 'p@ss/word' })).toThrow(
-      /PM_DEV_PG_PASSWORD may contain only/,
-    );
   });
 
   it('PM_STACK: operators by default; standalone swaps in our own images for every component, never pulled', () => {

@@ -46,7 +46,7 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
   let objects: K8sObject[];
   let warnings: string[];
   beforeAll(() => {
-    ({ objects, warnings } = synthPlatform(env));
+    ({ objects, warnings } = synthPlatform(env, { deployed: true }));
   });
 
   it('synthesizes with warnings only about observability files that are not written yet', () => {
@@ -417,7 +417,7 @@ describe('observability files mounted from the repo', () => {
 
   it('refuses to synthesize when a mounted file is missing', () => {
     const emptyRepo = mkdtempSync(join(tmpdir(), 'pm-cdk8s-'));
-    const config = loadPlatformConfig({ PM_IMAGE_TAG: 'test', PM_WEBHOOK_SECRET: 'whsec_dGVzdA==' }, emptyRepo);
+    const config = loadPlatformConfig({ PM_IMAGE_TAG: 'test' }, emptyRepo);
     expect(() => buildPlatform(config, { outdir: join(emptyRepo, 'dist') })).toThrow(/is missing/);
     rmSync(emptyRepo, { recursive: true, force: true });
   });

@@ -29,7 +29,7 @@ import {
   startWebhookStream,
   webhookSecret,
 } from '../cluster/smoke.ts';
-import { API, WEBHOOK_SECRET_NAME } from '../src/charts/app.ts';
+import { API } from '../src/charts/app.ts';
 import { loadPlatformConfig, type PlatformConfig } from '../src/config.ts';
 
 /** The exports of `scripts/cluster.sh env` (KUBECONFIG, PM_STACK, PM_GATEWAY_URL, PM_API_KEY). */
@@ -66,7 +66,7 @@ describe.skipIf(!ENV)(`the platform on a real cluster${ENV ? '' : ` [skipped: ${
   beforeAll(async () => {
     kc = loadKubeConfig(env.KUBECONFIG);
     config = loadPlatformConfig({ ...process.env, ...env });
-    secret = await webhookSecret(kc, config.namespace, WEBHOOK_SECRET_NAME);
+    secret = await webhookSecret(kc, config.namespace, config.secrets.credentials.webhook.name);
   });
 
   const apps = () => kc.makeApiClient(AppsV1Api);
@@ -146,6 +146,7 @@ describe.skipIf(!ENV)(`the platform on a real cluster${ENV ? '' : ` [skipped: ${
     const results = await runClusterCheck({
       kc,
       namespace: config.namespace,
+      webhookSecretName: config.secrets.credentials.webhook.name,
       objects: platformObjects(config),
       gatewayUrl,
       apiKey,

@@ -123,17 +123,25 @@ describe('skaffold.yaml', () => {
     }
   });
 
-  it('profiles: kind targets the kind context; dev patches the synth hook to PM_PROFILE=dev', () => {
+  it('profiles: kind targets the kind context with the dev Secrets; dev patches the synth hook to PM_PROFILE=dev', () => {
     for (const doc of docs) {
       const kind = doc.profiles.find((p: { name: string }) => p.name === 'kind');
       expect(kind.activation[0].kubeContext).toBe('kind-payment-manager');
     }
     const app = byName(docs, 'payment-manager');
+    const kind = app.profiles.find((p: { name: string }) => p.name === 'kind');
+    const onKind = applyPatches(app, kind.patches);
+    expect(onKind.manifests.hooks.before[0].host.command).toEqual(['env', 'PM_SECRETS=dev', 'node', 'cdk8s/main.ts']);
     const dev = app.profiles.find((p: { name: string }) => p.name === 'dev');
     const patched = applyPatches(app, dev.patches);
     expect(patched.manifests.hooks.before[0].host.command).toEqual(['env', 'PM_PROFILE=dev', 'node', 'cdk8s/main.ts']);
+    // `-p kind,dev`: dev's patch applies last and keeps the dev Secrets (PM_PROFILE=dev implies PM_SECRETS=dev).
+    const both = applyPatches(onKind, dev.patches);
+    expect(both.manifests.hooks.before[0].host.command).toEqual(['env', 'PM_PROFILE=dev', 'node', 'cdk8s/main.ts']);
     const devObjects = synthPlatform({ PM_PROFILE: 'dev' }).objects;
     expect(devObjects.find((o) => o.kind === 'HorizontalPodAutoscaler')?.spec.minReplicas).toBe(1);
+    for (const env of [{ PM_PROFILE: 'dev' }, { PM_SECRETS: 'dev' }])
+      expect(synthPlatform(env).objects.filter((o) => o.kind === 'Secret').length, JSON.stringify(env)).toBe(4);
   });
 
   it('the kind cluster runs Kubernetes 1.36 and maps the Gateway node port to localhost:80', () => {

@@ -81,8 +81,8 @@ describe.each([
   ['default', {}],
   ['dev profile', { PM_PROFILE: 'dev' }],
 ])('standalone stack, %s', (_label, profile) => {
-  const operators = synthPlatform(profile).objects;
-  const { objects, warnings } = synthPlatform({ ...profile, ...STANDALONE });
+  const operators = synthPlatform(profile, { deployed: true }).objects;
+  const { objects, warnings } = synthPlatform({ ...profile, ...STANDALONE }, { deployed: true });
 
   it('synthesizes without warnings; every core object validates against the Kubernetes schema', async () => {
     expect(warnings).toEqual([]);

@@ -21,5 +21,6 @@ kubectl config use-context "kind-$CLUSTER"
 skaffold deploy --module operators --kube-context "kind-$CLUSTER"
 kubectl -n envoy-gateway-system rollout status deployment/envoy-gateway --timeout=180s
 
-node cdk8s/main.ts
+# A laptop cluster without a secret store: the development Secrets (docs/security.md), as skaffold's kind profile.
+PM_SECRETS=dev node cdk8s/main.ts
 echo "cluster ready: run 'skaffold dev -p kind' (API on localhost:3000, Grafana on localhost:3100, webhooks on http://localhost/webhooks/...), then 'npm run cluster:check'"

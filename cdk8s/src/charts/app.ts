@@ -7,14 +7,16 @@ import { httpProbe } from '../constructs/hardening.ts';
 import { appLabels, PART_OF, selectorLabels } from '../constructs/labels.ts';
 import { PaymentService, type SecretRef } from '../constructs/service.ts';
 import { SupportService } from '../constructs/support-service.ts';
-import { type DatabaseEndpoints, PG_CREDENTIALS_SECRET, pgUrlFromEnv } from '../database.ts';
+import { type DatabaseEndpoints, pgUrlFromEnv } from '../database.ts';
 import { readRepoDir } from '../repo-files.ts';
+import { CREDENTIALS, PlatformSecret } from '../secrets.ts';
 import { KAFKA_BOOTSTRAP } from '../topics.ts';
 
 export const API = 'api';
 export const INGEST = 'ingest';
-export const WEBHOOK_SECRET_NAME = 'payment-manager-webhook';
-export const API_KEYS_SECRET_NAME = 'payment-manager-api-keys';
+/** Default names of the Secrets the services read (PM_SECRET_WEBHOOK / PM_SECRET_API_KEYS rename them). */
+export const WEBHOOK_SECRET_NAME = CREDENTIALS.webhook.defaultName;
+export const API_KEYS_SECRET_NAME = CREDENTIALS.apiKeys.defaultName;
 /** Largest webhook body, enforced by ingest and the API and, before them, at the Gateway. */
 export const BODY_LIMIT_BYTES = 1_048_576;
 /** Processes of the fixed interface (COMMON.md). Passed as args: the images' ENTRYPOINT (tini) stays PID 1. */
@@ -39,11 +41,11 @@ export interface AppChartProps extends ChartProps {
   edgePeer: k8s.NetworkPolicyPeer;
 }
 
-const DB_SECRET_ENV: Record<string, SecretRef> = {
-  // Declared before PG_URL: Kubernetes expands $(VAR) only for variables defined earlier in the list.
-  DB_USER: { secretName: PG_CREDENTIALS_SECRET, key: 'username' },
-  DB_PASSWORD: { secretName: PG_CREDENTIALS_SECRET, key: 'password' },
-};
+/** The database role's credentials; declared before PG_URL: Kubernetes expands $(VAR) only for earlier variables. */
+const dbSecretEnv = (secretName: string): Record<string, SecretRef> => ({
+  DB_USER: { secretName, key: 'username' },
+  DB_PASSWORD: { secretName, key: 'password' },
+});
 
 /**
  * The application: ingest and API in kafka mode, configuration, NetworkPolicies and (for kind/dev) the WireMock
@@ -62,7 +64,6 @@ export class AppChart extends Chart {
   constructor(scope: Construct, id: string, props: AppChartProps) {
     super(scope, id, props);
     const { config, database } = props;
-    const webhookSecret = config.webhookSecret !== '';
 
     // Both services must agree on the mode, the broker and the topic names (docs/kafka.md#topics).
     const common = {
@@ -99,25 +100,24 @@ export class AppChart extends Chart {
         API_BASE_URL: `http://${API}:3000`,
       },
     });
-    const webhookEnv: Record<string, SecretRef> = {};
-    if (webhookSecret) {
-      new k8s.KubeSecret(this, 'webhook-secret', {
-        metadata: { name: WEBHOOK_SECRET_NAME, labels: appLabels('webhook', 'config') },
-        type: 'Opaque',
-        stringData: { WEBHOOK_SECRET: config.webhookSecret },
-      });
-      webhookEnv.WEBHOOK_SECRET = { secretName: WEBHOOK_SECRET_NAME, key: 'WEBHOOK_SECRET' };
-    }
-    // Hashes only (role:sha256hex): the API never holds a usable key. Without any, every protected route is 401.
-    const apiKeyEnv: Record<string, SecretRef> = {};
-    if (config.apiKeys !== '') {
-      new k8s.KubeSecret(this, 'api-keys', {
-        metadata: { name: API_KEYS_SECRET_NAME, labels: appLabels(API, 'config') },
-        type: 'Opaque',
-        stringData: { API_KEYS: config.apiKeys },
-      });
-      apiKeyEnv.API_KEYS = { secretName: API_KEYS_SECRET_NAME, key: 'API_KEYS' };
-    }
+    // Ingest requires the signing secret (it refuses to start without one). The API gets none: in kafka mode it
+    // serves no public webhook route, so it has no use for it.
+    const webhookSecret = new PlatformSecret(this, 'webhook-secret', {
+      secrets: config.secrets,
+      credential: 'webhook',
+      labels: appLabels('webhook', 'config'),
+    });
+    const webhookEnv: Record<string, SecretRef> = {
+      WEBHOOK_SECRET: { secretName: webhookSecret.name, key: 'WEBHOOK_SECRET' },
+    };
+    // Hashes only (role:sha256hex): the API never holds a usable key. Two entries of one role may coexist, which
+    // is how a key is rotated (docs/security.md).
+    const apiKeys = new PlatformSecret(this, 'api-keys', {
+      secrets: config.secrets,
+      credential: 'apiKeys',
+      labels: appLabels(API, 'config'),
+    });
+    const apiKeyEnv: Record<string, SecretRef> = { API_KEYS: { secretName: apiKeys.name, key: 'API_KEYS' } };
     const dbEnv = {
       PG_URL: pgUrlFromEnv(database.primary),
       ...(database.replica ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica) } : {}),
@@ -130,7 +130,7 @@ export class AppChart extends Chart {
       args: API_ARGS,
       port: 3000,
       configMap: apiConfig,
-      secretEnv: { ...DB_SECRET_ENV, ...webhookEnv, ...apiKeyEnv },
+      secretEnv: { ...dbSecretEnv(config.secrets.credentials.database.name), ...apiKeyEnv },
       derivedEnv: dbEnv,
       minReplicas: config.minReplicas,
       maxReplicas: 4,

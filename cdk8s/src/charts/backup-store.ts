@@ -2,9 +2,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';
+import { PlatformSecret, type SecretsConfig } from '../secrets.ts';
 
 export const BACKUP_STORE = 'backup-store';
-export const BACKUP_STORE_SECRET = 'backup-store-credentials';
 export const BACKUP_BUCKET = 'payments-backups';
 const S3_PORT = 8333;
 /** UID of the seaweed user in the SeaweedFS image. */
@@ -12,8 +12,8 @@ const SEAWEED_UID = 1000;
 
 export interface BackupStoreProps {
   image: string;
-  accessKeyId: string;
-  secretAccessKey: string;
+  /** The store's credentials (keys ACCESS_KEY_ID, ACCESS_SECRET_KEY and SeaweedFS's s3.json; src/secrets.ts). */
+  secrets: SecretsConfig;
   storage: string;
   /** Pods (label selector) allowed to reach the S3 port: the PostgreSQL instances. */
   clientSelector: Record<string, string>;
@@ -27,29 +27,15 @@ export interface BackupStoreProps {
 export class BackupStore extends Construct {
   /** In-cluster endpoint for barman-cloud. */
   readonly endpointUrl = `http://${BACKUP_STORE}:${S3_PORT}`;
+  /** The Secret barman-cloud reads the access key from. */
+  readonly secretName: string;
 
   constructor(scope: Construct, id: string, props: BackupStoreProps) {
     super(scope, id);
     const labels = appLabels(BACKUP_STORE, 'backup');
     const selector = selectorLabels(BACKUP_STORE);
-    const identities = {
-      identities: [
-        {
-          name: 'cloudnative-pg',
-          credentials: [{ accessKey: props.accessKeyId, secretKey: props.secretAccessKey }],
-          actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
-        },
-      ],
-    };
-    new k8s.KubeSecret(this, 'credentials', {
-      metadata: { name: BACKUP_STORE_SECRET, labels },
-      type: 'Opaque',
-      stringData: {
-        ACCESS_KEY_ID: props.accessKeyId,
-        ACCESS_SECRET_KEY: props.secretAccessKey,
-        's3.json': JSON.stringify(identities),
-      },
-    });
+    const secret = new PlatformSecret(this, 'credentials', { secrets: props.secrets, credential: 'backupStore', labels });
+    this.secretName = secret.name;
     new k8s.KubePersistentVolumeClaim(this, 'data', {
       metadata: { name: `${BACKUP_STORE}-data`, labels },
       spec: {
@@ -109,7 +95,7 @@ export class BackupStore extends Construct {
               { name: 'data', persistentVolumeClaim: { claimName: `${BACKUP_STORE}-data` } },
               {
                 name: 's3-config',
-                secret: { secretName: BACKUP_STORE_SECRET, items: [{ key: 's3.json', path: 's3.json' }] },
+                secret: { secretName: this.secretName, items: [{ key: 's3.json', path: 's3.json' }] },
               },
               { name: 'tmp', emptyDir: {} },
             ],

@@ -5,7 +5,8 @@ import { execProbe, resources } from '../constructs/hardening.ts';
 import { selectorLabels } from '../constructs/labels.ts';
 import { OneShotJob } from '../constructs/one-shot-job.ts';
 import { StatefulService } from '../constructs/stateful-service.ts';
-import { CITUS_COORDINATOR, CITUS_WORKER, PG_CREDENTIALS_SECRET, PG_DATABASE } from '../database.ts';
+import { CITUS_COORDINATOR, CITUS_WORKER, PG_DATABASE } from '../database.ts';
+import type { SecretsConfig } from '../secrets.ts';
 import {
   credentialsSecret,
   PGDATA_ENV,
@@ -17,7 +18,7 @@ import {
 
 export interface CitusChartProps extends ChartProps {
   image: string;
-  password: string;
+  secrets: SecretsConfig;
   workers: number;
   clientPodNames: string[];
 }
@@ -31,7 +32,7 @@ export interface CitusChartProps extends ChartProps {
 export class CitusChart extends Chart {
   constructor(scope: Construct, id: string, props: CitusChartProps) {
     super(scope, id, props);
-    credentialsSecret(this, props.password);
+    const dbSecret = credentialsSecret(this, props.secrets);
     this.addNode(CITUS_COORDINATOR, 'coordinator', 1, props, 'scram-sha-256');
     // Workers accept only the coordinator and each other (NetworkPolicy below), which is what makes trust
     // authentication between the nodes acceptable for this option.
@@ -55,8 +56,8 @@ export class CitusChart extends Chart {
       env: [
         { name: 'PGHOST', value: CITUS_COORDINATOR },
         { name: 'PGDATABASE', value: PG_DATABASE },
-        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },
-        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'password' } } },
+        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: dbSecret, key: 'username' } } },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: dbSecret, key: 'password' } } },
       ],
       resources: resources('50m', '32Mi', '200m', '64Mi'),
     });
@@ -109,7 +110,7 @@ export class CitusChart extends Chart {
       image: props.image,
       uid: POSTGRES_UID,
       ports: [{ name: 'postgres', port: 5432 }],
-      env: [...postgresImageEnv(), { name: 'POSTGRES_HOST_AUTH_METHOD', value: auth }, PGDATA_ENV],
+      env: [...postgresImageEnv(props.secrets.credentials.database.name), { name: 'POSTGRES_HOST_AUTH_METHOD', value: auth }, PGDATA_ENV],
       resources: resources('100m', '256Mi', '1', '512Mi'),
       readinessProbe: execProbe(['pg_isready', '-U', 'postgres', '-h', '127.0.0.1']),
       livenessDelaySeconds: 30,

@@ -6,6 +6,7 @@ import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import { type ConfigMapMount, StatefulService, type StatefulServiceProps } from '../constructs/stateful-service.ts';
 import { CNPG_ENDPOINTS, PG_CLUSTER_NAME, PG_DATABASE } from '../database.ts';
 import { type RepoFileOptions, readRepoFile } from '../repo-files.ts';
+import type { SecretsConfig } from '../secrets.ts';
 import {
   credentialsSecret,
   PGDATA_ENV,
@@ -23,7 +24,7 @@ export interface PostgresStandaloneChartProps extends ChartProps {
   image: string;
   /** Primary + streaming replicas, as CloudNativePG's `instances`. */
   instances: number;
-  password: string;
+  secrets: SecretsConfig;
   storageClass?: string;
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
@@ -50,7 +51,7 @@ const serviceName = (endpoint: string | undefined) => (endpoint ?? '').split(':'
 export class PostgresStandaloneChart extends Chart {
   constructor(scope: Construct, id: string, props: PostgresStandaloneChartProps) {
     super(scope, id, props);
-    credentialsSecret(this, props.password);
+    const dbSecret = credentialsSecret(this, props.secrets);
     const initdb: ConfigMapMount = {
       configMap: 'postgres-initdb',
       mountPath: '/docker-entrypoint-initdb.d',
@@ -79,7 +80,7 @@ export class PostgresStandaloneChart extends Chart {
       ...common,
       name: PG_PRIMARY,
       replicas: 1,
-      env: [...postgresImageEnv(), PGDATA_ENV],
+      env: [...postgresImageEnv(dbSecret), PGDATA_ENV],
       // The image's default server arguments, with the partition maintenance worker running as the database owner
       // (the owner created from the Secret is the only role besides the bootstrap superuser's).
       args: [
@@ -101,7 +102,7 @@ export class PostgresStandaloneChart extends Chart {
       replicas: Math.max(1, props.instances - 1),
       // The image's replica mode (deploy/postgres/replica-start.sh), as compose's postgres-replica uses it.
       env: [
-        ...postgresImageEnv(),
+        ...postgresImageEnv(dbSecret),
         PGDATA_ENV,
         { name: 'POSTGRES_PRIMARY_HOST', value: serviceName(CNPG_ENDPOINTS.primary) },
       ],

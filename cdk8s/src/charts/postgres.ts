@@ -3,27 +3,32 @@ import { ApiObject, Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { selectorLabels } from '../constructs/labels.ts';
-import { PG_APP_USER, PG_CLUSTER_NAME, PG_CREDENTIALS_SECRET, PG_DATABASE } from '../database.ts';
-import { BACKUP_BUCKET, BACKUP_STORE_SECRET, BackupStore } from './backup-store.ts';
+import { PG_APP_USER, PG_CLUSTER_NAME, PG_DATABASE } from '../database.ts';
+import { PlatformSecret, type SecretsConfig } from '../secrets.ts';
+import { BACKUP_BUCKET, BackupStore } from './backup-store.ts';
 
 export interface PostgresChartProps extends ChartProps {
   image: string;
   instances: number;
-  password: string;
+  /** Where the database and backup-store credentials come from (src/secrets.ts). */
+  secrets: SecretsConfig;
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
   operatorNamespace: string;
-  backup: { image: string; accessKeyId: string; secretAccessKey: string };
+  backup: { image: string };
 }
 
 /** barman-cloud's view of the in-cluster object store: the same for backups and for a restore's source. */
-export function backupObjectStore(endpointUrl: string): NonNullable<ClusterSpec['backup']>['barmanObjectStore'] {
+export function backupObjectStore(
+  endpointUrl: string,
+  secretName: string,
+): NonNullable<ClusterSpec['backup']>['barmanObjectStore'] {
   return {
     destinationPath: `s3://${BACKUP_BUCKET}/`,
     endpointURL: endpointUrl,
     s3Credentials: {
-      accessKeyId: { name: BACKUP_STORE_SECRET, key: 'ACCESS_KEY_ID' },
-      secretAccessKey: { name: BACKUP_STORE_SECRET, key: 'ACCESS_SECRET_KEY' },
+      accessKeyId: { name: secretName, key: 'ACCESS_KEY_ID' },
+      secretAccessKey: { name: secretName, key: 'ACCESS_SECRET_KEY' },
     },
     wal: { compression: 'gzip' },
     data: { compression: 'gzip' },
@@ -42,21 +47,20 @@ export const POSTGRES_SCRATCH = { run: '/var/run/postgresql', tmp: '/tmp' };
  * The official postgres image's first-start variables (database and its owner from the credentials Secret), as
  * the Citus nodes and the standalone stack's primary and replica read them.
  */
-export function postgresImageEnv(): k8s.EnvVar[] {
+export function postgresImageEnv(dbSecret: string): k8s.EnvVar[] {
   return [
     { name: 'POSTGRES_DB', value: PG_DATABASE },
-    { name: 'POSTGRES_USER', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'username' } } },
-    { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: PG_CREDENTIALS_SECRET, key: 'password' } } },
+    { name: 'POSTGRES_USER', valueFrom: { secretKeyRef: { name: dbSecret, key: 'username' } } },
+    { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: dbSecret, key: 'password' } } },
   ];
 }
 
-/** Secret of the application role; shared by CNPG bootstrap, the Citus option and the standalone stack. */
-export function credentialsSecret(scope: Construct, password: string): void {
-  new k8s.KubeSecret(scope, 'db-credentials', {
-    metadata: { name: PG_CREDENTIALS_SECRET },
-    type: 'kubernetes.io/basic-auth',
-    stringData: { username: PG_APP_USER, password },
-  });
+/**
+ * The kubernetes.io/basic-auth Secret of the application role (keys username, password), as PM_SECRETS says;
+ * shared by CNPG bootstrap, the Citus option and the standalone stack. Returns its name.
+ */
+export function credentialsSecret(scope: Construct, secrets: SecretsConfig): string {
+  return new PlatformSecret(scope, 'db-credentials', { secrets, credential: 'database' }).name;
 }
 
 /**
@@ -66,9 +70,10 @@ export function credentialsSecret(scope: Construct, password: string): void {
 export class PostgresChart extends Chart {
   constructor(scope: Construct, id: string, props: PostgresChartProps) {
     super(scope, id, props);
-    credentialsSecret(this, props.password);
+    const dbSecret = credentialsSecret(this, props.secrets);
     const store = new BackupStore(this, 'backup-store', {
       ...props.backup,
+      secrets: props.secrets,
       storage: '5Gi',
       clientSelector: { 'cnpg.io/cluster': PG_CLUSTER_NAME },
     });
@@ -84,7 +89,7 @@ export class PostgresChart extends Chart {
         initdb: {
           database: PG_DATABASE,
           owner: PG_APP_USER,
-          secret: { name: PG_CREDENTIALS_SECRET },
+          secret: { name: dbSecret },
           // pg_partman is not a trusted extension: the superuser creates it here so that the (non-superuser)
           // migrations find it; their CREATE EXTENSION IF NOT EXISTS is then a no-op.
           postInitApplicationSQL: [
@@ -100,7 +105,7 @@ export class PostgresChart extends Chart {
       storage: { size: '2Gi' },
       // Continuous WAL archiving and base backups to the in-cluster object store (docs/kubernetes.md, "Backup and
       // restore"). In-tree barman-cloud: deprecated since CloudNativePG 1.26, supported through 1.31.
-      backup: { barmanObjectStore: backupObjectStore(store.endpointUrl), retentionPolicy: '7d' },
+      backup: { barmanObjectStore: backupObjectStore(store.endpointUrl, store.secretName), retentionPolicy: '7d' },
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
     };
     new ApiObject(this, 'cluster', {

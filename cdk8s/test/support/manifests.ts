@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadPlatformConfig, REPO_ROOT } from '../../src/config.ts';
 import { buildPlatform } from '../../src/platform.ts';
+import { CREDENTIALS, credentialsInUse } from '../../src/secrets.ts';
 
 /** A Kubernetes object as plain JSON. */
 export interface K8sObject {
@@ -17,8 +18,16 @@ export interface K8sObject {
 
 export { REPO_ROOT };
 
-/** Synthesizes the cdk8s app in-process (no files written) with PM_* overrides; returns objects and warnings. */
-export function synthPlatform(env: Record<string, string> = {}): { objects: K8sObject[]; warnings: string[] } {
+/**
+ * Synthesizes the cdk8s app in-process (no files written) with PM_* overrides; returns objects and warnings.
+ * `deployed: true` adds the Secrets the objects reference but (PM_SECRETS=existing, the default) do not create, as
+ * the operator of the cluster would have created them (with the development values): what the namespace holds
+ * once the platform runs, for the checks that follow references into Secrets.
+ */
+export function synthPlatform(
+  env: Record<string, string> = {},
+  opts: { deployed?: boolean } = {},
+): { objects: K8sObject[]; warnings: string[] } {
   const warnings: string[] = [];
   const config = loadPlatformConfig({ ...env });
   const app = buildPlatform(config, {
@@ -26,6 +35,20 @@ export function synthPlatform(env: Record<string, string> = {}): { objects: K8sO
     outdir: join(REPO_ROOT, 'cdk8s/dist-test-unused'),
   });
   const objects = app.charts.flatMap((chart) => chart.toJson() as K8sObject[]);
+  if (opts.deployed) {
+    const dev = loadPlatformConfig({ ...env, PM_SECRETS: 'dev' }).secrets;
+    for (const id of credentialsInUse(config.stack, config.postgres)) {
+      const { name } = config.secrets.credentials[id];
+      if (objects.some((o) => o.kind === 'Secret' && o.metadata.name === name)) continue;
+      objects.push({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: config.namespace },
+        type: CREDENTIALS[id].type,
+        stringData: dev.credentials[id].data,
+      });
+    }
+  }
   return { objects, warnings };
 }
 

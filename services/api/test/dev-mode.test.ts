@@ -97,6 +97,8 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
       'API_KEYS',
       'API_KEY',
       'HOST',
+      'WEBHOOK_SECRET',
+      'WEBHOOK_SIGNATURES_DISABLED',
     ]) {
       delete env[name];
     }
@@ -148,6 +150,11 @@ describe('npm run dev (embedded PostgreSQL, provider stub, sync mode)', () => {
     expect(printedToken()).toBe(DEV_OPERATOR_KEY);
     expect(new URL(apiUrl).hostname).toBe('127.0.0.1');
     expect(output).toContain(`try: curl -H "Authorization: Bearer $PM_TOKEN" ${apiUrl}/orders`);
+  });
+
+  it('runs unsigned only visibly: says so itself and the API warns (WEBHOOK_SIGNATURES_DISABLED=true)', () => {
+    expect(output).toContain('[dev] WEBHOOK_SECRET is not set: webhook signatures are NOT verified');
+    expect(output).toMatch(/webhook signature verification is OFF \(WEBHOOK_SIGNATURES_DISABLED=true/);
   });
 
   it('captures through the provider stub', async () => {
