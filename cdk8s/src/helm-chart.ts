@@ -2,12 +2,18 @@
  * The Helm chart in charts/payment-manager is generated from the cdk8s app, never written by hand: the templates
  * are the synthesized manifests of the default platform (PM_* defaults), with Go-template braces escaped so Helm
  * renders them verbatim. `npm run chart` rewrites it; cdk8s/test/helm-chart.test.ts fails when it is stale.
+ *
+ * The default platform creates no Secret (PM_SECRETS=existing): the chart carries no secret material. The only
+ * values are the names of the Secrets it references (`secrets.<credential>.existingSecret`) and, optionally, the
+ * secret store its ExternalSecrets read from (`secrets.externalSecrets.store`); see values.yaml, docs/security.md.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { defaultImageTag, loadPlatformConfig, REPO_ROOT } from './config.ts';
 import { buildPlatform } from './platform.ts';
+import { CREDENTIALS, type CredentialId } from './secrets.ts';
 
 export const CHART_DIR = join(REPO_ROOT, 'charts/payment-manager');
 
@@ -19,11 +25,60 @@ function escapeForHelm(manifest: string): string {
   return manifest.replaceAll('{{', '{{ "{{" }}');
 }
 
+const IDS = Object.keys(CREDENTIALS) as CredentialId[];
+/** Synthesized with these Secret names, which then become references to the chart's values. */
+const placeholder = (id: CredentialId) => `pm-chart-value-${id.toLowerCase()}`;
+const placeholderEnv = Object.fromEntries(IDS.map((id) => [CREDENTIALS[id].nameVar, placeholder(id)]));
+export const valueRef = (path: string) => `{{ .Values.${path} | quote }}`;
+const STORE = 'pm-chart-value-store';
+
+function withValueRefs(text: string): string {
+  let out = text;
+  for (const id of IDS) out = out.replaceAll(placeholder(id), valueRef(`secrets.${id}.existingSecret`));
+  return out;
+}
+
+function valuesYaml(): string {
+  const lines = [
+    'secrets:',
+    '  # The Secrets the platform reads. The chart creates none: they must exist in the namespace before the pods',
+    '  # start (kubectl create secret, a secret manager), or come from the store below. Keys: docs/security.md.',
+  ];
+  for (const id of IDS)
+    lines.push(
+      `  ${id}:`,
+      `    # keys ${CREDENTIALS[id].keys.join(', ')} (type ${CREDENTIALS[id].type})`,
+      `    existingSecret: ${CREDENTIALS[id].defaultName}`,
+    );
+  lines.push(
+    '  externalSecrets:',
+    '    # A (Cluster)SecretStore of external-secrets.io: when set, one ExternalSecret per Secret above, reading the',
+    "    # remote key named like the Secret (a JSON object with the Secret's keys).",
+    '    store: ""',
+    '    storeKind: ClusterSecretStore',
+  );
+  return `${GENERATED}${lines.join('\n')}\n`;
+}
+
+/** ExternalSecrets for the credentials, rendered only when `secrets.externalSecrets.store` is set. */
+function externalSecretsTemplate(env: Record<string, string | undefined>): string {
+  const config = loadPlatformConfig({ ...env, ...placeholderEnv, PM_SECRETS: 'external', PM_SECRET_STORE: STORE });
+  const objects = buildPlatform(config, { outdir: 'unused' })
+    .charts.flatMap((chart) => chart.toJson() as { kind: string }[])
+    .filter((o) => o.kind === 'ExternalSecret');
+  const body = objects
+    .map((o) => stringify(o))
+    .join('---\n')
+    .replaceAll(`name: ${STORE}`, `name: ${valueRef('secrets.externalSecrets.store')}`)
+    .replaceAll('kind: ClusterSecretStore', `kind: ${valueRef('secrets.externalSecrets.storeKind')}`);
+  return `${GENERATED}{{- if .Values.secrets.externalSecrets.store }}\n${withValueRefs(body)}{{- end }}\n`;
+}
+
 /** The chart's files, by path relative to the chart directory. */
 export function renderHelmChart(env: Record<string, string | undefined> = {}): Map<string, string> {
   const outdir = mkdtempSync(join(tmpdir(), 'pm-chart-'));
   try {
-    buildPlatform(loadPlatformConfig(env), { outdir }).synth();
+    buildPlatform(loadPlatformConfig({ ...env, ...placeholderEnv }), { outdir }).synth();
     const version = defaultImageTag();
     const files = new Map<string, string>();
     files.set(
@@ -35,9 +90,11 @@ export function renderHelmChart(env: Record<string, string | undefined> = {}): M
       .sort()) {
       files.set(
         `templates/${name.replace(/\.k8s\.yaml$/, '.yaml')}`,
-        GENERATED + escapeForHelm(readFileSync(join(outdir, name), 'utf8')),
+        GENERATED + withValueRefs(escapeForHelm(readFileSync(join(outdir, name), 'utf8'))),
       );
     }
+    files.set('templates/external-secrets.yaml', externalSecretsTemplate(env));
+    files.set('values.yaml', valuesYaml());
     return files;
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -190,17 +190,22 @@ function publishedTexts(repoRoot: string): string[] {
   return files.filter(existsSync).map((f) => readFileSync(f, 'utf8'));
 }
 
+/** Variables of deploy/env whose values are credentials (the others, such as KAFKA_BROKERS, are not). */
+const CREDENTIAL_VARIABLE = /SECRET|PASSWORD|KEY|TOKEN/;
+
 /**
- * Every value this repository publishes, read from the files themselves so the list cannot drift: each value of
- * deploy/env/*.env (whole, each list entry, each `role:` entry's hash, each URL's password), the secret-looking
- * tokens (whsec_…, 64-hex hashes, pm_… keys) of deploy/env, README.md and docs/, and the development values above.
- * Webhook secrets are listed without their whsec_ prefix.
+ * Every credential this repository publishes, read from the files themselves so the list cannot drift: the value of
+ * each credential variable of deploy/env/*.env (whole, each list entry, each `role:` entry's hash), the password of
+ * each URL there, the secret-looking tokens (whsec_…, 64-hex hashes, pm_… keys) of deploy/env, README.md and
+ * docs/, and the development values above. Webhook secrets are listed without their whsec_ prefix.
  */
 export function publishedValues(repoRoot: string): Set<string> {
   const values = new Set<string>([DEV_PG_PASSWORD, DEV_BACKUP_SECRET_KEY]);
   const add = (v: string) => {
     const value = v.trim();
-    if (value.length >= 4) values.add(webhookKey(value));
+    if (value.length < 4) return;
+    values.add(value);
+    values.add(webhookKey(value));
   };
   const texts = publishedTexts(repoRoot);
   const envDir = join(repoRoot, 'deploy/env');
@@ -210,12 +215,13 @@ export function publishedValues(repoRoot: string): Set<string> {
     for (const line of text.split('\n')) {
       const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
       if (!match) continue;
+      const credential = CREDENTIAL_VARIABLE.test(match[1] ?? '');
       const value = (match[2] ?? '').trim();
-      add(value);
+      if (credential) add(value);
       for (const item of value.split(/[\s,]+/)) {
-        add(item);
+        if (credential) add(item);
         const hash = item.split(':')[1];
-        if (hash) add(hash);
+        if (credential && hash) add(hash);
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(item)) {
           try {
             add(decodeURIComponent(new URL(item).password));

@@ -36,6 +36,12 @@ const CASES: Case[] = [
     env: { PM_PROVIDER_STUB: 'ture', CDK8S_OUTDIR: '/nonexistent' },
     names: 'PM_PROVIDER_STUB',
   },
+  // Synthesis with synth-time secrets but without one (cdk8s/src/secrets.ts).
+  {
+    entry: 'cdk8s/main.ts',
+    env: { PM_SECRETS: 'env', CDK8S_OUTDIR: '/nonexistent' },
+    names: 'PM_SECRETS=env needs PM_WEBHOOK_SECRET',
+  },
   { entry: 'services/api/src/migrate.ts', env: { PG_URL: '' }, names: 'PG_URL' },
   { entry: 'scripts/chaos.ts', env: { CHAOS_ORDERS: 'lots' }, names: 'CHAOS_ORDERS' },
 ];

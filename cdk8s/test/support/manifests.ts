@@ -52,6 +52,25 @@ export function synthPlatform(
   return { objects, warnings };
 }
 
+/**
+ * Published credentials (src/secrets.ts publishedValues) found in the objects' string values: a value equal to one,
+ * or holding one as a token (split at whitespace and , : @ / = quotes), e.g. a password inside a URL. Returns
+ * `<kind>/<name>: <path>` per finding, never the value.
+ */
+export function publishedValuesIn(objects: unknown[], published: Set<string>): string[] {
+  const found: string[] = [];
+  const visit = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      const tokens = [value, ...value.split(/[\s,:@/='"]+/)];
+      if (tokens.some((t) => published.has(t) || published.has(t.replace(/^whsec_/, '')))) found.push(path);
+    } else if (Array.isArray(value)) value.forEach((v, i) => visit(v, `${path}[${i}]`));
+    else if (value && typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) visit(v, path ? `${path}.${k}` : k);
+  };
+  for (const o of objects as K8sObject[]) visit(o, `${o?.kind}/${o?.metadata?.name}:`);
+  return found;
+}
+
 export function parseYamlStream(text: string): K8sObject[] {
   return parseAllDocuments(text)
     .map((doc) => doc.toJSON() as K8sObject | null)
