@@ -8,7 +8,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { failUsage, parseCli } from '@payment-manager/shared/cli';
-import { provideDevApiKeys, provideDevSignatures, provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
+import {
+  provideDevApiKeys,
+  provideDevSignatures,
+  provideLocalDependencies,
+} from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
 import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
 import { localBrokers } from './local-kafka.ts';

@@ -286,7 +286,9 @@ export function loadSecretsConfig(
     const spec = CREDENTIALS[id];
     const name = read.optional(spec.nameVar, spec.defaultName);
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253)
-      throw new ConfigError(`${spec.nameVar} must be a Kubernetes object name (lower case, digits, - and .), got "${name}"`);
+      throw new ConfigError(
+        `${spec.nameVar} must be a Kubernetes object name (lower case, digits, - and .), got "${name}"`,
+      );
     const ref: CredentialRef = { name };
     if (inUse.includes(id) && source === 'env') ref.data = spec.data(secretValue(env, id, published));
     if (inUse.includes(id) && source === 'dev') ref.data = spec.data(spec.devValue(ctx.repoRoot));
@@ -295,7 +297,9 @@ export function loadSecretsConfig(
   if (source !== 'external') return { source, credentials };
   const storeName = read.maybe('PM_SECRET_STORE');
   if (!storeName)
-    throw new ConfigError('PM_SECRETS=external needs PM_SECRET_STORE, the name of the (Cluster)SecretStore to read from');
+    throw new ConfigError(
+      'PM_SECRETS=external needs PM_SECRET_STORE, the name of the (Cluster)SecretStore to read from',
+    );
   const kind = read.oneOf('PM_SECRET_STORE_KIND', 'ClusterSecretStore', ['ClusterSecretStore', 'SecretStore'] as const);
   return { source, store: { name: storeName, kind }, credentials };
 }

@@ -21,7 +21,8 @@ const IF_STORE = /^\{\{- if \.Values\.secrets\.externalSecrets\.store \}\}\n|^\{
 
 /** What `helm template` does with these templates: value references, the one `if`, the escaped braces. */
 function renderLikeHelm(template: string, values: Record<string, unknown>): string {
-  const lookup = (path: string) => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], values);
+  const lookup = (path: string) =>
+    path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], values);
   const store = lookup('secrets.externalSecrets.store');
   if (IF_STORE.test(template) && !store) return '';
   return template
@@ -80,7 +81,10 @@ describe('charts/payment-manager (generated from cdk8s)', () => {
     for (const [path, content] of templates) {
       for (const rendering of [values, store]) {
         const objects = parseYamlStream(renderLikeHelm(content, rendering));
-        expect(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name), path).toEqual([]);
+        expect(
+          objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name),
+          path,
+        ).toEqual([]);
         expect(publishedValuesIn(objects, published), path).toEqual([]);
       }
     }
@@ -88,14 +92,17 @@ describe('charts/payment-manager (generated from cdk8s)', () => {
 
   it('names the Secrets through values, and reads them from a secret store when one is named', () => {
     const custom = structuredClone(values) as { secrets: Record<string, Record<string, string>> };
-    for (const [id, ref] of Object.entries(custom.secrets)) if ('existingSecret' in ref) ref.existingSecret = `my-${id}`;
+    for (const [id, ref] of Object.entries(custom.secrets))
+      if ('existingSecret' in ref) ref.existingSecret = `my-${id}`;
     Object.assign(custom.secrets.externalSecrets as object, { store: 'vault', storeKind: 'SecretStore' });
     const app = parseAllDocuments(renderLikeHelm(rendered.get('templates/0004-app.yaml') as string, custom)).map((d) =>
       d.toJSON(),
     );
     const ingest = app.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ingest');
     const env = ingest.spec.template.spec.containers[0].env;
-    expect(env.find((e: { name: string }) => e.name === 'WEBHOOK_SECRET').valueFrom.secretKeyRef.name).toBe('my-webhook');
+    expect(env.find((e: { name: string }) => e.name === 'WEBHOOK_SECRET').valueFrom.secretKeyRef.name).toBe(
+      'my-webhook',
+    );
     const external = parseAllDocuments(
       renderLikeHelm(rendered.get('templates/external-secrets.yaml') as string, custom),
     ).map((d) => d.toJSON());

@@ -42,7 +42,8 @@ describe('credentials: default synthesis', () => {
 
   it('the list of published values is read from deploy/env, README and docs (and the checker finds them)', () => {
     expect(PUBLISHED.has(envFile('common.env', 'WEBHOOK_SECRET').replace(/^whsec_/, ''))).toBe(true);
-    for (const entry of devApiKeys(REPO_ROOT).split(',')) expect(PUBLISHED.has(entry.split(':')[1] as string)).toBe(true);
+    for (const entry of devApiKeys(REPO_ROOT).split(','))
+      expect(PUBLISHED.has(entry.split(':')[1] as string)).toBe(true);
     expect(PUBLISHED.has(envFile('postgres.env', 'POSTGRES_PASSWORD'))).toBe(true);
     expect(PUBLISHED.has(envFile('ingest.env', 'API_KEY'))).toBe(true);
     expect(PUBLISHED.has(DEV_PG_PASSWORD) && PUBLISHED.has(DEV_BACKUP_SECRET_KEY)).toBe(true);
@@ -105,7 +106,9 @@ describe('credentials: synth-time values (PM_SECRETS=env)', () => {
   });
 
   it('fails on malformed values, naming the variable', () => {
-    expect(attempt({ ...WITH_VALUES, PM_WEBHOOK_SECRET: 'whsec_%%%' })).toThrow(/PM_WEBHOOK_SECRET: entry #1 is not a valid/);
+    expect(attempt({ ...WITH_VALUES, PM_WEBHOOK_SECRET: 'whsec_%%%' })).toThrow(
+      /PM_WEBHOOK_SECRET: entry #1 is not a valid/,
+    );
     expect(attempt({ ...WITH_VALUES, PM_API_KEYS: 'admin:abc' })).toThrow(/PM_API_KEYS: API_KEYS entries must be/);
     expect(attempt({ ...WITH_VALUES, PM_PG_PASSWORD: 'p@ss/word' })).toThrow(/PM_PG_PASSWORD may contain only/);
   });

@@ -140,7 +140,7 @@ describe('skaffold.yaml', () => {
     expect(both.manifests.hooks.before[0].host.command).toEqual(['env', 'PM_PROFILE=dev', 'node', 'cdk8s/main.ts']);
     const devObjects = synthPlatform({ PM_PROFILE: 'dev' }).objects;
     expect(devObjects.find((o) => o.kind === 'HorizontalPodAutoscaler')?.spec.minReplicas).toBe(1);
-    for (const env of [{ PM_PROFILE: 'dev' }, { PM_SECRETS: 'dev' }])
+    for (const env of [{ PM_PROFILE: 'dev' }, { PM_SECRETS: 'dev' }] as Record<string, string>[])
       expect(synthPlatform(env).objects.filter((o) => o.kind === 'Secret').length, JSON.stringify(env)).toBe(4);
   });
 

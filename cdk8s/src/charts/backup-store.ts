@@ -34,7 +34,11 @@ export class BackupStore extends Construct {
     super(scope, id);
     const labels = appLabels(BACKUP_STORE, 'backup');
     const selector = selectorLabels(BACKUP_STORE);
-    const secret = new PlatformSecret(this, 'credentials', { secrets: props.secrets, credential: 'backupStore', labels });
+    const secret = new PlatformSecret(this, 'credentials', {
+      secrets: props.secrets,
+      credential: 'backupStore',
+      labels,
+    });
     this.secretName = secret.name;
     new k8s.KubePersistentVolumeClaim(this, 'data', {
       metadata: { name: `${BACKUP_STORE}-data`, labels },

@@ -110,7 +110,11 @@ export class CitusChart extends Chart {
       image: props.image,
       uid: POSTGRES_UID,
       ports: [{ name: 'postgres', port: 5432 }],
-      env: [...postgresImageEnv(props.secrets.credentials.database.name), { name: 'POSTGRES_HOST_AUTH_METHOD', value: auth }, PGDATA_ENV],
+      env: [
+        ...postgresImageEnv(props.secrets.credentials.database.name),
+        { name: 'POSTGRES_HOST_AUTH_METHOD', value: auth },
+        PGDATA_ENV,
+      ],
       resources: resources('100m', '256Mi', '1', '512Mi'),
       readinessProbe: execProbe(['pg_isready', '-U', 'postgres', '-h', '127.0.0.1']),
       livenessDelaySeconds: 30,

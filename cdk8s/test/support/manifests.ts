@@ -63,8 +63,9 @@ export function publishedValuesIn(objects: unknown[], published: Set<string>): s
     if (typeof value === 'string') {
       const tokens = [value, ...value.split(/[\s,:@/='"]+/)];
       if (tokens.some((t) => published.has(t) || published.has(t.replace(/^whsec_/, '')))) found.push(path);
-    } else if (Array.isArray(value)) value.forEach((v, i) => visit(v, `${path}[${i}]`));
-    else if (value && typeof value === 'object')
+    } else if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) visit(v, `${path}[${i}]`);
+    } else if (value && typeof value === 'object')
       for (const [k, v] of Object.entries(value)) visit(v, path ? `${path}.${k}` : k);
   };
   for (const o of objects as K8sObject[]) visit(o, `${o?.kind}/${o?.metadata?.name}:`);

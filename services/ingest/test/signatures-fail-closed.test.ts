@@ -7,7 +7,11 @@
  */
 import { TEST_API_KEYS_ENV } from '@payment-manager/testkit/auth';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
-import { runServiceUntilExit, type ServiceProcess, startServiceProcess } from '@payment-manager/testkit/service-process';
+import {
+  runServiceUntilExit,
+  type ServiceProcess,
+  startServiceProcess,
+} from '@payment-manager/testkit/service-process';
 import { describeWith } from '@payment-manager/testkit/services';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -17,12 +21,15 @@ const MALFORMED = 'whsec_dGhpcyBpcyBub3QgYmFzZTY0IQ, whsec_%%%not-base64%%%';
 const SERVICES = ['ingest', 'api'] as const;
 
 describe('webhook signatures fail closed at start-up (real processes, exit code 2)', () => {
-  it.each(SERVICES)('%s refuses to start without WEBHOOK_SECRET, naming the variable that turns it off', async (service) => {
-    const { code, output } = await runServiceUntilExit(service, { ...QUIET, WEBHOOK_SECRET: '' });
-    expect(code, output).toBe(2);
-    expect(output).toContain('WEBHOOK_SECRET is required');
-    expect(output).toContain('WEBHOOK_SIGNATURES_DISABLED=true');
-  });
+  it.each(SERVICES)(
+    '%s refuses to start without WEBHOOK_SECRET, naming the variable that turns it off',
+    async (service) => {
+      const { code, output } = await runServiceUntilExit(service, { ...QUIET, WEBHOOK_SECRET: '' });
+      expect(code, output).toBe(2);
+      expect(output).toContain('WEBHOOK_SECRET is required');
+      expect(output).toContain('WEBHOOK_SIGNATURES_DISABLED=true');
+    },
+  );
 
   it.each(SERVICES)('%s refuses a malformed WEBHOOK_SECRET without echoing it', async (service) => {
     const { code, output } = await runServiceUntilExit(service, { ...QUIET, WEBHOOK_SECRET: MALFORMED });
