@@ -17,7 +17,9 @@ parseCli({
     PM_STACK: 'operators (default) or standalone: Kafka, PostgreSQL and Traefik as plain workloads of our own images',
     PM_STORAGE_CLASS: "storage class of the standalone stack's volume claims (default: the cluster's default)",
     PM_POSTGRES: 'cnpg (default) or citus',
-    PM_PROFILE: 'dev for the small profile',
+    PM_PROFILE: 'dev for the small profile (implies PM_SECRETS=dev)',
+    PM_SECRETS:
+      'existing (default: reference the Secrets, create none), external (ExternalSecrets from PM_SECRET_STORE), env (from PM_WEBHOOK_SECRET, PM_API_KEYS, PM_PG_PASSWORD, PM_BACKUP_SECRET_KEY) or dev (development values); docs/security.md',
     PM_NAMESPACE: 'namespace (default payment-manager)',
     PM_IMAGE_TAG: 'tag of our images (default: from git)',
     PM_PROVIDER_STUB: 'true (default) or false: deploy the WireMock provider stub',
