@@ -35,7 +35,7 @@ export interface IngestDeps {
   publisher?: WebhookPublisher;
   /** Required in http mode. */
   forwarder?: ApiForwarder;
-  /** null = signature verification off (WEBHOOK_SECRET unset). */
+  /** null = signature verification off (WEBHOOK_SIGNATURES_DISABLED=true; docs/security.md). */
   signatureVerifier: SignatureVerifier | null;
   /** fastify logger options; tests pass `false`. */
   logger?: FastifyServerOptions['logger'];

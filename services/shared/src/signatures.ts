@@ -87,7 +87,7 @@ export function createSignatureVerifier(secrets: readonly string[]): SignatureVe
 /**
  * Adds the signature check to every route of the (encapsulated) instance it is applied to: 401 for missing,
  * invalid or expired signatures, before the body is validated or any handler runs. A `null` verifier
- * (WEBHOOK_SECRET unset) adds nothing.
+ * (WEBHOOK_SIGNATURES_DISABLED=true) adds nothing.
  *
  * Replays need no memory of webhook ids here, so this holds for any number of replicas: a signature older than
  * SIGNATURE_TOLERANCE_SECONDS is refused, and a replay within that window is a duplicate `provider_event_id`, which
