@@ -7,12 +7,13 @@
  *   npm run cluster:deploy                      apply to the current context of $KUBECONFIG / ~/.kube/config
  *   npm run cluster:deploy -- --images          print the images the objects run, one per line, and exit
  */
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { clusterPrerequisites } from '../src/cluster-prerequisites.ts';
 import { loadPlatformConfig, type PlatformConfig } from '../src/config.ts';
 import { buildPlatform } from '../src/platform.ts';
-import { Applier, loadKubeConfig, waitForCrdsEstablished } from './kube.ts';
+import { credentialsInUse, expectedExistingSecrets } from '../src/secrets.ts';
+import { Applier, isNotFound, loadKubeConfig, waitForCrdsEstablished } from './kube.ts';
 
 /** The platform's objects, in the chart order that applies in a working order (namespace first). */
 export function platformObjects(config: PlatformConfig): KubernetesObject[] {
@@ -36,11 +37,39 @@ export function imagesOf(objects: KubernetesObject[]): string[] {
   return [...images];
 }
 
+/**
+ * The Secrets the objects reference but this synth does not create (PM_SECRETS=existing) and the namespace lacks.
+ * Checked before anything is applied: pods would otherwise wait in CreateContainerConfigError.
+ */
+export async function missingSecrets(kc: KubeConfig, config: PlatformConfig): Promise<string[]> {
+  if (config.secrets.source !== 'existing') return [];
+  const core = kc.makeApiClient(CoreV1Api);
+  const missing: string[] = [];
+  const expected = expectedExistingSecrets(config.secrets, credentialsInUse(config.stack, config.postgres));
+  for (const [name, keys] of Object.entries(expected)) {
+    try {
+      const secret = await core.readNamespacedSecret({ name, namespace: config.namespace });
+      const lacking = keys.filter((key) => secret.data?.[key] === undefined);
+      if (lacking.length) missing.push(`${name} (keys ${lacking.join(', ')})`);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      missing.push(name);
+    }
+  }
+  return missing;
+}
+
 export async function deployPlatform(
   kc: KubeConfig,
   config: PlatformConfig,
   log: (line: string) => void,
 ): Promise<void> {
+  const missing = await missingSecrets(kc, config);
+  if (missing.length)
+    throw new Error(
+      `namespace ${config.namespace} lacks the Secrets ${missing.join(', ')}: create them (docs/security.md), ` +
+        'use PM_SECRETS=external with a secret store, or PM_SECRETS=dev on a development cluster',
+    );
   const applier = new Applier(kc);
   const crds = clusterPrerequisites(config) as KubernetesObject[];
   if (crds.length) {

@@ -6,11 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { hashApiKey } from '@payment-manager/api/http/auth';
 import { ConfigError } from '@payment-manager/shared';
 import { describe, expect, it } from 'vitest';
+import { deployPlatform, missingSecrets } from '../cluster/deploy.ts';
+import { Applier, isNotFound, loadKubeConfig } from '../cluster/kube.ts';
 import { loadPlatformConfig, REPO_ROOT } from '../src/config.ts';
 import { CREDENTIALS, DEV_BACKUP_SECRET_KEY, DEV_PG_PASSWORD, devApiKeys, publishedValues } from '../src/secrets.ts';
+import { KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
 import { publishedValuesIn, synthPlatform } from './support/manifests.ts';
 
 const PUBLISHED = publishedValues(REPO_ROOT);
@@ -165,3 +169,48 @@ describe('credentials: names and ExternalSecrets', () => {
     }
   });
 });
+
+describe.skipIf(!testKubeconfig())(
+  `cluster:deploy refuses to apply without the Secrets it references${testKubeconfig() ? '' : ` [${KUBE_SKIP_REASON}]`}`,
+  () => {
+    it('names the missing Secrets (and keys) before applying anything; passes once they exist', async () => {
+      const kc = loadKubeConfig(testKubeconfig());
+      const namespace = 'secrets-deploy-check';
+      const config = loadPlatformConfig({ PM_NAMESPACE: namespace, PM_POSTGRES: 'citus' });
+      const core = kc.makeApiClient(CoreV1Api);
+      const apps = kc.makeApiClient(AppsV1Api);
+      // A fixed namespace (the test server runs no namespace controller, so none is ever removed): start without
+      // the Secrets a previous run created.
+      for (const name of ['payment-manager-webhook', 'payment-manager-api-keys', 'payments-db-credentials'])
+        await core.deleteNamespacedSecret({ name, namespace }).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+      await expect(deployPlatform(kc, config, () => {})).rejects.toThrow(
+        `namespace ${namespace} lacks the Secrets payment-manager-webhook, payment-manager-api-keys, payments-db-credentials:`,
+      );
+      // Nothing applied.
+      await expect(apps.readNamespacedDeployment({ name: 'api', namespace })).rejects.toMatchObject({ code: 404 });
+
+      const applier = new Applier(kc);
+      const dev = loadPlatformConfig({ PM_NAMESPACE: namespace, PM_POSTGRES: 'citus', PM_SECRETS: 'dev' }).secrets;
+      const secret = (id: 'webhook' | 'apiKeys' | 'database', data: Record<string, string>) => ({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: dev.credentials[id].name, namespace },
+        stringData: data,
+      });
+      const rejected = await applier.applyAll([
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+        secret('webhook', { WRONG_KEY: 'x' }),
+        secret('apiKeys', dev.credentials.apiKeys.data ?? {}),
+        secret('database', dev.credentials.database.data ?? {}),
+      ]);
+      expect(rejected).toEqual([]);
+      expect(await missingSecrets(kc, config)).toEqual(['payment-manager-webhook (keys WEBHOOK_SECRET)']);
+      await applier.applyAll([secret('webhook', dev.credentials.webhook.data ?? {})]);
+      expect(await missingSecrets(kc, config)).toEqual([]);
+      // The dev and env sources bring their own Secrets: nothing to check.
+      expect(await missingSecrets(kc, { ...config, secrets: dev })).toEqual([]);
+    }, 60_000);
+  },
+);

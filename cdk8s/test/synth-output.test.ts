@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseYamlStream, REPO_ROOT, synthPlatform } from './support/manifests.ts';
+import { publishedValues } from '../src/secrets.ts';
+import { parseYamlStream, publishedValuesIn, REPO_ROOT, synthPlatform } from './support/manifests.ts';
 import { skaffoldDocs } from './support/skaffold.ts';
 
 /** What skaffold deploys is the YAML that `node cdk8s/main.ts` writes, so check those files, not only objects. */
@@ -41,6 +42,9 @@ describe('npm run synth output (the files skaffold renders)', () => {
     expect(fromFiles).toEqual(synthPlatform().objects);
     // The namespace comes first: kubectl applies the stream in order.
     expect(fromFiles[0]?.kind).toBe('Namespace');
+    // No credential by default (docs/security.md): no Secret, no value published in this repository.
+    expect(fromFiles.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(publishedValuesIn(fromFiles, publishedValues(REPO_ROOT))).toEqual([]);
   });
 
   it('starts from a clean directory: a Citus synth after a CloudNativePG one leaves no 0001-postgres behind', () => {
