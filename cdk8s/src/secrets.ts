@@ -291,7 +291,11 @@ export function loadSecretsConfig(
       );
     const ref: CredentialRef = { name };
     if (inUse.includes(id) && source === 'env') ref.data = spec.data(secretValue(env, id, published));
-    if (inUse.includes(id) && source === 'dev') ref.data = spec.data(spec.devValue(ctx.repoRoot));
+    if (inUse.includes(id) && source === 'dev') {
+      const value = spec.devValue(ctx.repoRoot);
+      if (!value) throw new ConfigError(`PM_SECRETS=dev: no development value for ${spec.valueVar} in deploy/env`);
+      ref.data = spec.data(value);
+    }
     credentials[id] = ref;
   }
   if (source !== 'external') return { source, credentials };
