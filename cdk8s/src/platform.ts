@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Chart, type YamlOutputType } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import { API, AppChart, BODY_LIMIT_BYTES, INGEST } from './charts/app.ts';
 import { CitusChart } from './charts/citus.ts';
 import { edgePeer, GatewayChart, type GatewayEdge, webhookGatewayClass } from './charts/gateway.ts';

@@ -1,6 +1,6 @@
 import { Chart, type ChartProps } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { k8s } from 'cdk8s-plus-28';
+import * as kplus from 'cdk8s-plus-34';
+import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 import type { PlatformConfig } from '../config.ts';
 import { httpProbe } from '../constructs/hardening.ts';

@@ -1,5 +1,5 @@
 import { Chart, type ChartProps } from 'cdk8s';
-import type { k8s } from 'cdk8s-plus-28';
+import type { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import {

@@ -1,6 +1,6 @@
 import type { IComGithubCloudnativePgCloudnativePgApiV1ClusterSpec as ClusterSpec } from '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ClusterSpec';
 import { ApiObject, Chart, type ChartProps } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 import { selectorLabels } from '../constructs/labels.ts';
 import { PG_APP_USER, PG_CLUSTER_NAME, PG_CREDENTIALS_SECRET, PG_DATABASE } from '../database.ts';

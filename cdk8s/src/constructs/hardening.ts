@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 
 /** Container security context every workload gets: non-root, no privilege escalation, read-only root FS. */
 export function lockedDownContainer(uid: number): k8s.SecurityContext {

@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { k8s } from 'cdk8s-plus-28';
+import * as kplus from 'cdk8s-plus-34';
+import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { appLabels, selectorLabels } from './labels.ts';
 
