@@ -14,6 +14,9 @@ const APP_CONTAINER_SECURITY: kplus.ContainerSecurityContextProps = {
   readOnlyRootFilesystem: true,
   allowPrivilegeEscalation: false,
   privileged: false,
+  // Pod Security `restricted` (the namespace enforces it): no capability, the runtime's default seccomp filter.
+  capabilities: { drop: [kplus.Capability.ALL] },
+  seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
 };
 
 export interface SecretRef {
