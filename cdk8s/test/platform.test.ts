@@ -335,9 +335,10 @@ describe('custom resources against their operators’ schemas', () => {
     ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster', 'ScheduledBackup']],
     ['Gateway API', 'gateway.networking.k8s.io', ['Gateway', 'GatewayClass', 'HTTPRoute']],
     ['Envoy Gateway', 'gateway.envoyproxy.io', ['BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyProxy']],
+    ['cert-manager', 'cert-manager.io', ['Certificate', 'Issuer']],
   ];
   it.for(operators)(
-    '%s resources validate against the CRDs (../shared/crds-next or $PM_CRDS_DIR; Envoy Gateway’s from deploy/crds)',
+    '%s resources validate against the CRDs (../shared/crds-next or $PM_CRDS_DIR; Envoy Gateway’s and cert-manager’s from deploy/crds)',
     ([operator, group, kinds], ctx) => {
       const ofGroup = schemas.filter((s) => s.group === group);
       if (ofGroup.length === 0)

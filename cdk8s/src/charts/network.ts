@@ -129,9 +129,8 @@ export function networkGraph(config: PlatformConfig): { endpoints: Endpoint[]; f
     flow(coordinator, workers, 5432);
     flow(workers, workers, 5432);
     flow(workers, coordinator, 5432);
-    const register = ours('citus-register');
-    flow(register, coordinator, 5432);
-    flow(register, workers, 5432);
+    // The Job registers the workers through the coordinator.
+    flow(ours('citus-register'), coordinator, 5432);
   } else if (standalone) {
     const nodes = internal('postgres', {
       matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: [PG_PRIMARY, PG_REPLICA] }],
