@@ -46,6 +46,8 @@ local_up() {
   export PM_SECRETS=dev
   # Two cores: the CPU requests of a third PostgreSQL instance would leave no room for a rolling update's extra pod.
   export PM_POSTGRES_INSTANCES=2
+  # No cert-manager here: the Gateway serves plain HTTP (docs/kubernetes.md, "Security").
+  export PM_GATEWAY_TLS=off
   mapfile -t images < <(node cdk8s/cluster/deploy.ts --images)
   log "loading ${#images[@]} images into the node"
   scripts/local-cluster.sh load "${images[@]}"
@@ -56,6 +58,7 @@ local_up() {
     echo "export PM_STACK=standalone"
     echo "export PM_SECRETS=dev"
     echo "export PM_POSTGRES_INSTANCES=2"
+    echo "export PM_GATEWAY_TLS=off"
     echo "export PM_GATEWAY_URL='http://$node_ip:$GATEWAY_NODE_PORT'"
     # The deployment carries the development keys of deploy/env/api.env; this is its reader key.
     echo "export PM_API_KEY=pm_dev_reader_local_only"

@@ -59,6 +59,10 @@ export interface PlatformConfig {
   gatewayHost: string;
   /** Node port of the Gateway's Envoy Service (kind maps it to localhost:80); null = LoadBalancer Service. */
   gatewayNodePort: number | null;
+  /** HTTPS on the Gateway (docs/kubernetes.md, "Security"); `off` keeps the plain HTTP listener only. */
+  gatewayTls: GatewayTls;
+  /** Existing Secret with Grafana's admin login (keys `admin-user`, `admin-password`); never synthesized. */
+  grafanaAdminSecret: string;
   /**
    * The Secrets the workloads reference, and whether this synth creates them (PM_SECRETS; src/secrets.ts). Only
    * PM_SECRETS=dev puts the development values of this repository into them; by default nothing is created.
@@ -73,6 +77,50 @@ export interface PlatformConfig {
   minReplicas: number;
   postgresInstances: number;
   logLevel: 'debug' | 'info';
+}
+
+export const GATEWAY_TLS_MODES = ['cert-manager', 'secret', 'off'] as const;
+/** A cert-manager issuer by reference (an ACME ClusterIssuer, a company CA, ...). */
+export interface IssuerRef {
+  kind: 'Issuer' | 'ClusterIssuer';
+  name: string;
+}
+/**
+ * `cert-manager`: a Certificate into `secretName`, from `issuer` or (null) a self-signed CA made for the purpose;
+ * `secret`: an existing kubernetes.io/tls Secret `secretName`; `off`: HTTP only (the local cluster, no cert-manager).
+ */
+export type GatewayTls =
+  | { mode: 'cert-manager'; secretName: string; issuer: IssuerRef | null; httpsNodePort: number | null }
+  | { mode: 'secret'; secretName: string; httpsNodePort: number | null }
+  | { mode: 'off' };
+
+/** The node port of the HTTPS listener next to the HTTP one (deploy/kind/cluster.yaml maps it to localhost:443). */
+export const KIND_GATEWAY_HTTPS_NODE_PORT = 30443;
+
+/**
+ * Default: cert-manager with the operators; the standalone stack, which runs no operator, an existing TLS Secret.
+ */
+function gatewayTls(env: Env, stack: Stack, httpNodePort: number | null): GatewayTls {
+  const allowed = stack === 'standalone' ? (['secret', 'cert-manager', 'off'] as const) : GATEWAY_TLS_MODES;
+  const mode = oneOf('PM_GATEWAY_TLS', allowed, env.PM_GATEWAY_TLS);
+  if (mode === 'off') return { mode };
+  const secretName = env.PM_GATEWAY_TLS_SECRET?.trim() || 'webhooks-tls';
+  const httpsNodePort =
+    httpNodePort === null
+      ? null
+      : nodePort('PM_GATEWAY_HTTPS_NODE_PORT', env.PM_GATEWAY_HTTPS_NODE_PORT, KIND_GATEWAY_HTTPS_NODE_PORT);
+  if (mode === 'secret') return { mode, secretName, httpsNodePort };
+  const raw = env.PM_GATEWAY_TLS_ISSUER?.trim() ?? '';
+  if (raw === '') return { mode, secretName, issuer: null, httpsNodePort };
+  const match = /^(Issuer|ClusterIssuer)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(raw);
+  if (!match)
+    throw new ConfigError(`PM_GATEWAY_TLS_ISSUER must be Issuer/<name> or ClusterIssuer/<name>, got "${raw}"`);
+  return {
+    mode,
+    secretName,
+    issuer: { kind: match[1] as IssuerRef['kind'], name: match[2] as string },
+    httpsNodePort,
+  };
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -114,12 +162,16 @@ export const KIND_GATEWAY_NODE_PORT = 30080;
 
 /** Unset = kind's fixed node port; `none` = a LoadBalancer Service (cloud clusters); else a port in 30000-32767. */
 function gatewayNodePort(raw: string | undefined): number | null {
+  if (raw?.trim() === 'none') return null;
+  return nodePort('PM_GATEWAY_NODE_PORT', raw, KIND_GATEWAY_NODE_PORT, ' or "none"');
+}
+
+function nodePort(name: string, raw: string | undefined, fallback: number, alternatives = ''): number {
   const value = raw?.trim() ?? '';
-  if (value === '') return KIND_GATEWAY_NODE_PORT;
-  if (value === 'none') return null;
+  if (value === '') return fallback;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 30000 || port > 32767)
-    throw new ConfigError(`PM_GATEWAY_NODE_PORT must be a port in 30000-32767 or "none", got "${value}"`);
+    throw new ConfigError(`${name} must be a port in 30000-32767${alternatives}, got "${value}"`);
   return port;
 }
 
@@ -140,8 +192,9 @@ function standaloneImages(tag: string): Partial<PlatformImages> {
 /**
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
  * PM_STACK=operators|standalone, PM_STORAGE_CLASS, PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
- * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_PROFILE=dev, and the credentials' PM_SECRETS, PM_SECRET_* and (with
- * PM_SECRETS=env) their values (src/secrets.ts, docs/security.md).
+ * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_GATEWAY_TLS=cert-manager|secret|off, PM_GATEWAY_TLS_SECRET,
+ * PM_GATEWAY_TLS_ISSUER, PM_GRAFANA_ADMIN_SECRET, PM_PROFILE=dev, and the credentials' PM_SECRETS, PM_SECRET_* and
+ * (with PM_SECRETS=env) their values (src/secrets.ts, docs/security.md).
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
   const tag = env.PM_IMAGE_TAG?.trim() || defaultImageTag(repoRoot);
@@ -171,6 +224,8 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     gatewayHost: env.PM_GATEWAY_HOST?.trim() ?? '',
     gatewayNodePort: gatewayNodePort(env.PM_GATEWAY_NODE_PORT),
     secrets: loadSecretsConfig(env, { repoRoot, dev, stack, postgres }),
+    gatewayTls: gatewayTls(env, stack, gatewayNodePort(env.PM_GATEWAY_NODE_PORT)),
+    grafanaAdminSecret: env.PM_GRAFANA_ADMIN_SECRET?.trim() || 'payment-manager-grafana-admin',
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
     ...(storageClass ? { storageClass } : {}),

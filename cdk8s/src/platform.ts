@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Chart, type YamlOutputType } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import { API, AppChart, BODY_LIMIT_BYTES, INGEST } from './charts/app.ts';
 import { CitusChart } from './charts/citus.ts';
 import { edgePeer, GatewayChart, type GatewayEdge, webhookGatewayClass } from './charts/gateway.ts';
 import { KafkaChart } from './charts/kafka.ts';
 import { KafkaStandaloneChart } from './charts/kafka-standalone.ts';
+import { NetworkChart } from './charts/network.ts';
 import { ObservabilityChart } from './charts/observability.ts';
 import { PostgresChart } from './charts/postgres.ts';
 import { PostgresStandaloneChart } from './charts/postgres-standalone.ts';
@@ -15,6 +16,20 @@ import type { PlatformConfig } from './config.ts';
 import { CITUS_ENDPOINTS, CNPG_ENDPOINTS } from './database.ts';
 
 export const CNPG_OPERATOR_NAMESPACE = 'cnpg-system';
+
+/**
+ * Pod Security admission of the namespace: `restricted` enforced at the rules of Kubernetes 1.34 (the oldest
+ * version we deploy to), audited and warned at the cluster's own version, so that a rule a newer release adds is
+ * reported before a pinned version enforces it.
+ */
+export const POD_SECURITY = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'v1.34',
+  'pod-security.kubernetes.io/audit': 'restricted',
+  'pod-security.kubernetes.io/audit-version': 'latest',
+  'pod-security.kubernetes.io/warn': 'restricted',
+  'pod-security.kubernetes.io/warn-version': 'latest',
+} as const;
 
 export interface PlatformOptions {
   outdir?: string;
@@ -38,7 +53,7 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
   // Cluster-scoped objects: the namespace, the GatewayClass and (standalone) Traefik's cluster-wide reads.
   const namespace = new Chart(app, 'namespace');
   new k8s.KubeNamespace(namespace, 'ns', {
-    metadata: { name: config.namespace, labels: { 'app.kubernetes.io/part-of': 'payment-manager' } },
+    metadata: { name: config.namespace, labels: { 'app.kubernetes.io/part-of': 'payment-manager', ...POD_SECURITY } },
   });
   webhookGatewayClass(namespace, edge.kind);
   if (standalone) traefikClusterAccess(namespace, config.namespace);
@@ -60,6 +75,7 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
     images: config.images,
     files,
     logsAndDashboards: !standalone,
+    grafanaAdminSecret: config.grafanaAdminSecret,
   });
   const application = new AppChart(app, 'app', {
     ...ns,
@@ -75,10 +91,14 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
     bodyLimitBytes: BODY_LIMIT_BYTES,
     nodePort: config.gatewayNodePort,
     edge,
+    tls: config.gatewayTls,
   });
+  // Last: the default-deny and the graph's policies (network.ts), once every workload they select exists.
+  const network = new NetworkChart(app, 'network', { ...ns, config });
   for (const chart of [database, kafka, observability]) chart.addDependency(namespace);
   application.addDependency(database, kafka, observability);
   gateway.addDependency(application);
+  network.addDependency(gateway);
   return app;
 }
 

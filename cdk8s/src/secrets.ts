@@ -25,7 +25,7 @@ import { parseApiKeys } from '@payment-manager/api/http/auth';
 import { ConfigError, envReader } from '@payment-manager/shared';
 import { createSignatureVerifier, parseWebhookSecrets } from '@payment-manager/shared/signatures';
 import { ApiObject } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { PG_APP_USER } from './database.ts';
 

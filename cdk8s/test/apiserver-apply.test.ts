@@ -22,10 +22,27 @@ const VARIANTS: Array<[label: string, env: Record<string, string>]> = [
   ['citus', { PM_NAMESPACE: 'apply-citus', PM_POSTGRES: 'citus' }],
   ['dev profile', { PM_NAMESPACE: 'apply-dev', PM_PROFILE: 'dev' }],
   ['standalone stack (no operators)', { PM_NAMESPACE: 'apply-standalone', PM_STACK: 'standalone' }],
+  // The standalone stack with cert-manager (its CRDs from deploy/crds/cert-manager-v1.21.2), HTTPS on other ports.
+  [
+    'standalone stack, cert-manager',
+    {
+      PM_NAMESPACE: 'apply-standalone-cm',
+      PM_STACK: 'standalone',
+      PM_GATEWAY_TLS: 'cert-manager',
+      PM_GATEWAY_NODE_PORT: '30082',
+      PM_GATEWAY_HTTPS_NODE_PORT: '30445',
+    },
+  ],
   // Node ports are unique cluster-wide: the second Traefik Service needs its own.
   [
     'standalone stack, dev profile',
-    { PM_NAMESPACE: 'apply-standalone-dev', PM_STACK: 'standalone', PM_PROFILE: 'dev', PM_GATEWAY_NODE_PORT: '30081' },
+    {
+      PM_NAMESPACE: 'apply-standalone-dev',
+      PM_STACK: 'standalone',
+      PM_PROFILE: 'dev',
+      PM_GATEWAY_NODE_PORT: '30081',
+      PM_GATEWAY_HTTPS_NODE_PORT: '30444',
+    },
   ],
 ];
 
@@ -46,6 +63,21 @@ describe.skipIf(!KUBECONFIG)(title, () => {
     async ([, env]) => {
       const { objects } = synthPlatform(env);
       expect(objects.length).toBeGreaterThan(20);
+      // A Job's pod template is immutable: one left by an earlier synthesis (the server outlives test runs) goes
+      // first, as a redeploy would replace it.
+      for (const job of objects.filter((o) => o.kind === 'Job'))
+        await applier.client
+          .delete(
+            job as KubernetesObject & { metadata: { name: string } },
+            undefined,
+            undefined,
+            0,
+            undefined,
+            'Background',
+          )
+          .catch((err: unknown) => {
+            if (!isNotFound(err)) throw err;
+          });
       const rejections = await applier.applyAll(objects as KubernetesObject[]);
       expect(rejections).toEqual([]);
       // Persisted, not just answered: every object reads back.

@@ -64,7 +64,7 @@ describe('the offline checks detect broken manifests', () => {
       c.envFrom[0].configMapRef.name = 'no-such-config';
       const route = o.find((x) => x.kind === 'HTTPRoute') as K8sObject;
       route.spec.rules[0].backendRefs[0].port = 80;
-      route.spec.parentRefs[0].sectionName = 'https';
+      route.spec.parentRefs[0].sectionName = 'smtp';
       deployment(o, API).spec.template.spec.serviceAccountName = 'ghost';
     });
     const problems = crossReferenceProblems(objects).join('\n');
@@ -75,7 +75,7 @@ describe('the offline checks detect broken manifests', () => {
       'references missing key payments-db-credentials/pass',
       'envFrom ConfigMap no-such-config is missing',
       'backend port 80 is not a port of Service/payment-manager/ingest',
-      'has no listener https',
+      'has no listener smtp',
       'ServiceAccount ghost is missing',
     ])
       expect(problems).toContain(expected);

@@ -6,12 +6,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
 import { API, BODY_LIMIT_BYTES, INGEST } from '../src/charts/app.ts';
-import { GATEWAY_NAMESPACE } from '../src/charts/gateway.ts';
+import { GATEWAY_NAMESPACE, REDIRECT_ROUTE } from '../src/charts/gateway.ts';
 import { dashboardsPath } from '../src/charts/observability.ts';
 import { loadPlatformConfig } from '../src/config.ts';
 import { buildPlatform } from '../src/platform.ts';
 import { KAFKA_TOPICS, KAFKA_VERSION } from '../src/topics.ts';
-import { crossReferenceProblems, policyViolations, resolveEnv } from './support/checks.ts';
+import { crossReferenceProblems, EXTERNAL_SECRETS, policyViolations, resolveEnv } from './support/checks.ts';
 import { gatewayCrdsDir } from './support/crds.ts';
 import {
   containersOf,
@@ -75,7 +75,7 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
   });
 
   it('cross-references resolve (selectors, ports, probes, ConfigMap/Secret keys, ingress, RBAC)', () => {
-    expect(crossReferenceProblems(objects)).toEqual([]);
+    expect(crossReferenceProblems(objects, { externalSecrets: EXTERNAL_SECRETS })).toEqual([]);
   });
 
   it('our images are exactly the skaffold artifacts', () => {
@@ -219,7 +219,10 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     expect(admitted(peers, API) && admitted(peers, INGEST)).toBe(true);
 
     const dbPolicies = objects.filter(
-      (o) => o.kind === 'NetworkPolicy' && /postgres|citus-coordinator/.test(o.metadata.name),
+      (o) =>
+        o.kind === 'NetworkPolicy' &&
+        o.spec.policyTypes.includes('Ingress') &&
+        /postgres|citus-coordinator/.test(o.metadata.name),
     );
     expect(dbPolicies.length).toBe(1);
     const from = dbPolicies[0]?.spec.ingress.flatMap((r: { from: unknown[] }) => r.from);
@@ -249,11 +252,24 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     expect(find(objects, 'GatewayClass', gateway.spec.gatewayClassName).spec.controllerName).toBe(
       'gateway.envoyproxy.io/gatewayclass-controller',
     );
+    // HTTPS with cert-manager's certificate by default; plain HTTP only redirects to it.
     expect(gateway.spec.listeners).toEqual([
       { name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'Same' } } },
+      {
+        name: 'https',
+        protocol: 'HTTPS',
+        port: 443,
+        tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'webhooks-tls' }] },
+        allowedRoutes: { namespaces: { from: 'Same' } },
+      },
     ]);
     const route = find(objects, 'HTTPRoute', 'webhooks');
-    expect(route.spec.parentRefs).toEqual([{ name: 'webhooks', sectionName: 'http' }]);
+    expect(route.spec.parentRefs).toEqual([{ name: 'webhooks', sectionName: 'https' }]);
+    expect(find(objects, 'HTTPRoute', REDIRECT_ROUTE).spec).toEqual({
+      parentRefs: [{ name: 'webhooks', sectionName: 'http' }],
+      rules: [{ filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }] }],
+    });
+    expect(find(objects, 'Certificate', 'webhooks-tls').spec.secretName).toBe('webhooks-tls');
     expect(route.spec.rules).toEqual([
       {
         matches: [{ path: { type: 'PathPrefix', value: '/webhooks' } }],
@@ -275,7 +291,10 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     expect(clientPolicy.spec.timeout.http.requestReceivedTimeout).toBe('10s');
     // kind maps node port 30080 to localhost:80 (deploy/kind/cluster.yaml).
     const proxy = find(objects, 'EnvoyProxy', gateway.spec.infrastructure.parametersRef.name);
-    expect(proxy.spec.provider.kubernetes.envoyService.patch.value.spec.ports[0].nodePort).toBe(30080);
+    expect(proxy.spec.provider.kubernetes.envoyService.patch.value.spec.ports).toEqual([
+      { port: 80, nodePort: 30080 },
+      { port: 443, nodePort: 30443 },
+    ]);
     // Only the Gateway's Envoy proxies (and Prometheus) reach ingest.
     const netpol = find(objects, 'NetworkPolicy', INGEST);
     expect(netpol.spec.ingress[0].from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe(
@@ -316,9 +335,10 @@ describe('custom resources against their operators’ schemas', () => {
     ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster', 'ScheduledBackup']],
     ['Gateway API', 'gateway.networking.k8s.io', ['Gateway', 'GatewayClass', 'HTTPRoute']],
     ['Envoy Gateway', 'gateway.envoyproxy.io', ['BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyProxy']],
+    ['cert-manager', 'cert-manager.io', ['Certificate', 'Issuer']],
   ];
   it.for(operators)(
-    '%s resources validate against the CRDs (../shared/crds-next or $PM_CRDS_DIR; Envoy Gateway’s from deploy/crds)',
+    '%s resources validate against the CRDs (../shared/crds-next or $PM_CRDS_DIR; Envoy Gateway’s and cert-manager’s from deploy/crds)',
     ([operator, group, kinds], ctx) => {
       const ofGroup = schemas.filter((s) => s.group === group);
       if (ofGroup.length === 0)

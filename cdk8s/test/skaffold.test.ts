@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { KIND_GATEWAY_NODE_PORT } from '../src/config.ts';
+import { KIND_GATEWAY_HTTPS_NODE_PORT, KIND_GATEWAY_NODE_PORT } from '../src/config.ts';
 import { type K8sObject, REPO_ROOT, synthPlatform } from './support/manifests.ts';
 import { type SkaffoldDoc, skaffoldDocs } from './support/skaffold.ts';
 import { SKAFFOLD_V4BETA11_SUBSET_SCHEMA } from './support/skaffold-schema.ts';
@@ -62,6 +62,7 @@ describe('skaffold.yaml', () => {
     expect(pins).toEqual({
       'oci://quay.io/strimzi-helm/strimzi-kafka-operator': '1.2.0',
       'cloudnative-pg': '0.29.0',
+      'oci://quay.io/jetstack/charts/cert-manager': 'v1.21.2',
       'oci://docker.io/envoyproxy/gateway-helm': 'v1.9.0',
     });
     for (const r of releases) {
@@ -144,13 +145,14 @@ describe('skaffold.yaml', () => {
       expect(synthPlatform(env).objects.filter((o) => o.kind === 'Secret').length, JSON.stringify(env)).toBe(4);
   });
 
-  it('the kind cluster runs Kubernetes 1.36 and maps the Gateway node port to localhost:80', () => {
+  it('the kind cluster runs Kubernetes 1.36 and maps the Gateway node ports to localhost:80 and :443', () => {
     const cluster = parse(readFileSync(join(REPO_ROOT, 'deploy/kind/cluster.yaml'), 'utf8'));
     const kindContext = byName(docs, 'operators').profiles[0].activation[0].kubeContext;
     expect(kindContext).toBe(`kind-${cluster.name}`);
     const mappings = cluster.nodes.flatMap((n: { extraPortMappings?: unknown[] }) => n.extraPortMappings ?? []);
     expect(mappings).toEqual([
       { containerPort: KIND_GATEWAY_NODE_PORT, hostPort: 80, listenAddress: '127.0.0.1', protocol: 'TCP' },
+      { containerPort: KIND_GATEWAY_HTTPS_NODE_PORT, hostPort: 443, listenAddress: '127.0.0.1', protocol: 'TCP' },
     ]);
     for (const n of cluster.nodes) expect(n.image).toMatch(/^kindest\/node:v1\.36\.\d+@sha256:[0-9a-f]{64}$/);
     // The test kube-apiserver and the local cluster are built at the node's version.

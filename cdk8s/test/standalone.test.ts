@@ -7,7 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import { awaitedObjects } from '../cluster/readiness.ts';
 import { API, INGEST } from '../src/charts/app.ts';
-import { GATEWAY_LISTENER_PORT, GATEWAY_NAME, TRAEFIK_GATEWAY_CLASS, WEBHOOKS_ROUTE } from '../src/charts/gateway.ts';
+import {
+  GATEWAY_HTTPS_PORT,
+  GATEWAY_LISTENER_PORT,
+  GATEWAY_NAME,
+  REDIRECT_ROUTE,
+  TRAEFIK_GATEWAY_CLASS,
+  WEBHOOKS_ROUTE,
+} from '../src/charts/gateway.ts';
 import { controllerQuorumVoters, KAFKA_NODES, KAFKA_TOPICS_JOB } from '../src/charts/kafka-standalone.ts';
 import { PG_PRIMARY, PG_REPLICA } from '../src/charts/postgres-standalone.ts';
 import { TRAEFIK, TRAEFIK_GATEWAY_CONTROLLER } from '../src/charts/traefik.ts';
@@ -15,7 +22,7 @@ import { clusterPrerequisites } from '../src/cluster-prerequisites.ts';
 import { loadPlatformConfig } from '../src/config.ts';
 import { CNPG_ENDPOINTS } from '../src/database.ts';
 import { KAFKA_BOOTSTRAP, KAFKA_TOPICS } from '../src/topics.ts';
-import { crossReferenceProblems, policyViolations, resolveEnv } from './support/checks.ts';
+import { crossReferenceProblems, EXTERNAL_SECRETS, policyViolations, resolveEnv } from './support/checks.ts';
 import { containersOf, type K8sObject, podTemplates, REPO_ROOT, synthPlatform } from './support/manifests.ts';
 import { coreSchemaErrors, crdSchemas, crdValidator } from './support/schema.ts';
 
@@ -55,6 +62,9 @@ const ALLOWED: Array<[objectKey: string, path: RegExp]> = [
   ['*', /\.image$/],
   [`Gateway/${GATEWAY_NAME}`, /^\.spec\.(gatewayClassName|infrastructure)(\.|$)/],
   [`NetworkPolicy/${INGEST}`, /^\.spec\.ingress\[0\]\.from\[0\]/],
+  [`NetworkPolicy/${API}`, /^\.spec\.ingress\[0\]\.from\[1\]/],
+  // The operators stack's certificate comes from cert-manager, the standalone stack's from an existing Secret: the
+  // Secret's name is the same, only the object that produces it differs (not an app-facing object).
 ];
 
 function disallowedDifferences(operators: K8sObject[], standalone: K8sObject[]): string[] {
@@ -91,7 +101,7 @@ describe.each([
 
   it('passes the workload policy and every cross-reference resolves', () => {
     expect(policyViolations(objects)).toEqual([]);
-    expect(crossReferenceProblems(objects)).toEqual([]);
+    expect(crossReferenceProblems(objects, { externalSecrets: EXTERNAL_SECRETS })).toEqual([]);
   });
 
   it('the app-facing objects equal the operators stack’s but for images, the GatewayClass and the edge peer', () => {
@@ -112,6 +122,7 @@ describe.each([
         'Secret/payment-manager-api-keys',
         `Gateway/${GATEWAY_NAME}`,
         `HTTPRoute/${WEBHOOKS_ROUTE}`,
+        `HTTPRoute/${REDIRECT_ROUTE}`,
       ].sort(),
     );
     expect(disallowedDifferences(ours, objects)).toEqual([]);
@@ -239,6 +250,8 @@ describe.each([
     const traefik = find(objects, 'Deployment', TRAEFIK);
     const [container] = containersOf(traefik.spec.template.spec);
     expect(container.args).toContain(`--entrypoints.web.address=:${GATEWAY_LISTENER_PORT}`);
+    expect(container.args).toContain(`--entrypoints.websecure.address=:${GATEWAY_HTTPS_PORT}`);
+    expect(gateway.spec.listeners[1]).toMatchObject({ name: 'https', port: GATEWAY_HTTPS_PORT, protocol: 'HTTPS' });
     expect(container.args).toContain('--providers.kubernetesgateway=true');
     expect(container.args.some((a: string) => a.startsWith('--api'))).toBe(false);
     expect(traefik.spec.template.spec.securityContext.sysctls).toEqual([
@@ -248,6 +261,7 @@ describe.each([
     expect(service.spec.type).toBe('NodePort');
     expect(service.spec.ports).toEqual([
       { name: 'web', port: GATEWAY_LISTENER_PORT, targetPort: 'web', nodePort: 30080 },
+      { name: 'websecure', port: GATEWAY_HTTPS_PORT, targetPort: 'websecure', nodePort: 30443 },
     ]);
     // Cluster-wide only what is cluster-scoped; the rest through a Role in the namespace it watches.
     const clusterRole = find(namespaceChart, 'ClusterRole', 'payment-manager-traefik');
@@ -303,7 +317,7 @@ describe('standalone stack settings', () => {
     const gatewayApi = synthPlatform(STANDALONE).objects.filter((o) =>
       o.apiVersion.startsWith('gateway.networking.k8s.io/'),
     );
-    expect(gatewayApi.map((o) => o.kind).sort()).toEqual(['Gateway', 'GatewayClass', 'HTTPRoute']);
+    expect(gatewayApi.map((o) => o.kind).sort()).toEqual(['Gateway', 'GatewayClass', 'HTTPRoute', 'HTTPRoute']);
     for (const o of gatewayApi) expect(validate(o), key(o)).toBeNull();
   });
 });

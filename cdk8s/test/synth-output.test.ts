@@ -35,6 +35,7 @@ describe('npm run synth output (the files skaffold renders)', () => {
       '0003-observability.k8s.yaml',
       '0004-app.k8s.yaml',
       '0005-gateway.k8s.yaml',
+      '0006-network.k8s.yaml',
     ]);
     const glob = skaffoldDocs().find((d) => d.metadata.name === 'payment-manager').manifests.rawYaml[0] as string;
     expect(glob).toBe('cdk8s/dist/*.k8s.yaml');

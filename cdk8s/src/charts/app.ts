@@ -1,10 +1,10 @@
 import { Chart, type ChartProps } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { k8s } from 'cdk8s-plus-28';
+import * as kplus from 'cdk8s-plus-34';
+import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 import type { PlatformConfig } from '../config.ts';
 import { httpProbe } from '../constructs/hardening.ts';
-import { appLabels, PART_OF, selectorLabels } from '../constructs/labels.ts';
+import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import { PaymentService, type SecretRef } from '../constructs/service.ts';
 import { SupportService } from '../constructs/support-service.ts';
 import { type DatabaseEndpoints, pgUrlFromEnv } from '../database.ts';
@@ -174,7 +174,7 @@ export class AppChart extends Chart {
         ],
       },
     });
-    // The API is internal: ingest (http mode) and other platform pods; humans use kubectl port-forward.
+    // The API is internal: ingest (http mode), the Gateway's proxies and Prometheus; humans use kubectl port-forward.
     new k8s.KubeNetworkPolicy(this, 'netpol-api', {
       metadata: { name: API, labels: appLabels(API, 'network') },
       spec: {
@@ -182,7 +182,7 @@ export class AppChart extends Chart {
         policyTypes: ['Ingress'],
         ingress: [
           {
-            from: [peer(INGEST), { podSelector: { matchLabels: { 'app.kubernetes.io/part-of': PART_OF } } }],
+            from: [peer(INGEST), edgePeer, peer('prometheus')],
             ports: [{ port: k8s.IntOrString.fromNumber(3000), protocol: 'TCP' }],
           },
         ],

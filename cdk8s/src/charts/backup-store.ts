@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { lockedDownContainer, lockedDownPod, resources } from '../constructs/hardening.ts';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';

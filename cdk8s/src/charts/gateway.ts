@@ -1,7 +1,9 @@
 import { Chart, type ChartProps } from 'cdk8s';
-import type { k8s } from 'cdk8s-plus-28';
+import type { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
+import type { GatewayTls } from '../config.ts';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';
+import { Certificate, Issuer } from '../crds/cert-manager.ts';
 import {
   BackendTrafficPolicy,
   ClientTrafficPolicy,
@@ -30,6 +32,12 @@ export const GATEWAY_NAME = 'webhooks';
 export const WEBHOOKS_ROUTE = 'webhooks';
 /** Port of the Gateway's HTTP listener (and of the Service in front of the proxies). */
 export const GATEWAY_LISTENER_PORT = 80;
+/** Port of its HTTPS listener. */
+export const GATEWAY_HTTPS_PORT = 443;
+/** The route that answers plain HTTP with a redirect to HTTPS (when TLS is on). */
+export const REDIRECT_ROUTE = 'webhooks-https-redirect';
+/** The self-signed CA of PM_GATEWAY_TLS=cert-manager without an issuer: Issuer and CA Secret names. */
+export const SELF_SIGNED_CA = 'payment-manager-ca';
 
 export interface GatewayChartProps extends ChartProps {
   /** Host name the webhook route answers on; empty = any host. */
@@ -44,6 +52,7 @@ export interface GatewayChartProps extends ChartProps {
    */
   nodePort: number | null;
   edge: GatewayEdge;
+  tls: GatewayTls;
 }
 
 /**
@@ -88,6 +97,7 @@ export class GatewayChart extends Chart {
 
     const edge = props.edge;
     const envoy = edge.kind === 'envoy';
+    const tls = props.tls.mode === 'off' ? null : props.tls;
     if (edge.kind === 'envoy') this.envoyProxy(props, labels);
     else
       new Traefik(this, 'traefik', {
@@ -95,6 +105,7 @@ export class GatewayChart extends Chart {
         namespace: props.namespace as string,
         listenerPort: GATEWAY_LISTENER_PORT,
         nodePort: props.nodePort,
+        https: tls ? { port: GATEWAY_HTTPS_PORT, nodePort: tls.httpsNodePort } : null,
         readTimeout: CLIENT_TIMEOUTS.request,
         idleTimeout: CLIENT_TIMEOUTS.idle,
       });
@@ -122,6 +133,21 @@ export class GatewayChart extends Chart {
             ...(props.host ? { hostname: props.host } : {}),
             allowedRoutes: { namespaces: { from: 'Same' } },
           },
+          ...(tls
+            ? [
+                {
+                  name: 'https',
+                  protocol: 'HTTPS' as const,
+                  port: GATEWAY_HTTPS_PORT,
+                  ...(props.host ? { hostname: props.host } : {}),
+                  tls: {
+                    mode: 'Terminate' as const,
+                    certificateRefs: [{ kind: 'Secret' as const, name: tls.secretName }],
+                  },
+                  allowedRoutes: { namespaces: { from: 'Same' as const } },
+                },
+              ]
+            : []),
         ],
       },
     });
@@ -129,7 +155,7 @@ export class GatewayChart extends Chart {
     new HTTPRoute(this, 'route', {
       metadata: { name: WEBHOOKS_ROUTE, labels },
       spec: {
-        parentRefs: [{ name: GATEWAY_NAME, sectionName: 'http' }],
+        parentRefs: [{ name: GATEWAY_NAME, sectionName: tls ? 'https' : 'http' }],
         ...(props.host ? { hostnames: [props.host] } : {}),
         rules: [
           {
@@ -141,8 +167,64 @@ export class GatewayChart extends Chart {
         ],
       },
     });
+    if (tls) {
+      // Plain HTTP only redirects: a webhook (with its signature) never crosses the network in clear text.
+      new HTTPRoute(this, 'redirect', {
+        metadata: { name: REDIRECT_ROUTE, labels },
+        spec: {
+          parentRefs: [{ name: GATEWAY_NAME, sectionName: 'http' }],
+          ...(props.host ? { hostnames: [props.host] } : {}),
+          rules: [{ filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }] }],
+        },
+      });
+      if (tls.mode === 'cert-manager') this.certificate(props, tls, labels);
+    }
 
     if (envoy) this.envoyPolicies(props, labels);
+  }
+
+  /**
+   * The listener's certificate from cert-manager: from the configured issuer, or from a CA made here for the
+   * purpose (a self-signed Issuer signs the CA certificate, a CA Issuer signs the server certificate), which
+   * senders must be told to trust: for development and tests, not for providers on the internet.
+   */
+  private certificate(
+    props: GatewayChartProps,
+    tls: Extract<GatewayTls, { mode: 'cert-manager' }>,
+    labels: Record<string, string>,
+  ): void {
+    let issuer = tls.issuer;
+    if (!issuer) {
+      const bootstrap = `${SELF_SIGNED_CA}-bootstrap`;
+      new Issuer(this, 'self-signed', { metadata: { name: bootstrap, labels }, spec: { selfSigned: {} } });
+      new Certificate(this, 'ca', {
+        metadata: { name: SELF_SIGNED_CA, labels },
+        spec: {
+          isCA: true,
+          commonName: 'Payment Manager gateway CA',
+          secretName: SELF_SIGNED_CA,
+          duration: '87600h',
+          privateKey: { algorithm: 'ECDSA', size: 256 },
+          issuerRef: { group: 'cert-manager.io', kind: 'Issuer', name: bootstrap },
+        },
+      });
+      new Issuer(this, 'ca-issuer', {
+        metadata: { name: SELF_SIGNED_CA, labels },
+        spec: { ca: { secretName: SELF_SIGNED_CA } },
+      });
+      issuer = { kind: 'Issuer', name: SELF_SIGNED_CA };
+    }
+    new Certificate(this, 'certificate', {
+      metadata: { name: tls.secretName, labels },
+      spec: {
+        secretName: tls.secretName,
+        // Without a host the Gateway answers any name; the certificate then names the in-cluster Service.
+        dnsNames: [props.host || `${GATEWAY_NAME}.${props.namespace}.svc`],
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+        usages: ['server auth', 'digital signature'],
+        issuerRef: { group: 'cert-manager.io', ...issuer },
+      },
+    });
   }
 
   private envoyProxy(props: GatewayChartProps, labels: Record<string, string>): void {
@@ -160,7 +242,16 @@ export class GatewayChart extends Chart {
                     // Strategic merge on the listener's Service port (merge key `port`) pins its node port.
                     patch: {
                       type: 'StrategicMerge',
-                      value: { spec: { ports: [{ port: GATEWAY_LISTENER_PORT, nodePort: props.nodePort }] } },
+                      value: {
+                        spec: {
+                          ports: [
+                            { port: GATEWAY_LISTENER_PORT, nodePort: props.nodePort },
+                            ...(props.tls.mode !== 'off' && props.tls.httpsNodePort !== null
+                              ? [{ port: GATEWAY_HTTPS_PORT, nodePort: props.tls.httpsNodePort }]
+                              : []),
+                          ],
+                        },
+                      },
                     },
                   },
           },

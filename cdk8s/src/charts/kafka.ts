@@ -1,5 +1,6 @@
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { strimziRestricted } from '../constructs/hardening.ts';
 import { selectorLabels } from '../constructs/labels.ts';
 import { Kafka, KafkaNodePool, KafkaTopic, type ResourceRequirements } from '../crds/strimzi.ts';
 import { KAFKA_CLUSTER_NAME, KAFKA_TOPICS, KAFKA_VERSION, kafkaReplication } from '../topics.ts';
@@ -41,12 +42,14 @@ export class KafkaChart extends Chart {
       },
     });
 
+    const restricted = strimziRestricted();
     new Kafka(this, 'kafka', {
       metadata: { name: KAFKA_CLUSTER_NAME },
       spec: {
         kafka: {
           // The metadata version follows the broker version (Strimzi's default for it) unless pinned.
           version: KAFKA_VERSION,
+          template: { pod: restricted.pod, kafkaContainer: restricted.container, initContainer: restricted.container },
           listeners: [
             {
               name: 'plain',
@@ -68,7 +71,14 @@ export class KafkaChart extends Chart {
             'min.insync.replicas': minInSync,
           },
         },
-        entityOperator: { topicOperator: { resources: SMALL } },
+        entityOperator: {
+          template: {
+            pod: restricted.pod,
+            topicOperatorContainer: restricted.container,
+            userOperatorContainer: restricted.container,
+          },
+          topicOperator: { resources: SMALL },
+        },
       },
     });
 

@@ -1,5 +1,5 @@
 import { Chart, type ChartProps } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { httpProbe } from '../constructs/hardening.ts';
@@ -15,7 +15,12 @@ export interface ObservabilityChartProps extends ChartProps {
    * (Grafana is AGPL and not a Go module our proxy serves; Loki goes with it).
    */
   logsAndDashboards: boolean;
+  /** Existing Secret with Grafana's admin login (keys admin-user, admin-password); we never create it. */
+  grafanaAdminSecret: string;
 }
+
+/** Keys of the Grafana admin Secret (those of the Grafana Helm chart's `admin.existingSecret`). */
+export const GRAFANA_ADMIN_KEYS = { user: 'admin-user', password: 'admin-password' } as const;
 
 /** Where Grafana's dashboard provider looks for JSON files (read from the provisioning file when present). */
 export function dashboardsPath(providerFiles: Record<string, string>): string {
@@ -165,10 +170,18 @@ export class ObservabilityChart extends Chart {
       image: props.images.grafana,
       uid: 472,
       env: [
-        // Local development stack: anonymous viewer access so a trace is one click away, no default admin login.
-        { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'true' },
-        { name: 'GF_AUTH_ANONYMOUS_ORG_ROLE', value: 'Admin' },
-        { name: 'GF_AUTH_DISABLE_LOGIN_FORM', value: 'true' },
+        // Login required: no anonymous access, no sign-up; the admin comes from a Secret made outside the manifests.
+        { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'false' },
+        { name: 'GF_USERS_ALLOW_SIGN_UP', value: 'false' },
+        {
+          name: 'GF_SECURITY_ADMIN_USER',
+          valueFrom: { secretKeyRef: { name: props.grafanaAdminSecret, key: GRAFANA_ADMIN_KEYS.user } },
+        },
+        {
+          name: 'GF_SECURITY_ADMIN_PASSWORD',
+          valueFrom: { secretKeyRef: { name: props.grafanaAdminSecret, key: GRAFANA_ADMIN_KEYS.password } },
+        },
+        { name: 'GF_SECURITY_DISABLE_GRAVATAR', value: 'true' },
         { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
         { name: 'GF_ANALYTICS_REPORTING_ENABLED', value: 'false' },
         { name: 'GF_ANALYTICS_CHECK_FOR_UPDATES', value: 'false' },

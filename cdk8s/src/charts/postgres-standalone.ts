@@ -1,5 +1,5 @@
 import { Chart, type ChartProps } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 import { execProbe, resources } from '../constructs/hardening.ts';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';

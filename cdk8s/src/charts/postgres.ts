@@ -1,7 +1,8 @@
 import type { IComGithubCloudnativePgCloudnativePgApiV1ClusterSpec as ClusterSpec } from '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ClusterSpec';
 import { ApiObject, Chart, type ChartProps } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
+import { lockedDownContainer, lockedDownPod } from '../constructs/hardening.ts';
 import { selectorLabels } from '../constructs/labels.ts';
 import { PG_APP_USER, PG_CLUSTER_NAME, PG_DATABASE } from '../database.ts';
 import { PlatformSecret, type SecretsConfig } from '../secrets.ts';
@@ -34,6 +35,9 @@ export function backupObjectStore(
     data: { compression: 'gzip' },
   };
 }
+
+/** UID of the postgres user of CloudNativePG's operand image (deploy/operators/postgres-cnpg.Dockerfile). */
+export const CNPG_POSTGRES_UID = 26;
 
 /** UID of the postgres user in the Debian-based official postgres image that our PostgreSQL images build on. */
 export const POSTGRES_UID = 999;
@@ -107,6 +111,9 @@ export class PostgresChart extends Chart {
       // restore"). In-tree barman-cloud: deprecated since CloudNativePG 1.26, supported through 1.31.
       backup: { barmanObjectStore: backupObjectStore(store.endpointUrl, store.secretName), retentionPolicy: '7d' },
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+      // Pod Security `restricted`, stated rather than left to the operator's defaults (UID 26: the operand image's).
+      podSecurityContext: lockedDownPod(CNPG_POSTGRES_UID) as ClusterSpec['podSecurityContext'],
+      securityContext: lockedDownContainer(CNPG_POSTGRES_UID) as ClusterSpec['securityContext'],
     };
     new ApiObject(this, 'cluster', {
       apiVersion: 'postgresql.cnpg.io/v1',

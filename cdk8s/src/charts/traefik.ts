@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { httpProbe } from '../constructs/hardening.ts';
 import { appLabels } from '../constructs/labels.ts';
@@ -26,6 +26,8 @@ export interface TraefikProps {
   listenerPort: number;
   /** Fixed node port of the Service; null = a LoadBalancer Service. */
   nodePort: number | null;
+  /** The HTTPS listener's port (its own entry point) and node port; null = no HTTPS listener. */
+  https: { port: number; nodePort: number | null } | null;
   /** Whole-request and keep-alive bounds against slow senders (Envoy's ClientTrafficPolicy in the operators stack). */
   readTimeout: string;
   idleTimeout: string;
@@ -71,7 +73,7 @@ export class Traefik extends Construct {
     new k8s.KubeRole(this, 'role', {
       metadata: { name: TRAEFIK, labels },
       rules: [
-        // Secrets: the provider resolves TLS certificate references through them (we have no HTTPS listener).
+        // Secrets: the provider reads the HTTPS listener's certificate from them.
         { apiGroups: [''], resources: ['services', 'secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
         {
@@ -102,9 +104,14 @@ export class Traefik extends Construct {
       image: props.image,
       uid: TRAEFIK_UID,
       args: [
-        `--entrypoints.web.address=:${props.listenerPort}`,
-        `--entrypoints.web.transport.respondingtimeouts.readtimeout=${props.readTimeout}`,
-        `--entrypoints.web.transport.respondingtimeouts.idletimeout=${props.idleTimeout}`,
+        ...[
+          ['web', props.listenerPort] as const,
+          ...(props.https ? [['websecure', props.https.port] as const] : []),
+        ].flatMap(([name, port]) => [
+          `--entrypoints.${name}.address=:${port}`,
+          `--entrypoints.${name}.transport.respondingtimeouts.readtimeout=${props.readTimeout}`,
+          `--entrypoints.${name}.transport.respondingtimeouts.idletimeout=${props.idleTimeout}`,
+        ]),
         '--providers.kubernetesgateway=true',
         `--providers.kubernetesgateway.namespaces=${props.namespace}`,
         // The Gateway's status.addresses: this Service.
@@ -117,13 +124,29 @@ export class Traefik extends Construct {
         '--global.sendanonymoususage=false',
         '--log.level=INFO',
       ],
-      ports: [{ name: 'web', port: props.listenerPort }],
+      ports: [
+        { name: 'web', port: props.listenerPort, ...(props.nodePort === null ? {} : { nodePort: props.nodePort }) },
+        ...(props.https
+          ? [
+              {
+                name: 'websecure',
+                port: props.https.port,
+                ...(props.https.nodePort === null ? {} : { nodePort: props.https.nodePort }),
+              },
+            ]
+          : []),
+      ],
       probe: httpProbe('/ping', props.listenerPort),
       mounts: [],
       scratch: ['/tmp'],
       serviceAccountName: TRAEFIK,
-      sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(props.listenerPort) }],
-      exposure: props.nodePort === null ? 'LoadBalancer' : { nodePort: props.nodePort },
+      sysctls: [
+        {
+          name: 'net.ipv4.ip_unprivileged_port_start',
+          value: String(Math.min(props.listenerPort, props.https?.port ?? props.listenerPort)),
+        },
+      ],
+      exposure: props.nodePort === null ? 'LoadBalancer' : 'NodePort',
     });
   }
 }

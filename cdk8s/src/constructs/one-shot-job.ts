@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { localImageContainer, lockedDownContainer, lockedDownPod, type WorkloadContainerProps } from './hardening.ts';
 import { appLabels } from './labels.ts';

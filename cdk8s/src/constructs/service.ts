@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
-import { k8s } from 'cdk8s-plus-28';
+import * as kplus from 'cdk8s-plus-34';
+import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { appLabels, selectorLabels } from './labels.ts';
 
@@ -14,6 +14,9 @@ const APP_CONTAINER_SECURITY: kplus.ContainerSecurityContextProps = {
   readOnlyRootFilesystem: true,
   allowPrivilegeEscalation: false,
   privileged: false,
+  // Pod Security `restricted` (the namespace enforces it): no capability, the runtime's default seccomp filter.
+  capabilities: { drop: [kplus.Capability.ALL] },
+  seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
 };
 
 export interface SecretRef {

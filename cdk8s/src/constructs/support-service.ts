@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { lockedDownContainer, lockedDownPod, resources } from './hardening.ts';
 import { appLabels, selectorLabels } from './labels.ts';
@@ -6,6 +6,8 @@ import { appLabels, selectorLabels } from './labels.ts';
 export interface SupportPort {
   name: string;
   port: number;
+  /** Fixed node port of this port (with exposure 'NodePort'). */
+  nodePort?: number;
 }
 
 /** A directory of repo files mounted read-only from its own ConfigMap. */
@@ -33,8 +35,8 @@ export interface SupportServiceProps {
   serviceAccountName?: string;
   /** Namespaced "safe" sysctls of the pod, e.g. to bind a port below 1024 without the NET_BIND_SERVICE capability. */
   sysctls?: k8s.Sysctl[];
-  /** Reachable from outside the cluster: on a fixed node port (a single-port Service), or a LoadBalancer. */
-  exposure?: { nodePort: number } | 'LoadBalancer';
+  /** Reachable from outside the cluster: on the ports' fixed node ports, or through a LoadBalancer. */
+  exposure?: 'NodePort' | 'LoadBalancer';
 }
 
 /**
@@ -95,13 +97,13 @@ export class SupportService extends Construct {
     new k8s.KubeService(this, 'service', {
       metadata: { name: props.name, labels },
       spec: {
-        ...(exposure === undefined ? {} : { type: exposure === 'LoadBalancer' ? 'LoadBalancer' : 'NodePort' }),
+        ...(exposure === undefined ? {} : { type: exposure }),
         selector,
         ports: props.ports.map((p) => ({
           name: p.name,
           port: p.port,
           targetPort: k8s.IntOrString.fromString(p.name),
-          ...(typeof exposure === 'object' ? { nodePort: exposure.nodePort } : {}),
+          ...(exposure === 'NodePort' && p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
         })),
       },
     });

@@ -30,6 +30,7 @@ export interface GatewaySpec {
     protocol: 'HTTP' | 'HTTPS';
     port: number;
     hostname?: string;
+    tls?: { mode: 'Terminate'; certificateRefs: Array<{ kind: 'Secret'; name: string }> };
     allowedRoutes?: { namespaces: { from: 'Same' | 'All' } };
   }>;
   infrastructure?: { parametersRef: { group: string; kind: string; name: string } };
@@ -39,8 +40,12 @@ export interface HTTPRouteSpec {
   parentRefs: Array<{ name: string; sectionName?: string }>;
   hostnames?: string[];
   rules: Array<{
-    matches: Array<{ path: { type: 'PathPrefix' | 'Exact'; value: string } }>;
-    backendRefs: Array<{ name: string; port: number }>;
+    matches?: Array<{ path: { type: 'PathPrefix' | 'Exact'; value: string } }>;
+    backendRefs?: Array<{ name: string; port: number }>;
+    filters?: Array<{
+      type: 'RequestRedirect';
+      requestRedirect: { scheme: 'https'; statusCode: 301 | 302; port?: number };
+    }>;
     /** Gateway API durations (e.g. "15s"); backendRequest must not exceed request. */
     timeouts?: { request?: string; backendRequest?: string };
   }>;

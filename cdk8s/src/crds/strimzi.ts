@@ -1,4 +1,5 @@
 import { ApiObject, type ApiObjectMetadata } from 'cdk8s';
+import type { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 
 /*
@@ -26,14 +27,29 @@ export interface ResourceRequirements {
   limits: { cpu: string; memory: string };
 }
 
+/** Strimzi's `template.pod` and `template.<x>Container`: where the pods it creates take their security contexts. */
+export interface StrimziPodTemplate {
+  pod?: { securityContext?: k8s.PodSecurityContext };
+}
+export interface StrimziContainerTemplate {
+  securityContext?: k8s.SecurityContext;
+}
+
 export interface KafkaSpec {
   kafka: {
     version: string;
     listeners: KafkaListener[];
     config: Record<string, string | number | boolean>;
-    template?: { pod?: { securityContext?: Record<string, unknown> } };
+    template?: StrimziPodTemplate & {
+      kafkaContainer?: StrimziContainerTemplate;
+      initContainer?: StrimziContainerTemplate;
+    };
   };
   entityOperator: {
+    template?: StrimziPodTemplate & {
+      topicOperatorContainer?: StrimziContainerTemplate;
+      userOperatorContainer?: StrimziContainerTemplate;
+    };
     topicOperator: { resources: ResourceRequirements };
     userOperator?: { resources: ResourceRequirements };
   };

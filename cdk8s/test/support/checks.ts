@@ -1,29 +1,75 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { containersOf, id, type K8sObject, matches, podTemplates, REPO_ROOT } from './manifests.ts';
+import { containersOf, id, type K8sObject, matches, podTemplates, REPO_ROOT, securedPodSpecs } from './manifests.ts';
 
 /**
- * Policy every workload must meet: resources, probes (long-running pods), non-root, read-only root FS,
- * no privilege escalation, pinned non-latest images, and a PodDisruptionBudget for long-running pods.
+ * The sysctls Pod Security `baseline` (and so `restricted`) allows on Kubernetes 1.34+: namespaced and harmless.
+ * (k8s.io/pod-security-admission, policy/check_sysctls.go.)
  */
-export function policyViolations(objects: K8sObject[]): string[] {
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+  'net.ipv4.tcp_rmem',
+  'net.ipv4.tcp_wmem',
+]);
+
+/**
+ * Pod Security `restricted` plus a read-only root file system, for every pod we define: the templates of our
+ * workloads and the pod templates we hand to operators (CloudNativePG Cluster, Strimzi Kafka and entity operator).
+ * The namespace enforces `restricted` too; this catches a violation before a cluster refuses the pod.
+ */
+export function podSecurityViolations(objects: K8sObject[]): string[] {
   const problems: string[] = [];
-  const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget');
-  for (const { owner, labels, spec } of podTemplates(objects)) {
-    const where = id(owner);
-    const longRunning = owner.kind === 'Deployment' || owner.kind === 'StatefulSet' || owner.kind === 'DaemonSet';
+  for (const { where, spec } of securedPodSpecs(objects)) {
     const podCtx = spec.securityContext ?? {};
+    for (const field of ['hostNetwork', 'hostPID', 'hostIPC'])
+      if (spec[field] === true) problems.push(`${where}: ${field}`);
+    for (const v of spec.volumes ?? []) if (v.hostPath) problems.push(`${where}: hostPath volume ${v.name}`);
+    for (const s of podCtx.sysctls ?? [])
+      if (!SAFE_SYSCTLS.has(s.name)) problems.push(`${where}: sysctl ${s.name} is not a safe sysctl`);
+    const podSeccomp = podCtx.seccompProfile?.type;
     for (const c of containersOf(spec)) {
       const at = `${where} container ${c.name}`;
       const ctx = c.securityContext ?? {};
-      for (const kind of ['requests', 'limits'])
-        for (const res of ['cpu', 'memory'])
-          if (!c.resources?.[kind]?.[res]) problems.push(`${at}: no resources.${kind}.${res}`);
       if ((ctx.runAsNonRoot ?? podCtx.runAsNonRoot) !== true) problems.push(`${at}: runAsNonRoot is not true`);
       if ((ctx.runAsUser ?? podCtx.runAsUser) === 0) problems.push(`${at}: runs as UID 0`);
       if (ctx.readOnlyRootFilesystem !== true) problems.push(`${at}: readOnlyRootFilesystem is not true`);
       if (ctx.allowPrivilegeEscalation !== false) problems.push(`${at}: allowPrivilegeEscalation is not false`);
       if (ctx.privileged === true) problems.push(`${at}: privileged`);
+      if (!(ctx.capabilities?.drop ?? []).includes('ALL')) problems.push(`${at}: capabilities.drop is not [ALL]`);
+      if ((ctx.capabilities?.add ?? []).length > 0) problems.push(`${at}: adds capabilities`);
+      const seccomp = ctx.seccompProfile?.type ?? podSeccomp;
+      if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+        problems.push(`${at}: seccompProfile is not RuntimeDefault`);
+      for (const p of c.ports ?? []) if (p.hostPort) problems.push(`${at}: hostPort ${p.hostPort}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Policy every workload must meet: the security contexts of podSecurityViolations, resources, probes (long-running
+ * pods), pinned non-latest images, and a PodDisruptionBudget for long-running pods.
+ */
+export function policyViolations(objects: K8sObject[]): string[] {
+  const problems: string[] = podSecurityViolations(objects);
+  const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget');
+  for (const { owner, labels, spec } of podTemplates(objects)) {
+    const where = id(owner);
+    const longRunning = owner.kind === 'Deployment' || owner.kind === 'StatefulSet' || owner.kind === 'DaemonSet';
+    for (const c of containersOf(spec)) {
+      const at = `${where} container ${c.name}`;
+      for (const kind of ['requests', 'limits'])
+        for (const res of ['cpu', 'memory'])
+          if (!c.resources?.[kind]?.[res]) problems.push(`${at}: no resources.${kind}.${res}`);
       const image: string = c.image ?? '';
       if (image.startsWith('payment-manager/') && !image.startsWith('payment-manager/postgres')) {
         // The images' ENTRYPOINT is tini; `command` would replace it and leave node as PID 1.
@@ -53,6 +99,15 @@ export function policyViolations(objects: K8sObject[]): string[] {
 function keysOf(o: K8sObject): string[] {
   return [...Object.keys(o.data ?? {}), ...Object.keys(o.stringData ?? {}), ...Object.keys(o.binaryData ?? {})];
 }
+
+/**
+ * Secrets the manifests reference but never contain (credentials are made outside them): Grafana's admin login and,
+ * in the standalone stack's default (PM_GATEWAY_TLS=secret), the Gateway's certificate.
+ */
+export const EXTERNAL_SECRETS: Record<string, string[]> = {
+  'payment-manager-grafana-admin': ['admin-user', 'admin-password'],
+  'webhooks-tls': ['tls.crt', 'tls.key'],
+};
 
 export interface CrossRefOptions {
   /** Secrets created outside the manifests (by an operator or the user), with their keys. */
@@ -151,6 +206,18 @@ export function crossReferenceProblems(objects: K8sObject[], opts: CrossRefOptio
     const sa = spec.serviceAccountName;
     if (sa && sa !== 'default' && !inNs('ServiceAccount', ns, sa))
       problems.push(`${id(owner)}: ServiceAccount ${sa} is missing`);
+  }
+
+  for (const gateway of objects.filter((o) => o.kind === 'Gateway')) {
+    const ns = gateway.metadata.namespace;
+    for (const listener of gateway.spec?.listeners ?? [])
+      for (const ref of listener.tls?.certificateRefs ?? []) {
+        const issued = objects.some(
+          (o) => o.kind === 'Certificate' && o.metadata.namespace === ns && o.spec?.secretName === ref.name,
+        );
+        if (!issued && !inNs('Secret', ns, ref.name) && !opts.externalSecrets?.[ref.name])
+          problems.push(`${id(gateway)}: listener ${listener.name} certificate Secret ${ref.name} is missing`);
+      }
   }
 
   for (const route of objects.filter((o) => o.kind === 'HTTPRoute')) {

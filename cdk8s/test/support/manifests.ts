@@ -109,6 +109,71 @@ export function podTemplates(objects: K8sObject[]): PodTemplateOf[] {
   return out;
 }
 
+/** A pod spec we define, directly (workload template) or as the part of a custom resource an operator turns into pods. */
+export interface SecuredPodSpec {
+  where: string;
+  // biome-ignore lint/suspicious/noExplicitAny: pod spec as plain JSON
+  spec: any;
+}
+
+/**
+ * Every pod spec of the manifests, with the security contexts it will run with: our workloads' templates, and for
+ * the operators' custom resources the contexts they pass on to their pods: a CloudNativePG Cluster's
+ * podSecurityContext / securityContext (each instance's containers), Strimzi's Kafka template (brokers; node pools
+ * without their own template inherit it) and entity operator template.
+ */
+export function securedPodSpecs(objects: K8sObject[]): SecuredPodSpec[] {
+  const out: SecuredPodSpec[] = podTemplates(objects).map((p) => ({ where: id(p.owner), spec: p.spec }));
+  for (const o of objects) {
+    if (o.kind === 'Cluster' && o.apiVersion.startsWith('postgresql.cnpg.io/')) {
+      const container = { securityContext: o.spec?.securityContext };
+      out.push({
+        where: id(o),
+        spec: {
+          securityContext: o.spec?.podSecurityContext ?? { seccompProfile: o.spec?.seccompProfile },
+          initContainers: [{ name: 'bootstrap-controller', ...container }],
+          containers: [{ name: 'postgres', ...container }],
+        },
+      });
+    }
+    if (o.kind === 'Kafka' && o.apiVersion.startsWith('kafka.strimzi.io/')) {
+      const t = o.spec?.kafka?.template ?? {};
+      out.push({
+        where: `${id(o)} brokers`,
+        spec: {
+          securityContext: t.pod?.securityContext,
+          initContainers: [{ name: 'kafka-init', securityContext: t.initContainer?.securityContext }],
+          containers: [{ name: 'kafka', securityContext: t.kafkaContainer?.securityContext }],
+        },
+      });
+      const eo = o.spec?.entityOperator;
+      if (eo) {
+        const e = eo.template ?? {};
+        const containers = [
+          ...(eo.topicOperator
+            ? [{ name: 'topic-operator', securityContext: e.topicOperatorContainer?.securityContext }]
+            : []),
+          ...(eo.userOperator
+            ? [{ name: 'user-operator', securityContext: e.userOperatorContainer?.securityContext }]
+            : []),
+        ];
+        out.push({ where: `${id(o)} entity operator`, spec: { securityContext: e.pod?.securityContext, containers } });
+      }
+    }
+    if (o.kind === 'KafkaNodePool' && o.spec?.template) {
+      const t = o.spec.template;
+      out.push({
+        where: id(o),
+        spec: {
+          securityContext: t.pod?.securityContext,
+          containers: [{ name: 'kafka', securityContext: t.kafkaContainer?.securityContext }],
+        },
+      });
+    }
+  }
+  return out;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: container as plain JSON
 export function containersOf(spec: any): any[] {
   return [...(spec.initContainers ?? []), ...(spec.containers ?? [])];

@@ -5,7 +5,7 @@ import type { K8sObject } from './manifests.ts';
  * Core objects against the Kubernetes OpenAPI schema as compiled by kubernetes-models 4.4.2 (generated from
  * Kubernetes 1.27; nothing GA was removed in 1.28, so a manifest valid there is valid on 1.28 — no
  * kubernetes-models release was generated from 1.28 itself: 4.5.x is 1.30). It checks types, required
- * fields, enums and formats, not unknown fields; unknown fields are caught by the typed cdk8s-plus-28 /
+ * fields, enums and formats, not unknown fields; unknown fields are caught by the typed cdk8s-plus-34 /
  * k8s 1.28 imports at `tsc` time for the cdk8s output.
  */
 export async function validateCore(o: K8sObject): Promise<string | null> {
