@@ -61,8 +61,6 @@ export interface PlatformConfig {
   gatewayNodePort: number | null;
   /** HTTPS on the Gateway (docs/kubernetes.md, "Security"); `off` keeps the plain HTTP listener only. */
   gatewayTls: GatewayTls;
-  /** Existing Secret with Grafana's admin login (keys `admin-user`, `admin-password`); never synthesized. */
-  grafanaAdminSecret: string;
   /**
    * The Secrets the workloads reference, and whether this synth creates them (PM_SECRETS; src/secrets.ts). Only
    * PM_SECRETS=dev puts the development values of this repository into them; by default nothing is created.
@@ -193,7 +191,7 @@ function standaloneImages(tag: string): Partial<PlatformImages> {
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
  * PM_STACK=operators|standalone, PM_STORAGE_CLASS, PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
  * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_GATEWAY_TLS=cert-manager|secret|off, PM_GATEWAY_TLS_SECRET,
- * PM_GATEWAY_TLS_ISSUER, PM_GRAFANA_ADMIN_SECRET, PM_PROFILE=dev, and the credentials' PM_SECRETS, PM_SECRET_* and
+ * PM_GATEWAY_TLS_ISSUER, PM_PROFILE=dev, and the credentials' PM_SECRETS, PM_SECRET_* and
  * (with PM_SECRETS=env) their values (src/secrets.ts, docs/security.md).
  */
 export function loadPlatformConfig(env: Env = process.env, repoRoot: string = REPO_ROOT): PlatformConfig {
@@ -225,7 +223,6 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     gatewayNodePort: gatewayNodePort(env.PM_GATEWAY_NODE_PORT),
     secrets: loadSecretsConfig(env, { repoRoot, dev, stack, postgres }),
     gatewayTls: gatewayTls(env, stack, gatewayNodePort(env.PM_GATEWAY_NODE_PORT)),
-    grafanaAdminSecret: env.PM_GRAFANA_ADMIN_SECRET?.trim() || 'payment-manager-grafana-admin',
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
     ...(storageClass ? { storageClass } : {}),

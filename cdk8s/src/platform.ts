@@ -75,7 +75,7 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
     images: config.images,
     files,
     logsAndDashboards: !standalone,
-    grafanaAdminSecret: config.grafanaAdminSecret,
+    secrets: config.secrets,
   });
   const application = new AppChart(app, 'app', {
     ...ns,

@@ -8,7 +8,7 @@
  *             (PM_SECRET_STORE_KIND ClusterSecretStore or SecretStore); the remote key is the Secret's name and holds
  *             the Secret's keys as one JSON object.
  *   env       Secrets created from values given at synth time (PM_WEBHOOK_SECRET, PM_API_KEYS, PM_PG_PASSWORD,
- *             PM_BACKUP_SECRET_KEY). Each is required, non-empty, well-formed and not a value published in this
+ *             PM_BACKUP_SECRET_KEY, PM_GRAFANA_ADMIN_PASSWORD). Each is required, non-empty, well-formed and not a value published in this
  *             repository; anything else stops synthesis with a ConfigError naming the variable.
  *   dev       Secrets with the development values published in this repository (deploy/env). Only for a laptop
  *             or CI cluster: the default of PM_PROFILE=dev, and what skaffold's kind profile and the local cluster
@@ -32,13 +32,16 @@ import { PG_APP_USER } from './database.ts';
 export const SECRET_SOURCES = ['existing', 'external', 'env', 'dev'] as const;
 export type SecretSource = (typeof SECRET_SOURCES)[number];
 
-export type CredentialId = 'webhook' | 'apiKeys' | 'database' | 'backupStore';
+export type CredentialId = 'webhook' | 'apiKeys' | 'database' | 'backupStore' | 'grafanaAdmin';
 
 /** Access key id of the in-cluster backup store (an identity name, not a secret). */
 export const BACKUP_ACCESS_KEY_ID = 'cloudnative-pg';
 /** Development values that are not in deploy/env (published all the same: they are in this file). */
 export const DEV_PG_PASSWORD = 'payments-dev-only';
 export const DEV_BACKUP_SECRET_KEY = 'backups-dev-only';
+export const DEV_GRAFANA_ADMIN_PASSWORD = 'grafana-dev-only';
+/** Grafana's admin login name (the password is the secret). */
+export const GRAFANA_ADMIN_USER = 'admin';
 
 interface CredentialSpec {
   /** Variable naming the Secret, and the name without it. */
@@ -141,6 +144,21 @@ export const CREDENTIALS: Record<CredentialId, CredentialSpec> = {
     }),
     devValue: () => DEV_BACKUP_SECRET_KEY,
   },
+  grafanaAdmin: {
+    nameVar: 'PM_SECRET_GRAFANA_ADMIN',
+    defaultName: 'payment-manager-grafana-admin',
+    // The keys of the Grafana Helm chart's `admin.existingSecret`.
+    keys: ['admin-user', 'admin-password'],
+    type: 'Opaque',
+    valueVar: 'PM_GRAFANA_ADMIN_PASSWORD',
+    describe: `the password of Grafana's ${GRAFANA_ADMIN_USER} login`,
+    check(value) {
+      if (value.length < 12) throw new ConfigError('PM_GRAFANA_ADMIN_PASSWORD must be at least 12 characters long');
+      return [value];
+    },
+    data: (password) => ({ 'admin-user': GRAFANA_ADMIN_USER, 'admin-password': password }),
+    devValue: () => DEV_GRAFANA_ADMIN_PASSWORD,
+  },
 };
 
 /** Variables of earlier versions, which set development values outside the dev profile; refused by name. */
@@ -200,7 +218,7 @@ const CREDENTIAL_VARIABLE = /SECRET|PASSWORD|KEY|TOKEN/;
  * docs/, and the development values above. Webhook secrets are listed without their whsec_ prefix.
  */
 export function publishedValues(repoRoot: string): Set<string> {
-  const values = new Set<string>([DEV_PG_PASSWORD, DEV_BACKUP_SECRET_KEY]);
+  const values = new Set<string>([DEV_PG_PASSWORD, DEV_BACKUP_SECRET_KEY, DEV_GRAFANA_ADMIN_PASSWORD]);
   const add = (v: string) => {
     const value = v.trim();
     if (value.length < 4) return;
@@ -237,10 +255,14 @@ export function publishedValues(repoRoot: string): Set<string> {
   return values;
 }
 
-/** The credentials a configuration's workloads read: the backup store exists only with CloudNativePG's stack. */
+/**
+ * The credentials a configuration's workloads read: the backup store exists only with CloudNativePG's stack, Grafana
+ * only with the operators stack (charts/observability.ts).
+ */
 export function credentialsInUse(stack: string, postgres: string): CredentialId[] {
   const ids: CredentialId[] = ['webhook', 'apiKeys', 'database'];
   if (stack === 'operators' && postgres === 'cnpg') ids.push('backupStore');
+  if (stack === 'operators') ids.push('grafanaAdmin');
   return ids;
 }
 

@@ -13,7 +13,14 @@ import { describe, expect, it } from 'vitest';
 import { deployPlatform, missingSecrets } from '../cluster/deploy.ts';
 import { Applier, isNotFound, loadKubeConfig } from '../cluster/kube.ts';
 import { loadPlatformConfig, REPO_ROOT } from '../src/config.ts';
-import { CREDENTIALS, DEV_BACKUP_SECRET_KEY, DEV_PG_PASSWORD, devApiKeys, publishedValues } from '../src/secrets.ts';
+import {
+  CREDENTIALS,
+  DEV_BACKUP_SECRET_KEY,
+  DEV_GRAFANA_ADMIN_PASSWORD,
+  DEV_PG_PASSWORD,
+  devApiKeys,
+  publishedValues,
+} from '../src/secrets.ts';
 import { KUBE_SKIP_REASON, testKubeconfig } from './support/apiserver.ts';
 import { publishedValuesIn, synthPlatform } from './support/manifests.ts';
 
@@ -27,6 +34,7 @@ const FRESH = {
   PM_API_KEYS: `operator:${hashApiKey('pm_fresh_operator_key')},reader:${hashApiKey('pm_fresh_reader_key')}`,
   PM_PG_PASSWORD: 'Fresh-db-password_42',
   PM_BACKUP_SECRET_KEY: 'fresh backup key 42',
+  PM_GRAFANA_ADMIN_PASSWORD: 'fresh grafana admin 42',
 };
 const WITH_VALUES = { PM_SECRETS: 'env', ...FRESH };
 
@@ -101,6 +109,7 @@ describe('credentials: synth-time values (PM_SECRETS=env)', () => {
     ['PM_PG_PASSWORD', envFile('postgres.env', 'POSTGRES_PASSWORD')],
     ['PM_PG_PASSWORD', DEV_PG_PASSWORD],
     ['PM_BACKUP_SECRET_KEY', DEV_BACKUP_SECRET_KEY],
+    ['PM_GRAFANA_ADMIN_PASSWORD', DEV_GRAFANA_ADMIN_PASSWORD],
   ])('fails when %s holds a value published in this repository (%#)', (name, value) => {
     const run = attempt({ ...WITH_VALUES, [name]: value });
     expect(run).toThrow(ConfigError);
@@ -156,9 +165,14 @@ describe('credentials: names and ExternalSecrets', () => {
     const { objects } = synthPlatform({ PM_SECRETS: 'external', PM_SECRET_STORE: 'vault', PM_POSTGRES: 'citus' });
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     const external = objects.filter((o) => o.kind === 'ExternalSecret');
-    // Citus has no backup store, so three.
+    // Citus has no backup store, so four.
     expect(external.map((o) => o.metadata.name).sort()).toEqual(
-      ['payment-manager-api-keys', 'payment-manager-webhook', 'payments-db-credentials'].sort(),
+      [
+        'payment-manager-api-keys',
+        'payment-manager-webhook',
+        'payments-db-credentials',
+        'payment-manager-grafana-admin',
+      ].sort(),
     );
     for (const o of external) {
       expect(o.apiVersion).toBe('external-secrets.io/v1');
@@ -181,19 +195,24 @@ describe.skipIf(!testKubeconfig())(
       const apps = kc.makeApiClient(AppsV1Api);
       // A fixed namespace (the test server runs no namespace controller, so none is ever removed): start without
       // the Secrets a previous run created.
-      for (const name of ['payment-manager-webhook', 'payment-manager-api-keys', 'payments-db-credentials'])
+      for (const name of [
+        'payment-manager-webhook',
+        'payment-manager-api-keys',
+        'payments-db-credentials',
+        'payment-manager-grafana-admin',
+      ])
         await core.deleteNamespacedSecret({ name, namespace }).catch((err: unknown) => {
           if (!isNotFound(err)) throw err;
         });
       await expect(deployPlatform(kc, config, () => {})).rejects.toThrow(
-        `namespace ${namespace} lacks the Secrets payment-manager-webhook, payment-manager-api-keys, payments-db-credentials:`,
+        `namespace ${namespace} lacks the Secrets payment-manager-webhook, payment-manager-api-keys, payments-db-credentials, payment-manager-grafana-admin:`,
       );
       // Nothing applied.
       await expect(apps.readNamespacedDeployment({ name: 'api', namespace })).rejects.toMatchObject({ code: 404 });
 
       const applier = new Applier(kc);
       const dev = loadPlatformConfig({ PM_NAMESPACE: namespace, PM_POSTGRES: 'citus', PM_SECRETS: 'dev' }).secrets;
-      const secret = (id: 'webhook' | 'apiKeys' | 'database', data: Record<string, string>) => ({
+      const secret = (id: 'webhook' | 'apiKeys' | 'database' | 'grafanaAdmin', data: Record<string, string>) => ({
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: dev.credentials[id].name, namespace },
@@ -204,6 +223,7 @@ describe.skipIf(!testKubeconfig())(
         secret('webhook', { WRONG_KEY: 'x' }),
         secret('apiKeys', dev.credentials.apiKeys.data ?? {}),
         secret('database', dev.credentials.database.data ?? {}),
+        secret('grafanaAdmin', dev.credentials.grafanaAdmin.data ?? {}),
       ]);
       expect(rejected).toEqual([]);
       expect(await missingSecrets(kc, config)).toEqual(['payment-manager-webhook (keys WEBHOOK_SECRET)']);

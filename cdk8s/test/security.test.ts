@@ -309,8 +309,8 @@ describe('Grafana', () => {
     );
   });
 
-  it('PM_GRAFANA_ADMIN_SECRET names another Secret', () => {
-    const other = synthPlatform({ PM_GRAFANA_ADMIN_SECRET: 'ops-grafana' }).objects;
+  it('PM_SECRET_GRAFANA_ADMIN names another Secret', () => {
+    const other = synthPlatform({ PM_SECRET_GRAFANA_ADMIN: 'ops-grafana' }).objects;
     const container = find(other, 'Deployment', 'grafana').spec.template.spec.containers[0];
     const ref = container.env.find((e: { name: string }) => e.name === 'GF_SECURITY_ADMIN_PASSWORD').valueFrom
       .secretKeyRef;

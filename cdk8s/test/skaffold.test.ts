@@ -142,7 +142,7 @@ describe('skaffold.yaml', () => {
     const devObjects = synthPlatform({ PM_PROFILE: 'dev' }).objects;
     expect(devObjects.find((o) => o.kind === 'HorizontalPodAutoscaler')?.spec.minReplicas).toBe(1);
     for (const env of [{ PM_PROFILE: 'dev' }, { PM_SECRETS: 'dev' }] as Record<string, string>[])
-      expect(synthPlatform(env).objects.filter((o) => o.kind === 'Secret').length, JSON.stringify(env)).toBe(4);
+      expect(synthPlatform(env).objects.filter((o) => o.kind === 'Secret').length, JSON.stringify(env)).toBe(5);
   });
 
   it('the kind cluster runs Kubernetes 1.36 and maps the Gateway node ports to localhost:80 and :443', () => {

@@ -6,6 +6,7 @@ import { httpProbe } from '../constructs/hardening.ts';
 import { appLabels } from '../constructs/labels.ts';
 import { type ConfigMount, SupportService } from '../constructs/support-service.ts';
 import { type RepoFileOptions, readRepoDir, readRepoFile, repoSubdirs } from '../repo-files.ts';
+import { CREDENTIALS, PlatformSecret, type SecretsConfig } from '../secrets.ts';
 
 export interface ObservabilityChartProps extends ChartProps {
   images: { otelCollector: string; tempo: string; loki: string; prometheus: string; grafana: string };
@@ -15,12 +16,15 @@ export interface ObservabilityChartProps extends ChartProps {
    * (Grafana is AGPL and not a Go module our proxy serves; Loki goes with it).
    */
   logsAndDashboards: boolean;
-  /** Existing Secret with Grafana's admin login (keys admin-user, admin-password); we never create it. */
-  grafanaAdminSecret: string;
+  /** Where Grafana's admin login comes from (PM_SECRETS; src/secrets.ts, credential `grafanaAdmin`). */
+  secrets: SecretsConfig;
 }
 
 /** Keys of the Grafana admin Secret (those of the Grafana Helm chart's `admin.existingSecret`). */
-export const GRAFANA_ADMIN_KEYS = { user: 'admin-user', password: 'admin-password' } as const;
+export const GRAFANA_ADMIN_KEYS = {
+  user: CREDENTIALS.grafanaAdmin.keys[0] as string,
+  password: CREDENTIALS.grafanaAdmin.keys[1] as string,
+} as const;
 
 /** Where Grafana's dashboard provider looks for JSON files (read from the provisioning file when present). */
 export function dashboardsPath(providerFiles: Record<string, string>): string {
@@ -155,6 +159,10 @@ export class ObservabilityChart extends Chart {
 
   private grafana(props: ObservabilityChartProps): void {
     const files = props.files;
+    const adminSecret = new PlatformSecret(this, 'grafana-admin', {
+      secrets: props.secrets,
+      credential: 'grafanaAdmin',
+    }).name;
     const provisioning: ConfigMount[] = repoSubdirs('deploy/grafana/provisioning', files).map((dir) => {
       const kind = dir.split('/').pop() as string;
       return {
@@ -170,16 +178,16 @@ export class ObservabilityChart extends Chart {
       image: props.images.grafana,
       uid: 472,
       env: [
-        // Login required: no anonymous access, no sign-up; the admin comes from a Secret made outside the manifests.
+        // Login required: no anonymous access, no sign-up; the admin login comes from a Secret (PM_SECRETS).
         { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'false' },
         { name: 'GF_USERS_ALLOW_SIGN_UP', value: 'false' },
         {
           name: 'GF_SECURITY_ADMIN_USER',
-          valueFrom: { secretKeyRef: { name: props.grafanaAdminSecret, key: GRAFANA_ADMIN_KEYS.user } },
+          valueFrom: { secretKeyRef: { name: adminSecret, key: GRAFANA_ADMIN_KEYS.user } },
         },
         {
           name: 'GF_SECURITY_ADMIN_PASSWORD',
-          valueFrom: { secretKeyRef: { name: props.grafanaAdminSecret, key: GRAFANA_ADMIN_KEYS.password } },
+          valueFrom: { secretKeyRef: { name: adminSecret, key: GRAFANA_ADMIN_KEYS.password } },
         },
         { name: 'GF_SECURITY_DISABLE_GRAVATAR', value: 'true' },
         { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
