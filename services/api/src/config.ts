@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { type RateLimitConfig, readRateLimit } from '@payment-manager/shared/rate-limit';
 import { parseApiKeys, type Role } from './http/auth.ts';
 
 export { ConfigError };
@@ -45,6 +46,8 @@ export interface ApiConfig {
   apiKeys: Map<string, Role>;
   /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
   http: EdgeTimeouts;
+  /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW, per API key (docs/api.md#rate-limits). */
+  rateLimit: RateLimitConfig;
 }
 
 /** Reads README.md#configuration; every failure names the variable so start-up errors are actionable. */
@@ -81,5 +84,6 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     webhookSecret: read.maybe('WEBHOOK_SECRET'),
     apiKeys: parseApiKeys(read.maybe('API_KEYS')),
     http: readEdgeTimeouts(read),
+    rateLimit: readRateLimit(read),
   };
 }

@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { type RateLimitConfig, readRateLimit } from '@payment-manager/shared/rate-limit';
 
 export const INGEST_MODES = ['kafka', 'http'] as const;
 export type IngestMode = (typeof INGEST_MODES)[number];
@@ -21,6 +22,8 @@ export interface IngestConfig {
   webhookSecret: string | undefined;
   /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
   http: EdgeTimeouts;
+  /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW, per source address (docs/api.md#rate-limits). */
+  rateLimit: RateLimitConfig;
   kafka: {
     brokers: string[];
     ordersTopic: string;
@@ -57,6 +60,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     webhookSecret: env.WEBHOOK_SECRET,
     http: readEdgeTimeouts(read),
+    rateLimit: readRateLimit(read),
     kafka: {
       brokers,
       ordersTopic: read.optional('KAFKA_ORDERS_TOPIC', 'webhooks.orders'),
