@@ -223,8 +223,8 @@ try {
   }
   const rounds: Array<{ bare: Figures; ingest: Figures; unlimited?: Figures }> = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    // Alternating the order cancels a machine that speeds up or slows down steadily over the run.
-    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    // Rotating the order (alternating, for two) cancels a machine that speeds up or slows down steadily over the run.
+    const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as Target);
     const figures = new Map<Target, Figures>();
     for (const target of order) figures.set(target, await measure(target, round));
     rounds.push({

@@ -205,7 +205,8 @@ export function registerErrorResponses(app: FastifyInstance, options: ErrorRespo
     const statusCode = (error as FastifyError).statusCode;
     const status = statusCode && statusCode >= 400 && statusCode < 600 ? statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    // An unexpected error's text may reveal internals; a deliberate 4xx/503 message is meant for the client.
+    // An unexpected error's text may reveal internals; a deliberate 4xx message is meant for the client (every 5xx
+    // message is replaced by the preSerialization hook above anyway).
     const message = status === 500 ? 'internal server error' : error.message;
     return sendError(reply, status, CODE_BY_STATUS[status] ?? 'error', message);
   });

@@ -53,6 +53,9 @@ export async function registerRateLimit(
     // Enough distinct clients for a busy pod; the least recent are forgotten first (and start a fresh window).
     cache: 10_000,
     keyGenerator: options.clientOf,
+    // Only a refusal carries the x-ratelimit-* headers (and Retry-After): on every other answer they would cost
+    // the webhook path a few µs and bytes per request for a figure no provider reads.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     allowList: (request) =>
       RATE_LIMIT_EXEMPT_PATHS.includes(request.routeOptions.url ?? '') || (options.exempt?.(request) ?? false),
     errorResponseBuilder: (_request, context) =>
