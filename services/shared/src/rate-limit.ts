@@ -8,7 +8,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { envReader } from './env.ts';
-import { httpError } from './http-errors.ts';
+import { ERROR_BODY, httpError } from './http-errors.ts';
 
 export interface RateLimitConfig {
   /** Requests per window and client; 0 turns limiting off (benches, a gateway that limits alone). */
@@ -46,6 +46,18 @@ export async function registerRateLimit(
   options: RateLimitOptions,
 ): Promise<void> {
   if (!config || config.max === 0) return;
+  // Added before the plugin's own onRoute hook, so it runs first: exempt routes get no limiter hook at all (rather
+  // than an allow-list consulted on every request), and the OpenAPI document names the 429 of every other route.
+  const exempt = options.exempt;
+  app.addHook('onRoute', (route) => {
+    if (RATE_LIMIT_EXEMPT_PATHS.includes(route.url)) {
+      route.config = { ...route.config, rateLimit: false };
+      return;
+    }
+    if (route.schema) {
+      route.schema = { ...route.schema, response: { ...(route.schema.response as object), 429: ERROR_BODY } };
+    }
+  });
   await app.register(rateLimit, {
     global: true,
     max: config.max,
@@ -56,8 +68,7 @@ export async function registerRateLimit(
     // Only a refusal carries the x-ratelimit-* headers (and Retry-After): on every other answer they would cost
     // the webhook path a few µs and bytes per request for a figure no provider reads.
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-    allowList: (request) =>
-      RATE_LIMIT_EXEMPT_PATHS.includes(request.routeOptions.url ?? '') || (options.exempt?.(request) ?? false),
+    ...(exempt ? { allowList: (request: FastifyRequest) => exempt(request) } : {}),
     errorResponseBuilder: (_request, context) =>
       httpError(
         429,
