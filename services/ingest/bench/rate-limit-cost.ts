@@ -98,8 +98,9 @@ try {
     );
   }
   const ratios = limited.cpu.map((value, i) => value / (unlimited.cpu[i] as number));
+  const delta = median(limited.cpu) - median(unlimited.cpu);
   say(
-    `limiter +${(median(limited.cpu) - median(unlimited.cpu)).toFixed(1)} µs/req; ratio per pair median ${median(ratios).toFixed(3)}× (${ratios.map((r) => r.toFixed(3)).join(', ')})`,
+    `limiter ${delta >= 0 ? '+' : ''}${delta.toFixed(1)} µs/req; ratio per pair median ${median(ratios).toFixed(3)}× (${ratios.map((r) => r.toFixed(3)).join(', ')})`,
   );
 } finally {
   for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => {});
