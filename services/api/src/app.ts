@@ -32,7 +32,7 @@ import { publicWebhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
   config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
-    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys' | 'http' | 'rateLimit'>>;
+    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys' | 'http' | 'rateLimit' | 'trustProxy'>>;
   pool: pg.Pool;
   /** Where plain reads go, e.g. the lag-aware replica router (PG_REPLICA_URL); defaults to `pool`. */
   readPool?: Queryable;
@@ -56,6 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...fastifyTimeoutOptions(deps.config.http),
     // Ids may be 255 characters (docs/domain.md#order-webhook), up to 12 bytes each once percent-encoded; fastify's default is 100.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 255 * 12 },
+    ...(deps.config.trustProxy?.length ? { trustProxy: deps.config.trustProxy } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   requireAuthOnEveryRoute(app);

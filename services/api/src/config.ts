@@ -7,7 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
-import { type RateLimitConfig, readRateLimit } from '@payment-manager/shared/rate-limit';
+import { type RateLimitConfig, readRateLimit, readTrustProxy } from '@payment-manager/shared/rate-limit';
 import { parseApiKeys, type Role } from './http/auth.ts';
 
 export { ConfigError };
@@ -48,6 +48,8 @@ export interface ApiConfig {
   http: EdgeTimeouts;
   /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW, per API key (docs/api.md#rate-limits). */
   rateLimit: RateLimitConfig;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client (the source the rate limit counts). */
+  trustProxy: string[];
 }
 
 /** Reads README.md#configuration; every failure names the variable so start-up errors are actionable. */
@@ -85,5 +87,6 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     apiKeys: parseApiKeys(read.maybe('API_KEYS')),
     http: readEdgeTimeouts(read),
     rateLimit: readRateLimit(read),
+    trustProxy: readTrustProxy(read),
   };
 }

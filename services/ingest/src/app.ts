@@ -36,7 +36,7 @@ export const PUBLIC_PATHS: readonly string[] = ['/health', '/health/live', '/hea
 
 export interface IngestDeps {
   config: Pick<IngestConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
-    Partial<Pick<IngestConfig, 'http' | 'rateLimit'>> & {
+    Partial<Pick<IngestConfig, 'http' | 'rateLimit' | 'trustProxy'>> & {
       kafka: Pick<IngestConfig['kafka'], 'ordersTopic' | 'disputesTopic'>;
     };
   /** Required in kafka mode. */
@@ -69,6 +69,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
     bodyLimit: config.bodyLimitBytes,
     ...fastifyTimeoutOptions(config.http),
     routerOptions: { ignoreTrailingSlash: true },
+    ...(config.trustProxy?.length ? { trustProxy: config.trustProxy } : {}),
   });
   requireGuardOnEveryRoute(app, {
     publicPaths: PUBLIC_PATHS,

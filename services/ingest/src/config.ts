@@ -7,7 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
-import { type RateLimitConfig, readRateLimit } from '@payment-manager/shared/rate-limit';
+import { type RateLimitConfig, readRateLimit, readTrustProxy } from '@payment-manager/shared/rate-limit';
 
 export const INGEST_MODES = ['kafka', 'http'] as const;
 export type IngestMode = (typeof INGEST_MODES)[number];
@@ -24,6 +24,8 @@ export interface IngestConfig {
   http: EdgeTimeouts;
   /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW, per source address (docs/api.md#rate-limits). */
   rateLimit: RateLimitConfig;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client (the source the rate limit counts). */
+  trustProxy: string[];
   kafka: {
     brokers: string[];
     ordersTopic: string;
@@ -61,6 +63,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     webhookSecret: env.WEBHOOK_SECRET,
     http: readEdgeTimeouts(read),
     rateLimit: readRateLimit(read),
+    trustProxy: readTrustProxy(read),
     kafka: {
       brokers,
       ordersTopic: read.optional('KAFKA_ORDERS_TOPIC', 'webhooks.orders'),

@@ -35,6 +35,7 @@ async function startIngest(opts: {
   brokers: string[];
   topics: { ordersTopic: string; disputesTopic: string };
   rateLimit?: { max: number; windowMs: number };
+  trustProxy?: string[];
 }): Promise<Started> {
   const logs: Array<Record<string, unknown>> = [];
   const stream = new Writable({
@@ -52,6 +53,7 @@ async function startIngest(opts: {
       logLevel: 'info',
       kafka: opts.topics,
       ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+      ...(opts.trustProxy ? { trustProxy: opts.trustProxy } : {}),
     },
     publisher,
     signatureVerifier: null,
@@ -147,6 +149,32 @@ describeWith(['kafka'], 'ingest: request edges', () => {
         expect(probe.statusCode, url).toBe(200);
       }
     }
+  });
+
+  it('behind a TRUST_PROXY gateway the source is the X-Forwarded-For client; from anywhere else the header is ignored', async () => {
+    const ingest = await startIngest({
+      brokers: ['127.0.0.1:9'],
+      topics: topics(),
+      rateLimit: { max: 2, windowMs: 60_000 },
+      trustProxy: ['10.0.0.0/8'],
+    });
+    const send = (remoteAddress: string, client: string) =>
+      ingest.app.inject({
+        method: 'POST',
+        url: '/webhooks/payments/orders',
+        payload: '{}',
+        remoteAddress,
+        headers: { 'x-forwarded-for': client },
+      });
+    expect((await send('10.1.2.3', '198.51.100.1')).statusCode).toBe(400);
+    expect((await send('10.1.2.4', '198.51.100.1')).statusCode).toBe(400);
+    expect((await send('10.1.2.3', '198.51.100.1')).statusCode).toBe(429);
+    // Another sender through the same gateway has its own count.
+    expect((await send('10.1.2.3', '198.51.100.2')).statusCode).toBe(400);
+    // Not from the gateway: the header is the client's own claim and changes nothing.
+    expect((await send('192.0.2.50', '198.51.100.7')).statusCode).toBe(400);
+    expect((await send('192.0.2.50', '198.51.100.8')).statusCode).toBe(400);
+    expect((await send('192.0.2.50', '198.51.100.9')).statusCode).toBe(429);
   });
 
   it('RATE_LIMIT_MAX=0 turns the limit off', async () => {

@@ -26,6 +26,16 @@ export function readRateLimit(read: ReturnType<typeof envReader>): RateLimitConf
   };
 }
 
+/**
+ * TRUST_PROXY: the addresses or CIDRs of the proxies in front (the gateway's pods), whose X-Forwarded-For names the
+ * real client; unset, the connection's own address is the client. Behind a gateway without it, every sender shares
+ * the gateway's address — and so one per-source limit. fastify's `trustProxy` option, never `true` (any client
+ * could then pick its own address by sending the header).
+ */
+export function readTrustProxy(read: ReturnType<typeof envReader>): string[] {
+  return read.list('TRUST_PROXY');
+}
+
 /** Never limited, whatever the client. */
 export const RATE_LIMIT_EXEMPT_PATHS: readonly string[] = ['/health', '/health/live', '/health/ready', '/metrics'];
 

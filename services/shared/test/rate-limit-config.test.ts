@@ -1,7 +1,7 @@
 /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW (README.md#configuration): defaults, the off-switch, and refusals naming the variable. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, envReader } from '../src/env.ts';
-import { DEFAULT_RATE_LIMIT, readRateLimit } from '../src/rate-limit.ts';
+import { DEFAULT_RATE_LIMIT, readRateLimit, readTrustProxy } from '../src/rate-limit.ts';
 
 const read = (env: Record<string, string>) => readRateLimit(envReader(env));
 
@@ -24,5 +24,17 @@ describe('readRateLimit', () => {
   ])('%o is a configuration error naming the variable', (env, message) => {
     expect(() => read(env)).toThrow(ConfigError);
     expect(() => read(env)).toThrow(message);
+  });
+});
+
+describe('readTrustProxy', () => {
+  it('is empty unless set: the connection is the client', () => {
+    expect(readTrustProxy(envReader({}))).toEqual([]);
+  });
+  it('takes a comma-separated list of addresses and CIDRs', () => {
+    expect(readTrustProxy(envReader({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.5' }))).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.5',
+    ]);
   });
 });
