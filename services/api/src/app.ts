@@ -12,6 +12,7 @@ import {
   registerPoolMetrics,
   wantsPrettyLogs,
 } from '@payment-manager/shared/observability';
+import { registerRateLimit } from '@payment-manager/shared/rate-limit';
 import { signatureVerifierFromEnv } from '@payment-manager/shared/signatures';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type pg from 'pg';
@@ -19,7 +20,7 @@ import type { ApiConfig } from './config.ts';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from './db/migrations.ts';
 import type { Queryable } from './db/pool.ts';
 import { ReplicaReads } from './db/replica-reads.ts';
-import { registerApiAuth } from './http/auth.ts';
+import { registerApiAuth, requireAuthOnEveryRoute } from './http/auth.ts';
 import { registerHttpConventions } from './http/conventions.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import type { SilvergateClient } from './provider/silvergate.ts';
@@ -31,7 +32,7 @@ import { publicWebhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
   config: Pick<ApiConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
-    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys' | 'http'>>;
+    Partial<Pick<ApiConfig, 'webhookSecret' | 'apiKeys' | 'http' | 'rateLimit' | 'trustProxy'>>;
   pool: pg.Pool;
   /** Where plain reads go, e.g. the lag-aware replica router (PG_REPLICA_URL); defaults to `pool`. */
   readPool?: Queryable;
@@ -55,11 +56,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...fastifyTimeoutOptions(deps.config.http),
     // Ids may be 255 characters (docs/domain.md#order-webhook), up to 12 bytes each once percent-encoded; fastify's default is 100.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 255 * 12 },
+    ...(deps.config.trustProxy?.length ? { trustProxy: deps.config.trustProxy } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  requireAuthOnEveryRoute(app);
   registerHttpConventions(app);
   await registerOpenApi(app);
   await registerApiAuth(app, deps.config.apiKeys ?? new Map());
+  // After authentication (its hook runs after the key check), so a request counts against its verified key.
+  await registerRateLimit(app, deps.config.rateLimit, {
+    clientOf: (request) => (request.apiKeyHash ? `key:${request.apiKeyHash}` : `ip:${request.ip}`),
+    // Ingest's forwarding (http mode) is limited where webhooks enter, per source, in ingest.
+    exempt: (request) => request.role === 'ingest',
+  });
 
   await app.register(metricsPlugin);
   await app.register(healthRoutes);

@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { type RateLimitConfig, readRateLimit, readTrustProxy } from '@payment-manager/shared/rate-limit';
 import { readWebhookSignatureSettings, type WebhookSignatureSettings } from '@payment-manager/shared/signatures';
 import { parseApiKeys, type Role } from './http/auth.ts';
 
@@ -44,6 +45,10 @@ export interface ApiConfig extends WebhookSignatureSettings {
   apiKeys: Map<string, Role>;
   /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
   http: EdgeTimeouts;
+  /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW, per API key (docs/api.md#rate-limits). */
+  rateLimit: RateLimitConfig;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client (the source the rate limit counts). */
+  trustProxy: string[];
 }
 
 /** Reads README.md#configuration; every failure names the variable so start-up errors are actionable. */
@@ -81,5 +86,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     http: readEdgeTimeouts(read),
     // Public webhook routes exist in sync and http mode only; in kafka mode ingest verifies and the API needs no secret.
     ...readWebhookSignatureSettings(env, { required: webhookMode !== 'kafka' }),
+    rateLimit: readRateLimit(read),
+    trustProxy: readTrustProxy(read),
   };
 }

@@ -1,6 +1,6 @@
 /** Cross-cutting HTTP contract: health, the generated OpenAPI document, unknown routes (docs/api.md#conventions, issue 2 item 6). */
 import { createPool } from '@payment-manager/api/db/pool';
-import { errorBody, validationBody } from '@payment-manager/testkit/errors';
+import { DEPENDENCY_TEXT, errorBody, serverErrorBody, validationBody } from '@payment-manager/testkit/errors';
 import { describeWith, requirePostgres } from '@payment-manager/testkit/services';
 import { FAST_EDGE_TIMEOUTS, SLOW_BODY_REQUEST, slowClient } from '@payment-manager/testkit/slow-client';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
@@ -112,8 +112,8 @@ describeWith(['postgres'], 'HTTP conventions', () => {
 
   it('unknown query parameters → 400 naming them, on every list and page route', async () => {
     for (const [url, known] of [
-      ['/orders?order_ids=x', 'status, user_id, limit, offset, sort_by, sort_order'],
-      ['/disputes?dispute_id=x', 'order_id, status, limit, offset'],
+      ['/orders?order_ids=x', 'status, user_id, limit, offset, cursor, sort_by, sort_order'],
+      ['/disputes?dispute_id=x', 'order_id, status, limit, offset, cursor'],
       ['/orders/events?order_id=x', 'order_ids, kinds, time_from, time_to, limit, cursor, sort_asc'],
       ['/disputes/events?dispute_id=x', 'dispute_ids, kinds, time_from, time_to, limit, cursor, sort_asc'],
     ] as const) {
@@ -151,14 +151,25 @@ describeWith(['postgres'], 'HTTP conventions', () => {
     try {
       const webhook = await call(app, 'POST', '/webhooks/payments/orders', orderWebhook());
       expect(webhook.status).toBe(500);
-      expect(webhook.json).toEqual(errorBody('internal', 'internal server error'));
       const internal = await call(app, 'POST', '/internal/updates/orders', orderWebhook());
-      expect(internal.status).toBe(500);
-      expect(internal.json).toEqual(errorBody('internal', 'internal server error'));
       const list = await call(app, 'GET', '/orders');
-      expect(list.status).toBe(500);
-      expect(list.json).toEqual(errorBody('internal', 'internal server error'));
-      expect(list.text).not.toMatch(/does_not_exist|stack/);
+      for (const answer of [webhook, internal, list]) {
+        expect(answer.status).toBe(500);
+        expect(answer.json).toEqual(serverErrorBody('internal'));
+        // The message is generic; the request id is what finds the database's words in the log.
+        expect(answer.json.message).not.toMatch(DEPENDENCY_TEXT);
+        expect(answer.text).not.toMatch(/does_not_exist|stack/);
+      }
+      const ready = await call(app, 'GET', '/health/ready');
+      expect(ready.status).toBe(503);
+      // Readiness gives states only: which check is down, not the driver's words.
+      expect(ready.json).toEqual({
+        status: 'down',
+        checks: [
+          { name: 'postgres', status: 'down' },
+          { name: 'migrations', status: 'down' },
+        ],
+      });
     } finally {
       await app.close();
       await pool.end();

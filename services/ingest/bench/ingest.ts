@@ -10,7 +10,10 @@
  * touches: it is the figure the target is set on.
  *
  *   --connections N (default 50)   --duration S per target and round (default 5)   --rounds N (default 3)
- *   --warmup S (default 2)
+ *   --warmup S (default 2)   --rate-limit on|off|both (default on)
+ * The rate limit (RATE_LIMIT_MAX) is on in production; here its maximum is set out of reach so every request takes
+ * the limiter's path and none is refused (`on`), or it is off (`off`). `both` runs the two as separate ingest
+ * processes in the same alternating rounds and reports the limiter's cost per webhook (docs/api.md#rate-limits).
  * Broker: KAFKA_BROKERS, else a local Apache Kafka node is started (--broker real, the default) or librdkafka's
  * mock cluster (--broker mock; idempotent producer off for it only).
  */
@@ -39,6 +42,12 @@ const { values: args } = parseCli({
       valueName: 'real|mock',
       description: "Apache Kafka or librdkafka's mock",
     },
+    'rate-limit': {
+      type: 'string',
+      default: 'on',
+      valueName: 'on|off|both',
+      description: "ingest's rate limit: on (never reached), off, or both as two targets (the limiter's cost)",
+    },
     'cpu-prof': {
       type: 'string',
       valueName: '<dir>',
@@ -53,6 +62,12 @@ const CONNECTIONS = wholeNumberOption('connections', args.connections, 1);
 const DURATION = wholeNumberOption('duration', args.duration, 1);
 const ROUNDS = wholeNumberOption('rounds', args.rounds, 1);
 const WARMUP = wholeNumberOption('warmup', args.warmup, 0);
+const RATE_LIMIT = args['rate-limit'] as string;
+if (!['on', 'off', 'both'].includes(RATE_LIMIT))
+  throw new Error(`--rate-limit must be on, off or both, got ${RATE_LIMIT}`);
+/** On but out of reach: the limiter counts every request and refuses none. */
+const LIMIT_ON = { RATE_LIMIT_MAX: '1000000000', RATE_LIMIT_WINDOW: '1m' };
+const LIMIT_OFF = { RATE_LIMIT_MAX: '0' };
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const say = (message: string) => console.log(`[bench:ingest] ${message}`);
 
@@ -154,6 +169,21 @@ function median(values: number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** The limiter's cost: per round, the limited ingest against the unlimited one (each round pairs them). */
+function reportRateLimitCost(rounds: Array<{ ingest: Figures; unlimited?: Figures }>) {
+  const paired = rounds.filter((r): r is { ingest: Figures; unlimited: Figures } => r.unlimited !== undefined);
+  const rps = paired.map((r) => r.ingest.rps / r.unlimited.rps);
+  say(`rate limit req/s ${median(rps).toFixed(3)}× without it (per round: ${rps.map((r) => r.toFixed(3)).join(', ')})`);
+  if (paired.every((r) => r.ingest.cpuMicrosPerRequest !== null && r.unlimited.cpuMicrosPerRequest !== null)) {
+    const cpu = paired.map(
+      (r) => (r.ingest.cpuMicrosPerRequest as number) / (r.unlimited.cpuMicrosPerRequest as number),
+    );
+    say(
+      `rate limit cpu/req ${median(cpu).toFixed(3)}× without it (per round: ${cpu.map((r) => r.toFixed(3)).join(', ')})`,
+    );
+  }
+}
+
 const stops: Array<() => unknown> = [];
 const CPU_TARGET = 2.0;
 let cpuRatio: number | null = null;
@@ -168,37 +198,44 @@ try {
 
   const barePort = await freePort();
   const bareProcess = await startServer('services/ingest/bench/hello-server.ts', {}, barePort);
-  const ingestPort = await freePort();
-  const ingestProcess = await startServer(
-    'services/ingest/src/main.ts',
-    {
-      WEBHOOK_MODE: 'kafka',
-      KAFKA_BROKERS: brokers,
-      KAFKA_IDEMPOTENT_PRODUCER: idempotent,
-      KAFKA_ORDERS_TOPIC: ordersTopic,
-      // Ingest's production log level: an accepted webhook writes no log line at info (see request-logging.ts).
-      LOG_LEVEL: 'info',
-      // Unsigned on purpose: the benchmark measures the pipeline, not HMAC (the service warns that it is off).
-      WEBHOOK_SECRET: '',
-      WEBHOOK_SIGNATURES_DISABLED: 'true',
-    },
-    ingestPort,
-  );
+  const ingestEnv = {
+    WEBHOOK_MODE: 'kafka',
+    KAFKA_BROKERS: brokers,
+    KAFKA_IDEMPOTENT_PRODUCER: idempotent,
+    KAFKA_ORDERS_TOPIC: ordersTopic,
+    // Ingest's production log level: an accepted webhook writes no log line at info (see request-logging.ts).
+    LOG_LEVEL: 'info',
+    // Unsigned on purpose: the benchmark measures the pipeline, not HMAC (the service warns that it is off).
+    WEBHOOK_SECRET: '',
+    WEBHOOK_SIGNATURES_DISABLED: 'true',
+  };
+  const startIngest = async (name: string, limit: Record<string, string>): Promise<Target> => {
+    const port = await freePort();
+    const child = await startServer('services/ingest/src/main.ts', { ...ingestEnv, ...limit }, port);
+    return { name, url: `http://127.0.0.1:${port}`, pid: child.pid as number };
+  };
+  const ingest = await startIngest('ingest', RATE_LIMIT === 'off' ? LIMIT_OFF : LIMIT_ON);
+  const unlimited = RATE_LIMIT === 'both' ? await startIngest('no-rl', LIMIT_OFF) : null;
   const bare: Target = { name: 'bare', url: `http://127.0.0.1:${barePort}`, pid: bareProcess.pid as number };
-  const ingest: Target = { name: 'ingest', url: `http://127.0.0.1:${ingestPort}`, pid: ingestProcess.pid as number };
+  const targets = unlimited ? [bare, ingest, unlimited] : [bare, ingest];
+  say(`ingest rate limit ${RATE_LIMIT}${unlimited ? ' (target "ingest" limited, "no-rl" not)' : ''}`);
 
   if (WARMUP > 0) {
-    await load(bare.url, WARMUP);
-    await load(ingest.url, WARMUP);
+    for (const target of targets) await load(target.url, WARMUP);
   }
-  const rounds: Array<{ bare: Figures; ingest: Figures }> = [];
+  const rounds: Array<{ bare: Figures; ingest: Figures; unlimited?: Figures }> = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    // Alternating the order cancels a machine that speeds up or slows down steadily over the run.
-    const order = round % 2 === 1 ? [bare, ingest] : [ingest, bare];
+    // Rotating the order (alternating, for two) cancels a machine that speeds up or slows down steadily over the run.
+    const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as Target);
     const figures = new Map<Target, Figures>();
     for (const target of order) figures.set(target, await measure(target, round));
-    rounds.push({ bare: figures.get(bare) as Figures, ingest: figures.get(ingest) as Figures });
+    rounds.push({
+      bare: figures.get(bare) as Figures,
+      ingest: figures.get(ingest) as Figures,
+      ...(unlimited ? { unlimited: figures.get(unlimited) as Figures } : {}),
+    });
   }
+  if (unlimited) reportRateLimitCost(rounds);
 
   const throughputRatios = rounds.map((r) => r.ingest.rps / r.bare.rps);
   const tailRatios = rounds.map((r) => r.ingest.p99 / Math.max(r.bare.p99, 1));

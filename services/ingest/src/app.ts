@@ -16,7 +16,9 @@ import {
   metricsPlugin,
   oneLineRequestLogs,
 } from '@payment-manager/shared/observability';
+import { registerRateLimit } from '@payment-manager/shared/rate-limit';
 import { registerRawJsonBodyParser } from '@payment-manager/shared/raw-json-body';
+import { requireGuardOnEveryRoute } from '@payment-manager/shared/route-guard';
 import type { SignatureVerifier } from '@payment-manager/shared/signatures';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { IngestConfig } from './config.ts';
@@ -24,11 +26,17 @@ import type { ApiForwarder } from './http/api-forwarder.ts';
 import type { WebhookPublisher } from './kafka/publisher.ts';
 import { cheapRequestLogging } from './request-logging.ts';
 import { healthRoute } from './routes/health.ts';
-import { webhookRoutes } from './routes/webhooks.ts';
+import { WEBHOOK_PATHS, webhookRoutes } from './routes/webhooks.ts';
+
+/**
+ * Exactly the routes of ingest that are neither signed nor keyed (docs/api.md#authentication): probes, metrics and
+ * the OpenAPI document. Its only other routes are the signed webhooks; any route besides stops the start.
+ */
+export const PUBLIC_PATHS: readonly string[] = ['/health', '/health/live', '/health/ready', '/metrics', '/docs/json'];
 
 export interface IngestDeps {
   config: Pick<IngestConfig, 'webhookMode' | 'bodyLimitBytes' | 'logLevel'> &
-    Partial<Pick<IngestConfig, 'http'>> & {
+    Partial<Pick<IngestConfig, 'http' | 'rateLimit' | 'trustProxy'>> & {
       kafka: Pick<IngestConfig['kafka'], 'ordersTopic' | 'disputesTopic'>;
     };
   /** Required in kafka mode. */
@@ -61,6 +69,12 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
     bodyLimit: config.bodyLimitBytes,
     ...fastifyTimeoutOptions(config.http),
     routerOptions: { ignoreTrailingSlash: true },
+    ...(config.trustProxy?.length ? { trustProxy: config.trustProxy } : {}),
+  });
+  requireGuardOnEveryRoute(app, {
+    publicPaths: PUBLIC_PATHS,
+    guard: 'a webhook signature check',
+    isGuarded: (route) => WEBHOOK_PATHS.includes(route.url),
   });
   registerRawJsonBodyParser(app);
   registerErrorResponses(app);
@@ -80,6 +94,8 @@ export async function buildIngestApp(deps: IngestDeps): Promise<FastifyInstance>
   await app.register(healthRoute);
   await app.register(metricsPlugin);
   await app.register(healthPlugin, { service: 'ingest', checks: deps.readinessChecks ?? [] });
+  // Webhook senders are known by their address only; the limit answers before the body is read or verified.
+  await registerRateLimit(app, config.rateLimit, { clientOf: (request) => `ip:${request.ip}` });
   await app.register(webhookRoutes, {
     mode: config.webhookMode,
     topics: config.kafka,

@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { type RateLimitConfig, readRateLimit, readTrustProxy } from '@payment-manager/shared/rate-limit';
 import { readWebhookSignatureSettings, type WebhookSignatureSettings } from '@payment-manager/shared/signatures';
 
 export const INGEST_MODES = ['kafka', 'http'] as const;
@@ -20,6 +21,10 @@ export interface IngestConfig extends WebhookSignatureSettings {
   bodyLimitBytes: number;
   /** HTTP_REQUEST_TIMEOUT, HTTP_HEADERS_TIMEOUT, HTTP_KEEP_ALIVE_TIMEOUT, HTTP_IDLE_TIMEOUT. */
   http: EdgeTimeouts;
+  /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW, per source address (docs/api.md#rate-limits). */
+  rateLimit: RateLimitConfig;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client (the source the rate limit counts). */
+  trustProxy: string[];
   kafka: {
     brokers: string[];
     ordersTopic: string;
@@ -59,6 +64,8 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     webhookMode,
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     http: readEdgeTimeouts(read),
+    rateLimit: readRateLimit(read),
+    trustProxy: readTrustProxy(read),
     kafka: {
       brokers,
       ordersTopic: read.optional('KAFKA_ORDERS_TOPIC', 'webhooks.orders'),

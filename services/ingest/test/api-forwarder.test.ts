@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TEST_API_KEYS } from '@payment-manager/testkit/auth';
-import { errorBody, validationBody } from '@payment-manager/testkit/errors';
+import { DEPENDENCY_TEXT, errorBody, serverErrorBody, validationBody } from '@payment-manager/testkit/errors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { post, type RunningIngest, startHttpIngest } from './support/pipeline.ts';
 
@@ -148,7 +148,8 @@ describe('ingest http mode: forwarding to the API', () => {
     api.answers = [api.json(500, { success: false, message: 'boom' })];
     const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
     expect(answer.status).toBe(502);
-    expect(answer.json).toEqual(errorBody('bad_gateway', /^api service unavailable: api answered 500/));
+    expect(answer.json).toEqual(serverErrorBody('bad_gateway'));
+    expect(JSON.stringify(answer.json)).not.toMatch(/boom|api answered 500/);
     expect(api.seen).toHaveLength(3);
   });
 
@@ -163,7 +164,8 @@ describe('ingest http mode: forwarding to the API', () => {
     api.answers = [() => {}]; // never answers
     const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
     expect(answer.status).toBe(502);
-    expect(answer.json).toEqual(errorBody('bad_gateway', /timeout after 300 ms/));
+    expect(answer.json).toEqual(serverErrorBody('bad_gateway'));
+    expect(JSON.stringify(answer.json)).not.toMatch(/timeout after 300 ms/);
     expect(api.seen).toHaveLength(3);
   });
 
@@ -197,12 +199,13 @@ describe('ingest http mode: forwarding to the API', () => {
 });
 
 describe('ingest http mode: API unreachable', () => {
-  it('answers 502 "api service unavailable" after all attempts', async () => {
+  it("answers 502 after all attempts, without the network error's words", async () => {
     const ingest = await startHttpIngest({ apiBaseUrl: 'http://127.0.0.1:9', retryBaseDelayMs: 10 });
     try {
       const answer = await post(`${ingest.url}/webhooks/payments/orders`, order);
       expect(answer.status).toBe(502);
-      expect(answer.json).toEqual(errorBody('bad_gateway', /^api service unavailable: /));
+      expect(answer.json).toEqual(serverErrorBody('bad_gateway'));
+      expect(JSON.stringify(answer.json)).not.toMatch(DEPENDENCY_TEXT);
     } finally {
       await ingest.close();
     }

@@ -23,6 +23,8 @@ export interface ErrorBody {
   /** Refused state changes: the current status and the requested one. */
   from?: string;
   to?: string;
+  /** 5xx only: the id of the request, under which the log holds what failed (the body never says). */
+  request_id?: string;
 }
 
 export const HTTP_STATUS_BY_KIND: Record<DomainErrorKind, number> = {
@@ -44,6 +46,7 @@ const CODE_BY_STATUS: Record<number, string> = {
   408: 'request_timeout',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  429: 'rate_limited',
   500: 'internal',
   502: 'bad_gateway',
   503: 'unavailable',
@@ -55,7 +58,8 @@ export const ErrorBodySchema = {
   type: 'object',
   description:
     'Every error answer. `code` is machine-readable (validation, not_found, already_exists, conflict, ' +
-    'invalid_transition, provider_failure, unauthorized, forbidden, route_not_found, payload_too_large, internal, …); ' +
+    'invalid_transition, provider_failure, unauthorized, forbidden, route_not_found, payload_too_large, rate_limited, ' +
+    'internal, …); ' +
     '`message` says what is wrong and what to do; validation errors list every problem of the request at once.',
   required: ['code', 'message', 'error', 'success'],
   properties: {
@@ -79,6 +83,7 @@ export const ErrorBodySchema = {
     },
     from: { type: 'string' },
     to: { type: 'string' },
+    request_id: { type: 'string', description: '5xx only: find the details in the log under this id' },
   },
 } as const;
 
@@ -88,8 +93,22 @@ export const ERROR_MODEL_DESCRIPTION =
   'what to do), `error` (= message) and `success: false`. A validation error (400, code `validation`) lists every ' +
   'problem of the request at once in `problems` (`in`, `field`, `message`, and `allowed` values where there are ' +
   'few) and in `details`; unknown query parameters are problems too. A refused state change (409 `conflict`, 422 ' +
-  '`invalid_transition`) names the current status in `from` and the requested one in `to`. The one exception is ' +
-  "the 503 of GET /health/ready, which carries the readiness report (each check's name, status and message).";
+  '`invalid_transition`) names the current status in `from` and the requested one in `to`. A 5xx answer never ' +
+  'says what failed behind the service: its message is generic and `request_id` finds the details in the log. The ' +
+  "one exception is the 503 of GET /health/ready, which carries the readiness report (each check's name and status).";
+
+/**
+ * What a 5xx answer says, by code: never the text of the dependency that failed (a driver's or broker's message can
+ * name hosts, ports, users or versions), only what the client should do. The details go to the log.
+ */
+const SERVER_ERROR_MESSAGES: Record<string, string> = {
+  internal: 'internal server error; the log has the details under request_id',
+  provider_failure:
+    'the payment provider failed or answered badly; nothing was changed; the log has the details under request_id',
+  bad_gateway: 'the service behind this one failed; the request was not applied; retry later',
+  unavailable: 'a dependency is unavailable right now; retry later',
+};
+const SERVER_ERROR_FALLBACK = 'the request could not be completed; the log has the details under request_id';
 
 /** @fastify/swagger option: shared schemas keep their $id as component name (ErrorBody, not def-0). */
 export const namedSchemaReferences = {
@@ -165,6 +184,17 @@ export function registerErrorResponses(app: FastifyInstance, options: ErrorRespo
       validate(data) ? { value: data } : { error: invalidRequest(problemsFromAjv(validate.errors, part)) };
   });
 
+  // The one guarantee that no 5xx body carries dependency text, whichever path built it (the error handler, a
+  // route's sendError, an answer relayed from the API): the message is replaced, the request id added, and what
+  // was withheld logged. Only error bodies (with a `code`) are touched: the readiness report keeps its shape.
+  app.addHook('preSerialization', (request, reply, payload, done) => {
+    if (reply.statusCode < 500 || !isErrorBody(payload)) return done(null, payload);
+    const message = SERVER_ERROR_MESSAGES[payload.code] ?? SERVER_ERROR_FALLBACK;
+    if (payload.message !== message)
+      request.log.warn({ withheld: payload.message }, 'server error answered generically');
+    done(null, { ...errorBody(payload.code, message), request_id: String(request.id) });
+  });
+
   app.setErrorHandler((thrown: FastifyError | DomainError, request, reply) => {
     const error = options.translate ? options.translate(thrown, request) : thrown;
     if (error instanceof DomainError) {
@@ -175,13 +205,23 @@ export function registerErrorResponses(app: FastifyInstance, options: ErrorRespo
     const statusCode = (error as FastifyError).statusCode;
     const status = statusCode && statusCode >= 400 && statusCode < 600 ? statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    // An unexpected error's text may reveal internals; a deliberate 4xx/503 message is meant for the client.
+    // An unexpected error's text may reveal internals; a deliberate 4xx message is meant for the client (every 5xx
+    // message is replaced by the preSerialization hook above anyway).
     const message = status === 500 ? 'internal server error' : error.message;
     return sendError(reply, status, CODE_BY_STATUS[status] ?? 'error', message);
   });
 
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, 'route_not_found', `route ${request.method} ${request.url.split('?')[0]} not found`),
+  );
+}
+
+function isErrorBody(payload: unknown): payload is ErrorBody {
+  return (
+    typeof payload === 'object' &&
+    payload !== null &&
+    typeof (payload as ErrorBody).code === 'string' &&
+    (payload as ErrorBody).success === false
   );
 }
 

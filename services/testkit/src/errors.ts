@@ -26,3 +26,15 @@ export function validationBody(message: Text = /^invalid request: /, ...fields: 
         : expect.any(Array),
   });
 }
+
+/**
+ * A 5xx body: a generic message (never the failing dependency's text) and the request id under which the log holds
+ * the details (services/shared/src/http-errors.ts).
+ */
+export function serverErrorBody(code: Text) {
+  return errorBody(code, expect.any(String), { request_id: expect.any(String) });
+}
+
+/** What a dependency's own error text looks like: hosts, ports, driver and broker names and codes. */
+export const DEPENDENCY_TEXT =
+  /127\.0\.0\.1|localhost|ECONN|ETIMEDOUT|EPIPE|:\d{2,5}\b|kafka|broker[^ ]* \d|postgres|database|pg_|relation|does not exist|socket|timeout after|MESSAGE_TOO_LARGE|stack/i;

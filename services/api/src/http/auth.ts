@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import bearerAuth from '@fastify/bearer-auth';
 import { ConfigError } from '@payment-manager/shared';
 import { ERROR_BODY, httpError } from '@payment-manager/shared/http-errors';
+import { requireGuardOnEveryRoute, routeHooks } from '@payment-manager/shared/route-guard';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const ROLES = ['reader', 'operator', 'ingest'] as const;
@@ -27,16 +28,49 @@ const GRANTS: Record<Exclude<Access, 'public'>, readonly Role[]> = {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Defaults: GET/HEAD need `read`, everything else `operate`; see PUBLIC_PREFIXES. */
+    /** Defaults: GET/HEAD need `read`, everything else `operate`; `public` only for a path of PUBLIC_PATHS. */
     access?: Access;
   }
   interface FastifyRequest {
     role?: Role;
+    /** SHA-256 of the verified API key: what the rate limit counts against. */
+    apiKeyHash?: string;
   }
 }
 
-/** Probes, metrics, the OpenAPI document and provider webhooks (signed, not keyed) take no API key. */
-const PUBLIC_PREFIXES = ['/health', '/metrics', '/docs', '/webhooks/'];
+/**
+ * Exactly the routes that take no API key (docs/api.md#authentication): probes, metrics, the OpenAPI document and
+ * its UI, and the provider webhooks (signed, not keyed). Any other route without the key check stops the start.
+ */
+export const PUBLIC_PATHS: readonly string[] = [
+  '/health',
+  '/health/live',
+  '/health/ready',
+  '/metrics',
+  '/docs',
+  '/docs/json',
+  '/docs/yaml',
+  '/docs/static/index.html',
+  '/docs/static/swagger-initializer.js',
+  '/docs/static/*',
+  '/webhooks/payments/orders',
+  '/webhooks/payments/chargebacks',
+];
+
+/** The authentication hooks registerApiAuth puts on routes; the start-up check looks for one on every route. */
+const AUTHENTICATORS = new WeakSet<object>();
+
+/**
+ * Fails the start (app.ready / listen) when a route outside PUBLIC_PATHS lacks the API-key check. Call it before
+ * registering anything, so it sees every route.
+ */
+export function requireAuthOnEveryRoute(app: FastifyInstance): void {
+  requireGuardOnEveryRoute(app, {
+    publicPaths: PUBLIC_PATHS,
+    guard: 'the API-key check',
+    isGuarded: (route) => routeHooks(route.onRequest).some((hook) => AUTHENTICATORS.has(hook as object)),
+  });
+}
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -63,8 +97,9 @@ export function parseApiKeys(value: string | undefined): Map<string, Role> {
 }
 
 function routeAccess(url: string, method: string | string[], configured: Access | undefined): Access {
+  if (PUBLIC_PATHS.includes(url)) return 'public';
+  // A route declared public without being listed gets no check here, and requireAuthOnEveryRoute stops the start.
   if (configured) return configured;
-  if (PUBLIC_PREFIXES.some((prefix) => url === prefix || url.startsWith(prefix))) return 'public';
   const methods = Array.isArray(method) ? method : [method];
   return methods.every((m) => m === 'GET' || m === 'HEAD') ? 'read' : 'operate';
 }
@@ -80,8 +115,12 @@ export async function registerApiAuth(app: FastifyInstance, apiKeys: Map<string,
     addHook: false,
     verifyErrorLogLevel: 'debug',
     auth: (key: string, request: FastifyRequest) => {
-      const role = apiKeys.get(hashApiKey(key));
-      if (role) request.role = role;
+      const hash = hashApiKey(key);
+      const role = apiKeys.get(hash);
+      if (role) {
+        request.role = role;
+        request.apiKeyHash = hash;
+      }
       return role !== undefined;
     },
   });
@@ -95,6 +134,7 @@ export async function registerApiAuth(app: FastifyInstance, apiKeys: Map<string,
       reply.header('www-authenticate', 'Bearer');
       verify(request, reply, done);
     };
+    AUTHENTICATORS.add(authenticate);
     const authorise = async (request: FastifyRequest) => {
       if (request.role && allowed.includes(request.role)) return;
       throw httpError(
@@ -102,7 +142,7 @@ export async function registerApiAuth(app: FastifyInstance, apiKeys: Map<string,
         `role ${request.role} may not call ${route.method} ${route.url}; roles allowed: ${allowed.join(', ')}`,
       );
     };
-    const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
+    const existing = routeHooks(route.onRequest);
     // onRequest: an unauthenticated caller never gets its body parsed.
     route.onRequest = [authenticate, authorise, ...existing] as typeof route.onRequest;
     if (route.schema) {

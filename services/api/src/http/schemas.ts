@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import { DISPUTE_STATUSES } from '../domain/disputes.ts';
 import { SORT_ASC_SPELLINGS } from '../domain/event-page.ts';
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../domain/list-page.ts';
 import { HOLD_REASONS } from '../domain/orders.ts';
 
 const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339, UTC' });
@@ -122,12 +123,29 @@ const MAX_OFFSET = 2_147_483_647;
 /** Unknown query parameters are refused (400 naming them and the known ones), never silently ignored. */
 const KNOWN_ONLY = { additionalProperties: false } as const;
 
+/** Every list answer is bounded (docs/api.md#limit-and-offset): a larger `limit` is a 400 naming the maximum. */
+const LIST_LIMIT = Type.Optional(
+  Type.Integer({
+    minimum: 1,
+    maximum: MAX_LIST_LIMIT,
+    default: DEFAULT_LIST_LIMIT,
+    description: `Rows per page, 1–${MAX_LIST_LIMIT}; default ${DEFAULT_LIST_LIMIT}. More rows: follow the Link rel="next" header`,
+  }),
+);
+const LIST_CURSOR = Type.Optional(
+  Type.String({
+    maxLength: 2048,
+    description: 'Opaque; set by the Link rel="next" header of the previous page (keyset, replaces offset)',
+  }),
+);
+
 export const OrderListQuery = Type.Object(
   {
     status: Type.Optional(Type.String({ description: 'Comma-separated order statuses' })),
     user_id: Type.Optional(Type.String({ format: 'uuid' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
+    limit: LIST_LIMIT,
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
+    cursor: LIST_CURSOR,
     sort_by: Type.Optional(Type.Enum(['created_at', 'updated_at'])),
     sort_order: Type.Optional(Type.Enum(['asc', 'desc'])),
   },
@@ -138,8 +156,9 @@ export const DisputeListQuery = Type.Object(
   {
     order_id: Type.Optional(Type.String()),
     status: Type.Optional(Type.String({ description: 'Comma-separated dispute statuses' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Absent: all matching rows' })),
+    limit: LIST_LIMIT,
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
+    cursor: LIST_CURSOR,
   },
   KNOWN_ONLY,
 );

@@ -9,6 +9,14 @@ import { Type } from 'typebox';
 import type { Queryable } from '../db/pool.ts';
 import { DISPUTE_STATUSES } from '../domain/disputes.ts';
 import { parseEventPageRequest } from '../domain/event-page.ts';
+import {
+  DEFAULT_LIST_LIMIT,
+  decodeListCursor,
+  LIST_PAGING,
+  listPage,
+  MAX_LIST_LIMIT,
+  refuseOffsetWithCursor,
+} from '../domain/list-page.ts';
 import { withoutNullFields } from '../http/present.ts';
 import { statusFilter } from '../http/query.ts';
 import {
@@ -42,20 +50,28 @@ export const disputeRoutes: FastifyPluginAsync<{
     {
       schema: {
         tags: ['disputes'],
-        summary: 'List disputes, newest opened first',
+        summary: `List disputes, newest opened first, ${DEFAULT_LIST_LIMIT} per page by default, at most ${MAX_LIST_LIMIT}`,
+        description: LIST_PAGING,
         querystring: DisputeListQuery,
         response: { 200: Type.Array(Dispute) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const statuses = statusFilter(request.query.status, DISPUTE_STATUSES);
+      refuseOffsetWithCursor(request.query);
+      const order = 'opened_at desc';
+      const cursor = request.query.cursor ? decodeListCursor(request.query.cursor, order) : null;
+      const limit = request.query.limit ?? DEFAULT_LIST_LIMIT;
       const rows = await listDisputes(readPool, {
         orderId: request.query.order_id ?? null,
         statuses,
-        limit: request.query.limit ?? null,
+        limit: limit + 1,
         offset: request.query.offset ?? 0,
+        after: cursor ? { value: cursor.after, id: cursor.id } : null,
       });
-      return rows.map(withoutNullFields);
+      const page = listPage(rows, limit, request.url, (row) => ({ after: row.opened_at, id: row.dispute_id }), order);
+      if (page.link) reply.header('link', page.link);
+      return page.rows.map(withoutNullFields);
     },
   );
 

@@ -8,6 +8,14 @@ import type pg from 'pg';
 import { Type } from 'typebox';
 import type { Queryable } from '../db/pool.ts';
 import { parseEventPageRequest } from '../domain/event-page.ts';
+import {
+  DEFAULT_LIST_LIMIT,
+  decodeListCursor,
+  LIST_PAGING,
+  listPage,
+  MAX_LIST_LIMIT,
+  refuseOffsetWithCursor,
+} from '../domain/list-page.ts';
 import { HOLD_REASONS, ORDER_STATUSES } from '../domain/orders.ts';
 import { withoutNullFields } from '../http/present.ts';
 import { statusFilter } from '../http/query.ts';
@@ -40,22 +48,32 @@ export const orderRoutes: FastifyPluginAsync<{
     {
       schema: {
         tags: ['orders'],
-        summary: 'List orders (no parameters: all rows)',
+        summary: `List orders, ${DEFAULT_LIST_LIMIT} per page by default, at most ${MAX_LIST_LIMIT}`,
+        description: LIST_PAGING,
         querystring: OrderListQuery,
         response: { 200: Type.Array(Order) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const statuses = statusFilter(request.query.status, ORDER_STATUSES);
+      refuseOffsetWithCursor(request.query);
+      const sortBy = request.query.sort_by ?? 'created_at';
+      const sortOrder = request.query.sort_order ?? 'desc';
+      const order = `${sortBy} ${sortOrder}`;
+      const cursor = request.query.cursor ? decodeListCursor(request.query.cursor, order) : null;
+      const limit = request.query.limit ?? DEFAULT_LIST_LIMIT;
       const rows = await listOrders(readPool, {
         statuses,
         userId: request.query.user_id?.toLowerCase() ?? null,
-        limit: request.query.limit ?? null,
+        limit: limit + 1,
         offset: request.query.offset ?? 0,
-        sortBy: request.query.sort_by ?? 'created_at',
-        sortOrder: request.query.sort_order ?? 'desc',
+        sortBy,
+        sortOrder,
+        after: cursor ? { value: cursor.after, id: cursor.id } : null,
       });
-      return rows.map(withoutNullFields);
+      const page = listPage(rows, limit, request.url, (row) => ({ after: row[sortBy], id: row.order_id }), order);
+      if (page.link) reply.header('link', page.link);
+      return page.rows.map(withoutNullFields);
     },
   );
 

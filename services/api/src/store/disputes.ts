@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
 import { disputeShardKeyHint, newDisputeId, orderShardKey } from '../db/shard-key.ts';
 import type { DisputeChange, NewDispute } from '../domain/disputes.ts';
-import type { NewEvent } from './orders.ts';
+import { afterRow, type NewEvent } from './orders.ts';
 
 export interface DisputeRow {
   dispute_id: string;
@@ -107,8 +107,10 @@ export async function findDisputeByOrder(db: Queryable, orderId: string): Promis
 export interface DisputeListFilter {
   orderId: string | null;
   statuses: string[];
-  limit: number | null;
+  limit: number;
   offset: number;
+  /** Keyset: only disputes after this one in the listing's order (docs/api.md#limit-and-offset). */
+  after: { value: string; id: string } | null;
 }
 
 export async function listDisputes(db: Queryable, filter: DisputeListFilter): Promise<DisputeRow[]> {
@@ -122,6 +124,7 @@ export async function listDisputes(db: Queryable, filter: DisputeListFilter): Pr
     params.push(filter.statuses);
     where.push(`status = ANY($${params.length}::text[])`);
   }
+  if (filter.after) where.push(afterRow('opened_at', 'desc', filter.after, params));
   params.push(filter.limit, filter.offset);
   const sql =
     `SELECT ${DISPUTE_COLUMNS} FROM disputes` +

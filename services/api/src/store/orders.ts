@@ -37,10 +37,12 @@ export async function orderExists(db: Queryable, orderId: string): Promise<boole
 export interface OrderListFilter {
   statuses: string[];
   userId: string | null;
-  limit: number | null;
+  limit: number;
   offset: number;
   sortBy: 'created_at' | 'updated_at';
   sortOrder: 'asc' | 'desc';
+  /** Keyset: only rows after this one in the listing's order (docs/api.md#limit-and-offset). */
+  after: { value: string; id: string } | null;
 }
 
 export async function listOrders(db: Queryable, filter: OrderListFilter): Promise<OrderRow[]> {
@@ -54,6 +56,7 @@ export async function listOrders(db: Queryable, filter: OrderListFilter): Promis
     params.push(filter.userId);
     where.push(`user_id = $${params.length}`);
   }
+  if (filter.after) where.push(afterRow(filter.sortBy, filter.sortOrder, filter.after, params));
   params.push(filter.limit, filter.offset);
   // sortBy/sortOrder are whitelisted enums, never free text.
   const sql =
@@ -62,6 +65,22 @@ export async function listOrders(db: Queryable, filter: OrderListFilter): Promis
     ` ORDER BY ${filter.sortBy} ${filter.sortOrder.toUpperCase()}, id ASC LIMIT $${params.length - 1} OFFSET $${params.length}`;
   const { rows } = await db.query<OrderRow>(sql, params);
   return rows;
+}
+
+/**
+ * Rows after `after` in `ORDER BY column direction, id ASC`: a later (or earlier) sort value, or the same one and a
+ * larger id. The column is a whitelisted name, never free text; values are parameters.
+ */
+export function afterRow(
+  column: string,
+  direction: 'asc' | 'desc',
+  after: { value: string; id: string },
+  params: unknown[],
+): string {
+  params.push(after.value, after.id);
+  const value = `($${params.length - 1}::timestamptz AT TIME ZONE 'UTC')`;
+  const id = `$${params.length}`;
+  return `(${column} ${direction === 'asc' ? '>' : '<'} ${value} OR (${column} = ${value} AND id > ${id}))`;
 }
 
 export async function insertOrder(

@@ -72,7 +72,8 @@ export function orderSettled(driver: ScenarioDriver, orderId: string, status?: s
 /** Finds the dispute of an order the way the Go suite did: scanning `GET /disputes`. */
 export function disputeSettled(driver: ScenarioDriver, orderId: string, status?: string): Promise<Json> {
   return driver.settle(async () => {
-    const disputes: Json[] = await ok(driver, 'GET', '/disputes');
+    // The largest page (docs/api.md#limit-and-offset): a scenario database holds far fewer disputes.
+    const disputes: Json[] = await ok(driver, 'GET', '/disputes?limit=200');
     const dispute = disputes.find((d) => d.order_id === orderId);
     expect(dispute, `no dispute for ${orderId} yet`).toBeDefined();
     if (status) expect(dispute.status).toBe(status);
@@ -228,7 +229,7 @@ export const scenarios: readonly Scenario[] = [
       await accepted(driver.sendOrderWebhook(first));
       await accepted(driver.sendOrderWebhook(second));
       await driver.settle(async () => {
-        const orders: Json[] = await ok(driver, 'GET', '/orders');
+        const orders: Json[] = await ok(driver, 'GET', '/orders?limit=200');
         expect(orders.length).toBeGreaterThanOrEqual(2);
         const mine = orders.filter((o) => o.order_id === first.order_id || o.order_id === second.order_id);
         expect(mine).toHaveLength(2);

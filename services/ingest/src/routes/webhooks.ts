@@ -97,6 +97,9 @@ const WEBHOOK_ROUTES: ReadonlyArray<{
   },
 ];
 
+/** The webhook routes: signed (WEBHOOK_SECRET), the only routes of ingest besides its PUBLIC_PATHS (app.ts). */
+export const WEBHOOK_PATHS: readonly string[] = WEBHOOK_ROUTES.map((route) => route.url);
+
 /**
  * The scope's function name is the plugin name that @fastify/otel puts in the handler span's name
  * (`handler - webhookRoutes`); an anonymous plugin would put its source text there.
@@ -124,17 +127,13 @@ export async function webhookRoutes(scope: FastifyInstance, options: WebhookRout
       if (isPermanentKafkaError(err)) {
         webhookOutcomes.inc({ source: 'ingest', kind, outcome: 'failed' });
         request.log.error({ err, topic }, 'publishing webhook failed permanently');
-        return sendError(reply, 500, 'internal', `publishing webhook failed: ${(err as Error).message}`);
+        return sendError(reply, 500, 'internal', 'publishing webhook failed');
       }
       request.log.warn({ err, topic }, 'broker unavailable, webhook not accepted');
       webhookOutcomes.inc({ source: 'ingest', kind, outcome: 'unavailable' });
       reply.header('retry-after', String(BROKER_RETRY_AFTER_SECONDS));
-      return sendError(
-        reply,
-        503,
-        'unavailable',
-        `message broker unavailable, webhook not accepted; retry later (${(err as Error).message})`,
-      );
+      // The broker's own text stays in the log above: a 5xx body never carries dependency text (http-errors.ts).
+      return sendError(reply, 503, 'unavailable', 'message broker unavailable, webhook not accepted; retry later');
     }
     webhookOutcomes.inc({ source: 'ingest', kind, outcome: 'accepted' });
     return reply.status(202).send();
