@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { failUsage, parseCli } from '@payment-manager/shared/cli';
 import { provideDevApiKeys, provideLocalDependencies } from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
-import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
+import { createKafkaClient, parseBrokerList, readKafkaSecurity } from '../services/shared/src/kafka-client.ts';
 import { localBrokers } from './local-kafka.ts';
 
 const {
@@ -104,7 +104,11 @@ try {
     env.KAFKA_BROKERS = brokers;
     env.KAFKA_IDEMPOTENT_PRODUCER = idempotent;
     const report = await ensureTopics(
-      createKafkaClient({ clientId: 'dev-topics', brokers: parseBrokerList(env.KAFKA_BROKERS) }),
+      createKafkaClient({
+        clientId: 'dev-topics',
+        brokers: parseBrokerList(env.KAFKA_BROKERS),
+        security: readKafkaSecurity(env),
+      }),
       webhookTopics(env),
     );
     say(

@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { type KafkaSecurity, readKafkaSecurity } from '@payment-manager/shared/kafka-client';
 
 export const INGEST_MODES = ['kafka', 'http'] as const;
 export type IngestMode = (typeof INGEST_MODES)[number];
@@ -23,6 +24,8 @@ export interface IngestConfig {
   http: EdgeTimeouts;
   kafka: {
     brokers: string[];
+    /** TLS and SCRAM credentials (KAFKA_SSL_*, KAFKA_SASL_*); the password never logged. */
+    security: KafkaSecurity;
     ordersTopic: string;
     disputesTopic: string;
     /** Production default true; only the mock test broker needs false (it lacks InitProducerId). */
@@ -59,6 +62,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     http: readEdgeTimeouts(read),
     kafka: {
       brokers,
+      security: readKafkaSecurity(env),
       ordersTopic: read.optional('KAFKA_ORDERS_TOPIC', 'webhooks.orders'),
       disputesTopic: read.optional('KAFKA_DISPUTES_TOPIC', 'webhooks.disputes'),
       idempotentProducer: read.boolean('KAFKA_IDEMPOTENT_PRODUCER', true),
