@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { type ICustomPartitioner, Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
+import { type ICustomPartitioner, Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from 'kafkajs';
 // No TimeoutNegativeWarning from kafkajs on every start (see the module).
 import './kafkajs-request-queue.ts';
 import { ConfigError, type Env, envReader, splitList } from './env.ts';
@@ -102,7 +102,9 @@ export function kafkajsSecurity(security: KafkaSecurity): Pick<KafkaConfig, 'ssl
   const { tls, sasl } = security;
   return {
     ...(tls ? { ssl: tls.ca !== undefined ? { ca: [tls.ca] } : true } : {}),
-    ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } } : {}),
+    ...(sasl
+      ? { sasl: { username: sasl.username, password: sasl.password, mechanism: sasl.mechanism } as SASLOptions }
+      : {}),
   };
 }
 
