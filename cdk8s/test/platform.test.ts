@@ -366,7 +366,7 @@ describe('custom resources against their operators’ schemas', () => {
   });
 
   const operators: Array<[operator: string, group: string, kinds: string[]]> = [
-    ['Strimzi', 'kafka.strimzi.io', ['Kafka', 'KafkaNodePool', 'KafkaTopic']],
+    ['Strimzi', 'kafka.strimzi.io', ['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser']],
     ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster', 'ScheduledBackup']],
     ['Gateway API', 'gateway.networking.k8s.io', ['Gateway', 'GatewayClass', 'HTTPRoute']],
     ['Envoy Gateway', 'gateway.envoyproxy.io', ['BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyProxy']],

@@ -57,12 +57,27 @@ const ALLOWED: Array<[objectKey: string, path: RegExp]> = [
   [`NetworkPolicy/${INGEST}`, /^\.spec\.ingress\[0\]\.from\[0\]/],
 ];
 
+/**
+ * The one intended difference in how the app reaches Kafka: Strimzi's TLS + SCRAM listener and user Secrets, the
+ * standalone stack's in-cluster plaintext listener (kafkaAccessOf; docs/kafka.md#security says what remains).
+ */
+const KAFKA_ACCESS_ENV = /^KAFKA_(BROKERS|SASL_MECHANISM|SASL_USERNAME|SASL_PASSWORD|SSL_CA_PEM)$/;
+function withoutKafkaAccess(o: K8sObject): K8sObject {
+  const copy = structuredClone(o);
+  if (copy.kind === 'ConfigMap')
+    for (const name of Object.keys(copy.data ?? {})) if (KAFKA_ACCESS_ENV.test(name)) delete copy.data[name];
+  for (const pod of podTemplates([copy]))
+    for (const c of containersOf(pod.spec))
+      c.env = (c.env ?? []).filter((e: { name: string }) => !KAFKA_ACCESS_ENV.test(e.name));
+  return copy;
+}
+
 function disallowedDifferences(operators: K8sObject[], standalone: K8sObject[]): string[] {
   const theirs = byKey(standalone);
   return operators.flatMap((o) => {
     const other = theirs.get(key(o));
     if (!other) return [`${key(o)}: missing in standalone`];
-    return differences(o, other)
+    return differences(withoutKafkaAccess(o), withoutKafkaAccess(other))
       .filter((path) => !ALLOWED.some(([k, allowed]) => (k === '*' || k === key(o)) && allowed.test(path)))
       .map((path) => `${key(o)}${path}`);
   });
