@@ -100,6 +100,7 @@ make_tls() {
 make_users() {
   local user
   for user in "${SECURE_USERS[@]}"; do echo "$user=$(openssl rand -hex 16)"; done >"$1/users"
+  chmod 600 "$1/users"
 }
 
 # --add-scram arguments for kafka-storage format: the users exist before the node first serves.
