@@ -148,9 +148,24 @@ running() {
   [[ -f $ENV_FILE ]] && pid_alive wiremock && kafka_running
 }
 
+secure_kafka_running() {
+  "$ROOT/scripts/kafka.sh" status --dir "$STATE_DIR/kafka-secure" 2>/dev/null | grep -q running
+}
+
+# A set started before the secure node existed gets it added, without restarting what the others are using.
+add_secure_kafka() {
+  log "adding the secure Kafka node to the running set (scripts/kafka.sh start --secure)"
+  "$ROOT/scripts/kafka.sh" start --secure --dir "$STATE_DIR/kafka-secure" >"$STATE_DIR/kafka-secure.brokers" ||
+    die "the secure Kafka node did not start"
+  local updated
+  updated=$(grep -v '^export PM_TEST_KAFKA_SECURE_' "$ENV_FILE"; secure_kafka_exports)
+  (umask 077 && printf '%s\n' "$updated" >"$ENV_FILE")
+}
+
 cmd_start() {
   mkdir -p "$STATE_DIR"
   if running; then
+    [[ ${PM_TEST_KAFKA:-real} == mock ]] || secure_kafka_running || add_secure_kafka
     log "already running (scripts/test-services.sh stop to restart)"
     return
   fi
