@@ -67,6 +67,11 @@ export interface PlatformConfig {
   /** API_KEYS of the API (`role:sha256hex`, see services/api/src/http/auth.ts). */
   apiKeys: string;
   kafka: { replicas: number; storage: string };
+  /**
+   * Standalone stack: TLS + SCRAM-SHA-512 + ACLs on its own Kafka like Strimzi's (PM_STANDALONE_KAFKA_TLS=true; the
+   * Secrets of cdk8s/src/kafka-access.ts must exist, scripts/kafka-secrets.sh makes them). Off: the plaintext listener.
+   */
+  standaloneKafkaTls: boolean;
   /** StorageClass of the standalone stack's volume claims; undefined = the cluster's default class. */
   storageClass?: string;
   citusWorkers: number;
@@ -206,6 +211,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     apiKeys: env.PM_API_KEYS?.trim() ?? devApiKeys(repoRoot),
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
+    standaloneKafkaTls: envReader(env).boolean('PM_STANDALONE_KAFKA_TLS', false),
     ...(storageClass ? { storageClass } : {}),
     citusWorkers: 2,
     profile: dev ? 'dev' : 'default',

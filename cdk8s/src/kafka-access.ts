@@ -1,4 +1,4 @@
-import type { Stack } from './config.ts';
+import type { PlatformConfig } from './config.ts';
 import type { SecretRef } from './constructs/service.ts';
 import { KAFKA_BOOTSTRAP, KAFKA_BOOTSTRAP_SERVICE, KAFKA_CLUSTER_NAME } from './topics.ts';
 
@@ -83,13 +83,24 @@ export interface KafkaClientEnv {
 }
 
 /**
- * How the services reach Kafka in a stack: TLS + SCRAM-SHA-512 with Strimzi; in the standalone stack still the
- * in-cluster plaintext listener (its TLS + SCRAM design and what remains: docs/kafka.md#security).
+ * How the services reach Kafka: TLS + SCRAM-SHA-512 with Strimzi, and in the standalone stack with
+ * PM_STANDALONE_KAFKA_TLS=true; otherwise the standalone stack's in-cluster plaintext listener.
  */
 export type KafkaAccess = 'scram-tls' | 'plaintext';
-export function kafkaAccessOf(stack: Stack): KafkaAccess {
-  return stack === 'operators' ? 'scram-tls' : 'plaintext';
+export function kafkaAccessOf(config: Pick<PlatformConfig, 'stack' | 'standaloneKafkaTls'>): KafkaAccess {
+  return config.stack === 'operators' || config.standaloneKafkaTls ? 'scram-tls' : 'plaintext';
 }
+
+/**
+ * Standalone stack with TLS: Secrets nobody else writes (no operator). Same names and keys as Strimzi's where the
+ * app reads them, so the app's objects are those of the operators stack; scripts/kafka-secrets.sh creates them all.
+ */
+export const STANDALONE_KAFKA_SECRETS = {
+  /** The brokers' certificate (for *.payments-kafka and payments-kafka-bootstrap) and its PKCS#8 key, PEM. */
+  serverTls: { secretName: `${KAFKA_CLUSTER_NAME}-kafka-tls`, certKey: 'tls.crt', keyKey: 'tls.key' },
+  /** The super user the brokers use among themselves and the topics Job uses to create topics and ACLs. */
+  admin: { secretName: `${KAFKA_CLUSTER_NAME}-kafka-admin`, key: 'password', username: 'admin' },
+} as const;
 
 /** KAFKA_BROKERS and the TLS + SCRAM variables of readKafkaSecurity (services/shared/src/kafka-client.ts). */
 export function kafkaClientEnv(client: KafkaClientName, access: KafkaAccess): KafkaClientEnv {

@@ -8,11 +8,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import kafkajs, { type AclEntry } from 'kafkajs';
+import { grantAcls, type UserAcl } from '../../services/ingest/src/kafka/acls.ts';
 import { createKafkaClient } from '../../services/shared/src/kafka-client.ts';
 
-const SECURE_TOPIC_PREFIX = 'webhooks.';
-const SECURE_GROUP_PREFIX = 'payment-app-';
+const TOPIC_PREFIX = { type: 'topic', name: 'webhooks.', patternType: 'prefix' } as const;
+const RULES: UserAcl[] = [
+  { user: 'ingest', resource: TOPIC_PREFIX, operations: ['Write', 'Describe'] },
+  { user: 'ingest', resource: { type: 'cluster' }, operations: ['IdempotentWrite'] },
+  { user: 'api', resource: TOPIC_PREFIX, operations: ['Read', 'Write', 'Describe'] },
+  { user: 'api', resource: { type: 'group', name: 'payment-app-', patternType: 'prefix' }, operations: ['Read'] },
+];
 
 const dir = process.argv[2];
 if (!dir) {
@@ -34,51 +39,12 @@ const port = keyValues(join(dir, 'cluster.env')).get('node.1.broker');
 const adminPassword = users.get('admin');
 if (!port || !adminPassword) throw new Error(`${dir} is not a secure scripts/kafka.sh node`);
 
-// kafkajs is CommonJS: its enums are properties of the default export only.
-const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-type AclResourceTypes = kafkajs.AclResourceTypes;
-type ResourcePatternTypes = kafkajs.ResourcePatternTypes;
-type AclOperationTypes = kafkajs.AclOperationTypes;
-
-const allow = (
-  principal: string,
-  resourceType: AclResourceTypes,
-  resourceName: string,
-  resourcePatternType: ResourcePatternTypes,
-  operations: AclOperationTypes[],
-): AclEntry[] =>
-  operations.map((operation) => ({
-    principal: `User:${principal}`,
-    host: '*',
-    resourceType,
-    resourceName,
-    resourcePatternType,
-    operation,
-    permissionType: AclPermissionTypes.ALLOW,
-  }));
-
-const { TOPIC, GROUP, CLUSTER } = AclResourceTypes;
-const { PREFIXED, LITERAL } = ResourcePatternTypes;
-const { READ, WRITE, DESCRIBE, IDEMPOTENT_WRITE } = AclOperationTypes;
-const acl: AclEntry[] = [
-  ...allow('ingest', TOPIC, SECURE_TOPIC_PREFIX, PREFIXED, [WRITE, DESCRIBE]),
-  ...allow('ingest', CLUSTER, 'kafka-cluster', LITERAL, [IDEMPOTENT_WRITE]),
-  ...allow('api', TOPIC, SECURE_TOPIC_PREFIX, PREFIXED, [READ, WRITE, DESCRIBE]),
-  ...allow('api', GROUP, SECURE_GROUP_PREFIX, PREFIXED, [READ]),
-];
-
-const admin = createKafkaClient({
+const kafka = createKafkaClient({
   clientId: 'kafka-acls',
   brokers: [`127.0.0.1:${port}`],
   security: {
     tls: { ca: readFileSync(join(dir, 'tls', 'ca.crt'), 'utf8') },
     sasl: { mechanism: 'scram-sha-512', username: 'admin', password: adminPassword },
   },
-}).admin();
-await admin.connect();
-try {
-  await admin.createAcls({ acl });
-  process.stdout.write(`granted ${acl.length} ACL entries to ingest and api\n`);
-} finally {
-  await admin.disconnect();
-}
+});
+process.stdout.write(`granted ${await grantAcls(kafka, RULES)} ACL entries to ingest and api\n`);

@@ -66,8 +66,8 @@ export class AppChart extends Chart {
 
     // Both services must agree on the mode, the broker and the topic names (docs/kafka.md#topics); each reaches
     // Kafka as its own user (docs/kafka.md#security).
-    const apiKafka = kafkaClientEnv('api', kafkaAccessOf(config.stack));
-    const ingestKafka = kafkaClientEnv('ingest', kafkaAccessOf(config.stack));
+    const apiKafka = kafkaClientEnv('api', kafkaAccessOf(config));
+    const ingestKafka = kafkaClientEnv('ingest', kafkaAccessOf(config));
     const common = {
       HOST: '0.0.0.0',
       LOG_LEVEL: config.logLevel,
