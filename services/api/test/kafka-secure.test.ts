@@ -4,11 +4,13 @@
  * as its own user with its own ACLs, through the same client settings the services read from the environment
  * (readKafkaSecurity). A wrong password, a topic outside a user's ACLs and a plaintext client are refused.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { inspect, promisify } from 'node:util';
 import {
   createKafkaClient,
   type KafkaSecurity,
@@ -21,7 +23,7 @@ import { eventually } from '@payment-manager/testkit/poll';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith, requireSecureKafka } from '@payment-manager/testkit/services';
 import { orderWebhook } from '@payment-manager/testkit/webhooks';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   consumersFor,
@@ -34,6 +36,7 @@ import type { WebhookConsumers } from '../src/kafka/consumers.ts';
 import { produceRaw } from './support/kafka-messages.ts';
 
 const db = useTestDatabase({ poolMax: 4 });
+const CLI = fileURLToPath(new URL('../../ingest/src/cli/kafka-acls.ts', import.meta.url));
 
 type SecureUser = 'admin' | 'ingest' | 'api';
 
@@ -161,6 +164,49 @@ describeWith(['postgres', 'kafkaSecure'], 'Kafka over SASL_SSL with SCRAM-SHA-51
       await producer.disconnect();
     }
   });
+
+  it('kafka:acls grants the rules of KAFKA_ACLS as the super user (the standalone stack’s topics Job)', async () => {
+    const secure = requireSecureKafka();
+    const user = `acl-cli-${run}`;
+    const rules = [
+      {
+        user,
+        resource: { type: 'topic', name: `${topics.orders}`, patternType: 'literal' },
+        operations: ['Read', 'Describe'],
+      },
+    ];
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI], {
+      env: {
+        PATH: process.env.PATH,
+        KAFKA_BROKERS: secure.brokers.join(','),
+        KAFKA_SSL_CA_PEM: secure.ca,
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'admin',
+        KAFKA_SASL_PASSWORD: secure.passwords.admin,
+        KAFKA_ACLS: JSON.stringify(rules),
+      },
+      timeout: 60_000,
+    });
+    expect(stdout).toContain('granted 2 ACL entries for 1 user(s)');
+    const admin = clientOf(securityOf('admin')).admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeAcls({
+        resourceType: kafkajs.AclResourceTypes.TOPIC,
+        resourceName: topics.orders,
+        resourcePatternType: kafkajs.ResourcePatternTypes.LITERAL,
+        principal: `User:${user}`,
+        host: '*',
+        operation: kafkajs.AclOperationTypes.ANY,
+        permissionType: kafkajs.AclPermissionTypes.ALLOW,
+      });
+      expect(resources.flatMap((r) => r.acls.map((a) => a.operation)).sort()).toEqual(
+        [kafkajs.AclOperationTypes.READ, kafkajs.AclOperationTypes.DESCRIBE].sort(),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
 
   it('refuses a plaintext client on the TLS listener', async () => {
     const plaintext = new Kafka({
