@@ -159,13 +159,10 @@ export class KafkaStandaloneChart extends Chart {
           KAFKA_CONTROLLER_QUORUM_VOTERS: controllerQuorumVoters(props.replicas, controllerPort),
           KAFKA_LISTENERS: `${clientListener}://:${clientPort},CONTROLLER://:${controllerPort}`,
           KAFKA_ADVERTISED_LISTENERS: `${clientListener}://$(POD_NAME).${KAFKA_NODES}:${clientPort}`,
-          ...(tls
-            ? {}
-            : {
-                KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-                KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
-              }),
+          // With TLS these two come from tlsBrokerEnv; the order here keeps the plaintext pod template as it was.
+          ...(tls ? {} : { KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT' }),
           KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+          ...(tls ? {} : { KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT' }),
           // A subdirectory: a fresh volume's root may hold lost+found, which Kafka would take for a log directory.
           KAFKA_LOG_DIRS: `${DATA_MOUNT}/logs`,
           KAFKA_HEAP_OPTS: '-Xms512m -Xmx512m',
