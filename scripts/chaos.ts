@@ -24,7 +24,7 @@ import { generateApiKey, hashApiKey } from '../services/api/src/http/auth.ts';
 import { buildIngestApp } from '../services/ingest/src/app.ts';
 import { createKafkaPublisher } from '../services/ingest/src/kafka/publisher.ts';
 import { webhookTopics } from '../services/ingest/src/kafka/topics.ts';
-import { createKafkaClient } from '../services/shared/src/kafka-client.ts';
+import { createKafkaClient, readKafkaSecurity } from '../services/shared/src/kafka-client.ts';
 import { orderWebhook } from '../services/testkit/src/webhooks.ts';
 import { startKcatMockCluster } from './kafka-mock.ts';
 import { provisionTopics, startLocalKafka } from './local-kafka.ts';
@@ -129,7 +129,12 @@ if (usesMock) {
   );
   say(`own 3-node Apache Kafka cluster at ${cluster.brokers}`);
 }
-const kafka: Kafka = createKafkaClient({ clientId: 'chaos', brokers });
+// A broker given in KAFKA_BROKERS is reached with the same KAFKA_SSL_* / KAFKA_SASL_* settings as the services.
+const kafka: Kafka = createKafkaClient({
+  clientId: 'chaos',
+  brokers,
+  security: freezeBroker ? undefined : readKafkaSecurity(process.env),
+});
 
 // ---- provider stub: healthy, or failing (every second call 500, every fourth hangs past the client timeout) ----
 let providerFailing = false;

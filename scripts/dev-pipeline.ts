@@ -14,7 +14,7 @@ import {
   provideLocalDependencies,
 } from '../services/api/src/dev/local-dependencies.ts';
 import { ensureTopics, webhookTopics } from '../services/ingest/src/kafka/topics.ts';
-import { createKafkaClient, parseBrokerList } from '../services/shared/src/kafka-client.ts';
+import { createKafkaClient, parseBrokerList, readKafkaSecurity } from '../services/shared/src/kafka-client.ts';
 import { localBrokers } from './local-kafka.ts';
 
 const {
@@ -110,7 +110,11 @@ try {
     env.KAFKA_BROKERS = brokers;
     env.KAFKA_IDEMPOTENT_PRODUCER = idempotent;
     const report = await ensureTopics(
-      createKafkaClient({ clientId: 'dev-topics', brokers: parseBrokerList(env.KAFKA_BROKERS) }),
+      createKafkaClient({
+        clientId: 'dev-topics',
+        brokers: parseBrokerList(env.KAFKA_BROKERS),
+        security: readKafkaSecurity(env),
+      }),
       webhookTopics(env),
     );
     say(

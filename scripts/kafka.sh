@@ -5,7 +5,8 @@
 #
 #   scripts/kafka.sh fetch                          resolve the jars into the cache (prints the directory)
 #   scripts/kafka.sh start [--nodes N] [--dir D]    format and start N combined broker+controller nodes (1 or 3);
-#                                                   waits until every node serves, prints the bootstrap list on stdout
+#                   [--secure]                      waits until every node serves, prints the bootstrap list on stdout
+#                                                   --secure (1 node): SASL_SSL only, see "Secure node" below
 #   scripts/kafka.sh stop [--dir D]                 stop every node of the cluster in D and forget it
 #   scripts/kafka.sh status [--dir D]               one line per node: id, port, state
 #   scripts/kafka.sh brokers [--dir D]              the bootstrap list of a running cluster
@@ -16,6 +17,13 @@
 # D defaults to .data/kafka-<N>node for start and must name the cluster for the other commands.
 # Replication: 1 node → factor 1; 3 nodes → default.replication.factor 3 and min.insync.replicas 2.
 # Topics are not auto-created: `npm run kafka:topics` (or the tests, through the same code) creates them.
+#
+# Secure node (--secure): the production settings of docs/kafka.md#security on one node. Its only client listener is
+# SASL_SSL (TLS with a server certificate for 127.0.0.1/localhost signed by a CA made at start in D/tls, SCRAM-SHA-512
+# users created at format time with `--add-scram`), ACLs on (StandardAuthorizer, super user `admin`), and:
+#   ingest  Write+Describe on topics prefixed `webhooks.`, IdempotentWrite on the cluster
+#   api     Read+Write+Describe on topics prefixed `webhooks.` (DLQs), Read on groups prefixed `payment-app-`
+# The passwords are random per start, in D/users (user=password lines, mode 600); the CA is D/tls/ca.crt.
 # Progress goes to stderr; stdout carries only what a caller reads (directories, broker lists).
 set -euo pipefail
 
@@ -66,6 +74,85 @@ node_alive() {
 node_ids() { sed -n 's/^node\.\([0-9]*\)\.broker=.*/\1/p' "$1/cluster.env"; }
 broker_port() { sed -n "s/^node\\.$2\\.broker=//p" "$1/cluster.env"; }
 
+# The users of a secure node (docs/kafka.md#security); their ACLs are granted by scripts/lib/kafka-acls.ts.
+SECURE_USERS=(admin ingest api)
+
+# A CA and a server certificate for 127.0.0.1/localhost, made fresh at every start (EC keys: quick to generate).
+make_tls() {
+  local tls=$1/tls password
+  mkdir -p "$tls"
+  password=$(openssl rand -hex 16)
+  echo "$password" >"$tls/keystore-password"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+    -subj '/CN=payment-manager test Kafka CA' -keyout "$tls/ca.key" -out "$tls/ca.crt" \
+    -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=localhost' \
+    -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 30 \
+    -out "$tls/server.crt" \
+    -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n') \
+    2>/dev/null
+  openssl pkcs12 -export -name kafka -in "$tls/server.crt" -inkey "$tls/server.key" -certfile "$tls/ca.crt" \
+    -out "$tls/server.p12" -passout "pass:$password"
+  rm -f "$tls/server.csr" "$tls/ca.srl"
+}
+
+make_users() {
+  local user
+  for user in "${SECURE_USERS[@]}"; do echo "$user=$(openssl rand -hex 16)"; done >"$1/users"
+  chmod 600 "$1/users"
+}
+
+# --add-scram arguments for kafka-storage format: the users exist before the node first serves.
+scram_args() {
+  local user
+  for user in "${SECURE_USERS[@]}"; do
+    printf -- '--add-scram\nSCRAM-SHA-512=[name=%s,password=%s]\n' "$user" "$(user_password "$1" "$user")"
+  done
+}
+
+user_password() { sed -n "s/^$2=//p" "$1/users"; }
+
+# The listeners of a plaintext node, or of a secure one (SASL_SSL for clients and between brokers; the controller
+# listener takes PLAIN with a static admin entry, because SCRAM credentials live in the metadata the controller serves).
+listener_config() {
+  local dir=$1 broker=$2 controller=$3
+  if [[ ! -f $dir/users ]]; then
+    cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$broker
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+    return
+  fi
+  local admin
+  admin=$(user_password "$dir" admin)
+  cat <<EOF
+listeners=SASL_SSL://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=SASL_SSL://127.0.0.1:$broker
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin" user_admin="$admin";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/tls/server.p12
+ssl.keystore.password=$(cat "$dir/tls/keystore-password")
+ssl.truststore.type=PEM
+ssl.truststore.location=$dir/tls/ca.crt
+ssl.client.auth=none
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin
+EOF
+}
+
 write_config() {
   local dir=$1 id=$2 nodes=$3 voters=$4
   local replication=$((nodes >= 3 ? 3 : 1)) min_isr=$((nodes >= 3 ? 2 : 1))
@@ -77,11 +164,7 @@ write_config() {
 process.roles=broker,controller
 node.id=$id
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$broker
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+$(listener_config "$dir" "$broker" "$controller")
 log.dirs=$(node_dir "$dir" "$id")/data
 num.partitions=3
 default.replication.factor=$replication
@@ -153,8 +236,9 @@ brokers() {
 }
 
 cmd_start() {
-  local nodes=$1 dir=$2
+  local nodes=$1 dir=$2 secure=$3
   [[ $nodes == 1 || $nodes == 3 ]] || die "--nodes must be 1 or 3, got '$nodes'"
+  ((secure == 0 || nodes == 1)) || die "--secure starts a single node (--nodes 1)"
   if [[ -f $dir/cluster.env ]]; then
     local all_alive=1 id
     for id in $(node_ids "$dir"); do node_alive "$dir" "$id" || all_alive=0; done
@@ -169,6 +253,13 @@ cmd_start() {
   local started=$SECONDS
   rm -rf "$dir"
   mkdir -p "$dir"
+  if ((secure)); then
+    command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
+    # Passwords and keys: readable by this user only.
+    chmod 700 "$dir"
+    make_tls "$dir"
+    make_users "$dir"
+  fi
   local id voters=()
   {
     echo "version=$KAFKA_VERSION"
@@ -193,10 +284,12 @@ print(id)')
   local formats=()
   for id in $(seq 1 "$nodes"); do
     write_config "$dir" "$id" "$nodes" "$voter_list"
+    local scram=()
+    [[ -f $dir/users ]] && mapfile -t scram < <(scram_args "$dir")
     # A short-lived tool: the client compiler alone starts it faster.
     java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties" \
       -cp "$LIBS_DIR/*" kafka.tools.StorageTool format --cluster-id="$cluster_id" \
-      -c "$(node_dir "$dir" "$id")/server.properties" >"$(node_dir "$dir" "$id")/format.log" 2>&1 &
+      -c "$(node_dir "$dir" "$id")/server.properties" "${scram[@]}" >"$(node_dir "$dir" "$id")/format.log" 2>&1 &
     formats+=($!)
   done
   for id in $(seq 1 "$nodes"); do
@@ -207,6 +300,10 @@ print(id)')
   log "started $nodes JVM(s); waiting for them to serve"
   # shellcheck disable=SC2046 # node ids are plain integers.
   wait_started "$dir" $(seq 1 "$nodes")
+  if ((secure)); then
+    log "granting the ACLs of the secure node's users (scripts/lib/kafka-acls.ts)"
+    node "$ROOT/scripts/lib/kafka-acls.ts" "$dir" >&2 || die "granting the ACLs failed"
+  fi
   log "Kafka $KAFKA_VERSION ready in $((SECONDS - started))s: $(brokers "$dir")"
   brokers "$dir"
 }
@@ -274,17 +371,19 @@ cmd_node() {
   esac
 }
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; }
 
 command=${1:-}
 [[ -n $command ]] || { usage; exit 2; }
 shift
 nodes=1
 dir=''
+secure=0
 positional=()
 while (($#)); do
   case $1 in
     --nodes) nodes=${2:?--nodes needs a value}; shift 2 ;;
+    --secure) secure=1; shift ;;
     --dir) dir=${2:?--dir needs a value}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) positional+=("$1"); shift ;;
@@ -295,7 +394,7 @@ dir=$(realpath -m "$dir")
 
 case $command in
   fetch) fetch ;;
-  start) cmd_start "$nodes" "$dir" ;;
+  start) cmd_start "$nodes" "$dir" "$secure" ;;
   stop) cmd_stop "$dir" ;;
   status) cmd_status "$dir" ;;
   brokers) brokers "$dir" ;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real services for the test suite on a machine without Docker: PostgreSQL 15 (started if it does not answer),
-# WireMock with deploy/wiremock, and real Apache Kafka (scripts/kafka.sh): a single KRaft node for every Kafka test
-# and a 3-node cluster for the replication and fault tests. PM_TEST_KAFKA=mock uses librdkafka's mock cluster
+# WireMock with deploy/wiremock, and real Apache Kafka (scripts/kafka.sh): a single KRaft node for every Kafka test,
+# a 3-node cluster for the replication and fault tests and a secure node (TLS, SCRAM-SHA-512 users, ACLs:
+# docs/kafka.md#security, PM_TEST_KAFKA_SECURE_*). PM_TEST_KAFKA=mock uses librdkafka's mock cluster
 # (kcat) instead of the single node, for a machine without Java or Maven.
 #
 #   eval "$(scripts/test-services.sh start)"   start (or reuse) them and export PM_TEST_* into this shell
@@ -96,8 +97,22 @@ start_kafka() {
   local single=$!
   "$ROOT/scripts/kafka.sh" start --nodes 3 --dir "$STATE_DIR/kafka-3node" >"$STATE_DIR/kafka-3node.brokers" &
   local cluster=$!
+  # The production security (TLS + SCRAM-SHA-512 + ACLs) on a node of its own: docs/kafka.md#security.
+  "$ROOT/scripts/kafka.sh" start --secure --dir "$STATE_DIR/kafka-secure" >"$STATE_DIR/kafka-secure.brokers" &
+  local secure=$!
   wait "$single" || die "the single Kafka node did not start"
   wait "$cluster" || die "the 3-node Kafka cluster did not start"
+  wait "$secure" || die "the secure Kafka node did not start"
+}
+
+# PM_TEST_KAFKA_SECURE_*: the secure node's address, CA and the passwords of its users admin, ingest and api.
+secure_kafka_exports() {
+  local dir=$STATE_DIR/kafka-secure user
+  echo "export PM_TEST_KAFKA_SECURE_BROKERS='$(cat "$STATE_DIR/kafka-secure.brokers")'"
+  echo "export PM_TEST_KAFKA_SECURE_CA_FILE='$dir/tls/ca.crt'"
+  for user in admin ingest api; do
+    echo "export PM_TEST_KAFKA_SECURE_${user^^}_PASSWORD='$(sed -n "s/^$user=//p" "$dir/users")'"
+  done
 }
 
 start_kafka_mock() {
@@ -133,9 +148,24 @@ running() {
   [[ -f $ENV_FILE ]] && pid_alive wiremock && kafka_running
 }
 
+secure_kafka_running() {
+  "$ROOT/scripts/kafka.sh" status --dir "$STATE_DIR/kafka-secure" 2>/dev/null | grep -q running
+}
+
+# A set started before the secure node existed gets it added, without restarting what the others are using.
+add_secure_kafka() {
+  log "adding the secure Kafka node to the running set (scripts/kafka.sh start --secure)"
+  "$ROOT/scripts/kafka.sh" start --secure --dir "$STATE_DIR/kafka-secure" >"$STATE_DIR/kafka-secure.brokers" ||
+    die "the secure Kafka node did not start"
+  local updated
+  updated=$(grep -v '^export PM_TEST_KAFKA_SECURE_' "$ENV_FILE"; secure_kafka_exports)
+  (umask 077 && printf '%s\n' "$updated" >"$ENV_FILE")
+}
+
 cmd_start() {
   mkdir -p "$STATE_DIR"
   if running; then
+    [[ ${PM_TEST_KAFKA:-real} == mock ]] || secure_kafka_running || add_secure_kafka
     log "already running (scripts/test-services.sh stop to restart)"
     return
   fi
@@ -144,6 +174,7 @@ cmd_start() {
   command -v java >/dev/null || die "java is missing (apt-get install openjdk-17-jre-headless)"
   ensure_postgres
   KAFKA_CLUSTER_FOR_TESTS=''
+  SECURE_KAFKA_EXPORTS=''
   if [[ ${PM_TEST_KAFKA:-real} == mock ]]; then
     command -v kcat >/dev/null || die "kcat is missing (apt-get install kcat)"
     start_wiremock
@@ -157,6 +188,7 @@ cmd_start() {
     wait "$kafka_start" || die "Kafka did not start"
     KAFKA_BROKERS_FOR_TESTS=$(cat "$STATE_DIR/kafka-1node.brokers")
     KAFKA_CLUSTER_FOR_TESTS=$STATE_DIR/kafka-3node
+    SECURE_KAFKA_EXPORTS=$(secure_kafka_exports)
   fi
   # Citus cluster and a streaming replica pair (docs/data-tier.md); prints its own export lines.
   DATA_TIER_EXPORTS=$("$ROOT/scripts/data-tier-services.sh" start)
@@ -166,6 +198,7 @@ export PM_TEST_PG_URL='$PG_URL_FOR_TESTS'
 export PM_TEST_WIREMOCK_URL='$WIREMOCK_URL_FOR_TESTS'
 export PM_TEST_KAFKA_BROKERS='$KAFKA_BROKERS_FOR_TESTS'
 export PM_TEST_KAFKA_CLUSTER='$KAFKA_CLUSTER_FOR_TESTS'
+$SECURE_KAFKA_EXPORTS
 $DATA_TIER_EXPORTS
 EOF
 }
@@ -175,6 +208,7 @@ cmd_stop() {
   stop_detached kafka-mock
   "$ROOT/scripts/kafka.sh" stop --dir "$STATE_DIR/kafka-1node"
   "$ROOT/scripts/kafka.sh" stop --dir "$STATE_DIR/kafka-3node"
+  "$ROOT/scripts/kafka.sh" stop --dir "$STATE_DIR/kafka-secure"
   "$ROOT/scripts/data-tier-services.sh" stop
   if [[ -f "$STATE_DIR/postgres.started" ]]; then
     read -r version name <"$STATE_DIR/postgres.started"

@@ -67,6 +67,8 @@ export function readiness(o: Obj): Readiness | undefined {
     }
     case 'kafka.strimzi.io/Kafka':
     case 'kafka.strimzi.io/KafkaTopic':
+    // Ready once the User Operator wrote the user's Secret and ACLs: the app's pods need both.
+    case 'kafka.strimzi.io/KafkaUser':
       return conditionTrue(o.status?.conditions, 'Ready', generation);
     case 'gateway.networking.k8s.io/Gateway':
       return conditionTrue(o.status?.conditions, 'Programmed', generation);

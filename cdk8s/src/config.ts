@@ -67,6 +67,11 @@ export interface PlatformConfig {
    */
   secrets: SecretsConfig;
   kafka: { replicas: number; storage: string };
+  /**
+   * Standalone stack: TLS + SCRAM-SHA-512 + ACLs on its own Kafka like Strimzi's (PM_STANDALONE_KAFKA_TLS=true; the
+   * Secrets of cdk8s/src/kafka-access.ts must exist, scripts/kafka-secrets.sh makes them). Off: the plaintext listener.
+   */
+  standaloneKafkaTls: boolean;
   /** StorageClass of the standalone stack's volume claims; undefined = the cluster's default class. */
   storageClass?: string;
   citusWorkers: number;
@@ -189,7 +194,7 @@ function standaloneImages(tag: string): Partial<PlatformImages> {
 
 /**
  * Synth-time settings from the environment (documented in README.md, "Running on Kubernetes"):
- * PM_STACK=operators|standalone, PM_STORAGE_CLASS, PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
+ * PM_STACK=operators|standalone, PM_STANDALONE_KAFKA_TLS, PM_STORAGE_CLASS, PM_NAMESPACE, PM_POSTGRES=cnpg|citus, PM_IMAGE_TAG, PM_PROVIDER_STUB, PM_SILVERGATE_BASE_URL,
  * PM_GATEWAY_HOST, PM_GATEWAY_NODE_PORT, PM_GATEWAY_TLS=cert-manager|secret|off, PM_GATEWAY_TLS_SECRET,
  * PM_GATEWAY_TLS_ISSUER, PM_PROFILE=dev, and the credentials' PM_SECRETS, PM_SECRET_* and
  * (with PM_SECRETS=env) their values (src/secrets.ts, docs/security.md).
@@ -225,6 +230,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     gatewayTls: gatewayTls(env, stack, gatewayNodePort(env.PM_GATEWAY_NODE_PORT)),
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
+    standaloneKafkaTls: envReader(env).boolean('PM_STANDALONE_KAFKA_TLS', false),
     ...(storageClass ? { storageClass } : {}),
     citusWorkers: 2,
     profile: dev ? 'dev' : 'default',

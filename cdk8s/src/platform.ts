@@ -68,6 +68,7 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
         storageClass: config.storageClass,
         clientPodNames: kafkaClients,
         topicsImage: config.images.ingest,
+        tls: config.standaloneKafkaTls,
       })
     : new KafkaChart(app, 'kafka', { ...ns, ...config.kafka, clientPodNames: kafkaClients });
   const observability = new ObservabilityChart(app, 'observability', {

@@ -76,6 +76,7 @@ function healthyStatus(o: K8sObject, generation: number): Record<string, unknown
       };
     case 'Kafka':
     case 'KafkaTopic':
+    case 'KafkaUser':
       return { observedGeneration: generation, conditions: [condition('Ready', generation)] };
     case 'Gateway':
       return { conditions: [condition('Accepted', generation), condition('Programmed', generation)] };
@@ -129,9 +130,17 @@ describe.skipIf(!KUBECONFIG)(title, () => {
       log,
     });
 
-  it('waits for every Deployment, the CNPG Cluster, the Kafka and its topics, the Gateway and its route', () => {
+  it('waits for every Deployment, the CNPG Cluster, the Kafka, its topics and users, the Gateway and its route', () => {
     const kinds = new Set(awaitedObjects(objects).map((o) => o.kind));
-    expect([...kinds].sort()).toEqual(['Cluster', 'Deployment', 'Gateway', 'HTTPRoute', 'Kafka', 'KafkaTopic']);
+    expect([...kinds].sort()).toEqual([
+      'Cluster',
+      'Deployment',
+      'Gateway',
+      'HTTPRoute',
+      'Kafka',
+      'KafkaTopic',
+      'KafkaUser',
+    ]);
     expect(awaitedObjects(synthPlatform({ PM_POSTGRES: 'citus' }).objects).map((o) => o.kind)).toContain('StatefulSet');
   });
 

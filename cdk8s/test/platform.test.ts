@@ -9,6 +9,7 @@ import { API, BODY_LIMIT_BYTES, INGEST } from '../src/charts/app.ts';
 import { GATEWAY_NAMESPACE, REDIRECT_ROUTE } from '../src/charts/gateway.ts';
 import { dashboardsPath } from '../src/charts/observability.ts';
 import { loadPlatformConfig } from '../src/config.ts';
+import { KAFKA_USERS } from '../src/kafka-access.ts';
 import { buildPlatform } from '../src/platform.ts';
 import { KAFKA_TOPICS, KAFKA_VERSION } from '../src/topics.ts';
 import { crossReferenceProblems, EXTERNAL_SECRETS, policyViolations, resolveEnv } from './support/checks.ts';
@@ -159,7 +160,7 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     const pools = objects.filter((o) => o.kind === 'KafkaNodePool');
     for (const p of pools) expect(p.metadata.labels?.['strimzi.io/cluster']).toBe(kafka.metadata.name);
     const api = resolveEnv(objects, find(objects, 'Deployment', API), API);
-    expect(api.KAFKA_BROKERS).toBe(`${kafka.metadata.name}-kafka-bootstrap:9092`);
+    expect(api.KAFKA_BROKERS).toBe(`${kafka.metadata.name}-kafka-bootstrap:9093`);
     const topics = objects.filter((o) => o.kind === 'KafkaTopic');
     expect(topics.map((t) => [t.spec.topicName, t.spec.partitions]).sort()).toEqual(
       KAFKA_TOPICS.map((t) => [t.name, t.partitions]).sort(),
@@ -175,6 +176,59 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
       'KAFKA_DISPUTES_DLQ_TOPIC',
     ])
       expect(names).toContain(api[key]);
+  });
+
+  it('Kafka: one TLS listener with SCRAM-SHA-512, simple authorization, a KafkaUser per service with its ACLs', () => {
+    const kafka = objects.find((o) => o.kind === 'Kafka') as K8sObject;
+    expect(kafka.spec.kafka.listeners).toEqual([
+      expect.objectContaining({ port: 9093, tls: true, authentication: { type: 'scram-sha-512' } }),
+    ]);
+    expect(kafka.spec.kafka.authorization).toEqual({ type: 'simple' });
+    expect(kafka.spec.entityOperator.userOperator).toBeDefined();
+    const users = objects.filter((o) => o.kind === 'KafkaUser');
+    expect(users.map((u) => u.metadata.name).sort()).toEqual(Object.values(KAFKA_USERS).sort());
+    const aclsOf = (name: string) =>
+      (users.find((u) => u.metadata.name === name)?.spec.authorization.acls ?? []) as Array<{
+        resource: { type: string; name?: string };
+        operations: string[];
+      }>;
+    const rights = (name: string, type: string, resource?: string) =>
+      aclsOf(name)
+        .filter((a) => a.resource.type === type && a.resource.name === resource)
+        .flatMap((a) => a.operations)
+        .sort();
+    for (const u of users) {
+      expect(u.metadata.labels?.['strimzi.io/cluster']).toBe(kafka.metadata.name);
+      expect(u.spec.authentication).toEqual({ type: 'scram-sha-512' });
+    }
+    // Ingest publishes and nothing else; the API consumes in its groups and writes only the dead letters.
+    expect(rights(KAFKA_USERS.ingest, 'topic', 'webhooks.orders')).toEqual(['Describe', 'Write']);
+    expect(rights(KAFKA_USERS.ingest, 'topic', 'webhooks.orders.dlq')).toEqual([]);
+    expect(aclsOf(KAFKA_USERS.ingest).filter((a) => a.resource.type === 'group')).toEqual([]);
+    expect(rights(KAFKA_USERS.api, 'topic', 'webhooks.orders')).toEqual(['Describe', 'Read']);
+    expect(rights(KAFKA_USERS.api, 'topic', 'webhooks.orders.dlq')).toEqual(['Describe', 'Write']);
+    expect(rights(KAFKA_USERS.api, 'group', 'payment-app-orders')).toEqual(['Read']);
+
+    // Each service logs in as its own user with the Secrets Strimzi writes, over TLS with the cluster CA.
+    for (const [service, user] of [
+      [API, KAFKA_USERS.api],
+      [INGEST, KAFKA_USERS.ingest],
+    ] as const) {
+      const deployment = find(objects, 'Deployment', service);
+      const env = resolveEnv(objects, deployment, service);
+      expect(env).toMatchObject({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: user });
+      const refs = Object.fromEntries(
+        containersOf(podTemplates([deployment])[0]?.spec ?? {})
+          .flatMap((c) => c.env ?? [])
+          .filter((e: { valueFrom?: unknown }) => e.valueFrom)
+          .map((e: { name: string; valueFrom: { secretKeyRef?: unknown } }) => [e.name, e.valueFrom.secretKeyRef]),
+      );
+      expect(refs.KAFKA_SASL_PASSWORD).toEqual({ name: user, key: 'password' });
+      expect(refs.KAFKA_SSL_CA_PEM).toEqual({ name: `${kafka.metadata.name}-cluster-ca-cert`, key: 'ca.crt' });
+      const loaded = service === API ? loadApiConfig(env).kafka.security : loadIngestConfig(env).kafka.security;
+      expect(loaded?.tls?.ca).toContain('BEGIN CERTIFICATE');
+      expect(loaded?.sasl).toMatchObject({ mechanism: 'scram-sha-512', username: user });
+    }
   });
 
   it('CloudNativePG backs up (WAL archive + daily base backup) to the in-cluster object store', () => {
@@ -331,7 +385,7 @@ describe('custom resources against their operators’ schemas', () => {
   });
 
   const operators: Array<[operator: string, group: string, kinds: string[]]> = [
-    ['Strimzi', 'kafka.strimzi.io', ['Kafka', 'KafkaNodePool', 'KafkaTopic']],
+    ['Strimzi', 'kafka.strimzi.io', ['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser']],
     ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster', 'ScheduledBackup']],
     ['Gateway API', 'gateway.networking.k8s.io', ['Gateway', 'GatewayClass', 'HTTPRoute']],
     ['Envoy Gateway', 'gateway.envoyproxy.io', ['BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyProxy']],

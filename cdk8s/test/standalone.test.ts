@@ -4,7 +4,12 @@
  * operators stack's but for what the stack is allowed to change; apiserver-apply.test.ts and cluster-check.test.ts
  * take it to a real kube-apiserver.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { k8s } from 'cdk8s-plus-34';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { aclEntries, parseUserAcls } from '../../services/ingest/src/kafka/acls.ts';
 import { awaitedObjects } from '../cluster/readiness.ts';
 import { API, INGEST } from '../src/charts/app.ts';
 import {
@@ -21,6 +26,7 @@ import { TRAEFIK, TRAEFIK_GATEWAY_CONTROLLER } from '../src/charts/traefik.ts';
 import { clusterPrerequisites } from '../src/cluster-prerequisites.ts';
 import { loadPlatformConfig } from '../src/config.ts';
 import { CNPG_ENDPOINTS } from '../src/database.ts';
+import { KAFKA_TLS_BOOTSTRAP, KAFKA_USERS } from '../src/kafka-access.ts';
 import { KAFKA_BOOTSTRAP, KAFKA_TOPICS } from '../src/topics.ts';
 import { crossReferenceProblems, EXTERNAL_SECRETS, policyViolations, resolveEnv } from './support/checks.ts';
 import { containersOf, type K8sObject, podTemplates, REPO_ROOT, synthPlatform } from './support/manifests.ts';
@@ -67,12 +73,27 @@ const ALLOWED: Array<[objectKey: string, path: RegExp]> = [
   // Secret's name is the same, only the object that produces it differs (not an app-facing object).
 ];
 
+/**
+ * The one intended difference in how the app reaches Kafka: Strimzi's TLS + SCRAM listener and user Secrets, the
+ * standalone stack's in-cluster plaintext listener (kafkaAccessOf; docs/kafka.md#security says what remains).
+ */
+const KAFKA_ACCESS_ENV = /^KAFKA_(BROKERS|SASL_MECHANISM|SASL_USERNAME|SASL_PASSWORD|SSL_CA_PEM)$/;
+function withoutKafkaAccess(o: K8sObject): K8sObject {
+  const copy = structuredClone(o);
+  if (copy.kind === 'ConfigMap')
+    for (const name of Object.keys(copy.data ?? {})) if (KAFKA_ACCESS_ENV.test(name)) delete copy.data[name];
+  for (const pod of podTemplates([copy]))
+    for (const c of containersOf(pod.spec))
+      c.env = (c.env ?? []).filter((e: { name: string }) => !KAFKA_ACCESS_ENV.test(e.name));
+  return copy;
+}
+
 function disallowedDifferences(operators: K8sObject[], standalone: K8sObject[]): string[] {
   const theirs = byKey(standalone);
   return operators.flatMap((o) => {
     const other = theirs.get(key(o));
     if (!other) return [`${key(o)}: missing in standalone`];
-    return differences(o, other)
+    return differences(withoutKafkaAccess(o), withoutKafkaAccess(other))
       .filter((path) => !ALLOWED.some(([k, allowed]) => (k === '*' || k === key(o)) && allowed.test(path)))
       .map((path) => `${key(o)}${path}`);
   });
@@ -276,6 +297,94 @@ describe.each([
   it('cluster:check waits for the StatefulSets, the topics Job, the Deployments, the Gateway and its route', () => {
     const kinds = new Set(awaitedObjects(objects).map((o) => o.kind));
     expect([...kinds].sort()).toEqual(['Deployment', 'Gateway', 'HTTPRoute', 'Job', 'StatefulSet']);
+  });
+});
+
+describe('standalone stack with Kafka TLS (PM_STANDALONE_KAFKA_TLS=true)', () => {
+  const TLS = { ...STANDALONE, PM_STANDALONE_KAFKA_TLS: 'true' };
+  const operators = synthPlatform().objects;
+  const { objects, warnings } = synthPlatform(TLS);
+  /** What scripts/kafka-secrets.sh creates (its --print output: names and keys, no cluster needed). */
+  const made = parseAllDocuments(
+    execFileSync(join(REPO_ROOT, 'scripts/kafka-secrets.sh'), ['--print', '--namespace', 'payment-manager'], {
+      encoding: 'utf8',
+      env: { ...process.env, KUBECONFIG: '/nonexistent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  )
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o?.kind === 'Secret');
+  const external = Object.fromEntries(made.map((o) => [o.metadata.name, Object.keys(o.data ?? {})]));
+
+  it('synthesizes cleanly; every Secret it reads is one scripts/kafka-secrets.sh makes, with that key', async () => {
+    expect(warnings).toEqual([]);
+    expect(await coreSchemaErrors(objects)).toEqual([]);
+    expect(policyViolations(objects)).toEqual([]);
+    expect(crossReferenceProblems(objects, { externalSecrets: external })).toEqual([]);
+    // Without them, the references are reported: the check is live.
+    expect(crossReferenceProblems(objects).join('\n')).toContain(`references missing Secret ${KAFKA_USERS.api}`);
+  });
+
+  it('the app-facing objects equal the operators stack’s, Kafka settings included', () => {
+    const differing = appFacing(operators).flatMap((o) => {
+      const other = objects.find((x) => key(x) === key(o));
+      if (!other) return [`${key(o)}: missing`];
+      return differences(o, other)
+        .filter((path) => !ALLOWED.some(([k, allowed]) => (k === '*' || k === key(o)) && allowed.test(path)))
+        .map((path) => `${key(o)}${path}`);
+    });
+    expect(differing).toEqual([]);
+    const api = resolveEnv(objects, find(objects, 'Deployment', API), API);
+    expect(api.KAFKA_BROKERS).toBe(KAFKA_TLS_BOOTSTRAP);
+    expect(find(objects, 'Service', 'payments-kafka-bootstrap').spec.ports).toEqual([
+      expect.objectContaining({ name: 'tls', port: 9093 }),
+    ]);
+  });
+
+  it('brokers: SASL_SSL only, SCRAM users from the Secrets at format time, PEM stores, StandardAuthorizer', () => {
+    const nodes = find(objects, 'StatefulSet', KAFKA_NODES);
+    const env = resolveEnv(objects, nodes, 'kafka');
+    expect(env.KAFKA_LISTENERS).toBe('CLIENTS://:9093,CONTROLLER://:9094');
+    expect(env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP).toBe('CLIENTS:SASL_SSL,CONTROLLER:SASL_SSL');
+    expect(env.KAFKA_ADVERTISED_LISTENERS).toBe(`CLIENTS://<metadata.name>.${KAFKA_NODES}:9093`);
+    expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(controllerQuorumVoters(3, 9094));
+    expect(env.KAFKA_AUTHORIZER_CLASS_NAME).toBe('org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+    expect(env.KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND).toBe('false');
+    expect(env.KAFKA_SUPER_USERS).toBe('User:admin');
+    const container = containersOf(nodes.spec.template.spec).find((c) => c.name === 'kafka');
+    const byName = new Map((container.env as k8s.EnvVar[]).map((e) => [e.name, e]));
+    expect(byName.get('KAFKA_SSL_KEYSTORE_KEY')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'payments-kafka-tls',
+      key: 'tls.key',
+    });
+    // Every user of the operators stack exists, with the password of its Secret ($(VAR) expanded by the kubelet).
+    const names = (container.env as k8s.EnvVar[]).map((e) => e.name);
+    const users = byName.get('SCRAM_SHA_512_USERS')?.value?.split(',') ?? [];
+    expect(users.map((u) => u.split('=')[0]).sort()).toEqual(['admin', ...Object.values(KAFKA_USERS)].sort());
+    for (const user of users) {
+      const variable = /^[^=]+=\$\((\w+)\)$/.exec(user)?.[1] as string;
+      expect(names.indexOf(variable)).toBeGreaterThanOrEqual(0);
+      expect(names.indexOf(variable)).toBeLessThan(names.indexOf('SCRAM_SHA_512_USERS'));
+    }
+    expect(String(byName.get('KAFKA_LISTENER_NAME_CLIENTS_SCRAM___SHA___512_SASL_JAAS_CONFIG')?.value)).toContain(
+      'password="$(ADMIN_PASSWORD)"',
+    );
+  });
+
+  it('the topics Job works as the super user and grants the ACLs of the Strimzi KafkaUsers', () => {
+    const job = find(objects, 'Job', KAFKA_TOPICS_JOB);
+    const [container] = containersOf(job.spec.template.spec);
+    expect(container.args.join(' ')).toContain('services/ingest/src/cli/kafka-acls.ts');
+    const env = resolveEnv(objects, job, container.name);
+    expect(env).toMatchObject({ KAFKA_BROKERS: KAFKA_TLS_BOOTSTRAP, KAFKA_SASL_USERNAME: 'admin' });
+    const rules = parseUserAcls(env.KAFKA_ACLS);
+    const strimzi = operators
+      .filter((o) => o.kind === 'KafkaUser')
+      .flatMap((u) =>
+        (u.spec.authorization.acls as Array<Record<string, unknown>>).map((acl) => ({ user: u.metadata.name, ...acl })),
+      );
+    expect(rules).toEqual(strimzi);
+    expect(aclEntries(rules).length).toBeGreaterThan(rules.length);
   });
 });
 

@@ -15,14 +15,19 @@
 #   KAFKA_CONFIG_DIR                  where server.properties is written (default /tmp/kafka: writable under a
 #                                     read-only root file system when /tmp is a tmpfs or emptyDir)
 #   KAFKA_HEALTHCHECK_PORT            port the healthcheck probes (default: the first non-controller listener)
+#   SCRAM_SHA_512_USERS               name=password,… : SCRAM-SHA-512 users created when the storage is formatted
+#                                     (kafka-storage format --add-scram; later changes need the Admin API)
+# Values may hold several lines (PEM certificates and keys for ssl.keystore.key, ssl.keystore.certificate.chain,
+# ssl.truststore.certificates with the PEM store type): they are written as one line with \n escapes.
 set -euo pipefail
 
 log() { printf '[%s] entrypoint: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S')" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-LIBS=/opt/kafka/libs
+LIBS=${KAFKA_LIBS_DIR:-/opt/kafka/libs}
+LOG4J_CONFIG=${KAFKA_LOG4J_CONFIG:-/opt/kafka/config/log4j2.properties}
 CONFIG_DIR=${KAFKA_CONFIG_DIR:-/tmp/kafka}
-NOT_PROPERTIES=' KAFKA_CLUSTER_ID KAFKA_NODE_ID_FROM_HOSTNAME KAFKA_NODE_ID_OFFSET KAFKA_HEAP_OPTS KAFKA_OPTS KAFKA_CONFIG_DIR KAFKA_HEALTHCHECK_PORT KAFKA_VERSION '
+NOT_PROPERTIES=' KAFKA_CLUSTER_ID KAFKA_NODE_ID_FROM_HOSTNAME KAFKA_NODE_ID_OFFSET KAFKA_HEAP_OPTS KAFKA_OPTS KAFKA_CONFIG_DIR KAFKA_HEALTHCHECK_PORT KAFKA_VERSION KAFKA_LIBS_DIR KAFKA_LOG4J_CONFIG '
 HOST=${HOSTNAME:-$(cat /proc/sys/kernel/hostname)}
 
 property_name() {
@@ -78,6 +83,9 @@ start() {
       value=${!name}
       value=${value//\{node_id\}/$KAFKA_NODE_ID}
       value=${value//\{hostname\}/$HOST}
+      # java.util.Properties reads \n back as a newline; a backslash of the value itself is escaped first.
+      value=${value//\\/\\\\}
+      value=${value//$'\n'/\\n}
       printf '%s=%s\n' "$(property_name "$name")" "$value"
     done
   } >"$props"
@@ -85,11 +93,19 @@ start() {
   log_dir=$(sed -n 's/^log\.dirs=\([^,]*\).*/\1/p' "$props")
   log_dir=${log_dir:-/var/lib/kafka/data}
   local jvm=(java -XX:-UsePerfData -Djava.io.tmpdir=/tmp -Djava.awt.headless=true
-    -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp "$LIBS/*")
+    -Dlog4j2.configurationFile="$LOG4J_CONFIG" -cp "$LIBS/*")
   if [[ ! -f $log_dir/meta.properties ]]; then
-    log "formatting $log_dir for cluster $cluster_id, node $KAFKA_NODE_ID"
+    local scram=() users=() user
+    if [[ -n ${SCRAM_SHA_512_USERS:-} ]]; then
+      IFS=, read -ra users <<<"$SCRAM_SHA_512_USERS"
+      for user in "${users[@]}"; do
+        [[ $user == ?*=?* ]] || die "SCRAM_SHA_512_USERS holds an entry that is not name=password"
+        scram+=(--add-scram "SCRAM-SHA-512=[name=${user%%=*},password=${user#*=}]")
+      done
+    fi
+    log "formatting $log_dir for cluster $cluster_id, node $KAFKA_NODE_ID (${#users[@]} SCRAM users)"
     "${jvm[@]}" -Xmx256m -XX:TieredStopAtLevel=1 kafka.tools.StorageTool format \
-      --cluster-id="$cluster_id" --config "$props" --ignore-formatted >&2 || die "formatting $log_dir failed"
+      --cluster-id="$cluster_id" --config "$props" --ignore-formatted "${scram[@]}" >&2 || die "formatting $log_dir failed"
   fi
   log "starting node $KAFKA_NODE_ID ($KAFKA_PROCESS_ROLES) of cluster $cluster_id"
   # shellcheck disable=SC2086 # the *_OPTS variables hold several JVM flags

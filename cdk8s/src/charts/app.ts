@@ -8,9 +8,9 @@ import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import { PaymentService, type SecretRef } from '../constructs/service.ts';
 import { SupportService } from '../constructs/support-service.ts';
 import { type DatabaseEndpoints, pgUrlFromEnv } from '../database.ts';
+import { kafkaAccessOf, kafkaClientEnv } from '../kafka-access.ts';
 import { readRepoDir } from '../repo-files.ts';
 import { CREDENTIALS, PlatformSecret } from '../secrets.ts';
-import { KAFKA_BOOTSTRAP } from '../topics.ts';
 
 export const API = 'api';
 export const INGEST = 'ingest';
@@ -65,12 +65,14 @@ export class AppChart extends Chart {
     super(scope, id, props);
     const { config, database } = props;
 
-    // Both services must agree on the mode, the broker and the topic names (docs/kafka.md#topics).
+    // Both services must agree on the mode, the broker and the topic names (docs/kafka.md#topics); each reaches
+    // Kafka as its own user (docs/kafka.md#security).
+    const apiKafka = kafkaClientEnv('api', kafkaAccessOf(config));
+    const ingestKafka = kafkaClientEnv('ingest', kafkaAccessOf(config));
     const common = {
       HOST: '0.0.0.0',
       LOG_LEVEL: config.logLevel,
       WEBHOOK_MODE: 'kafka',
-      KAFKA_BROKERS: KAFKA_BOOTSTRAP,
       KAFKA_ORDERS_TOPIC: 'webhooks.orders',
       KAFKA_DISPUTES_TOPIC: 'webhooks.disputes',
       BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
@@ -80,6 +82,7 @@ export class AppChart extends Chart {
       metadata: { name: 'api-config', labels: appLabels(API, 'config') },
       data: {
         ...common,
+        ...apiKafka.config,
         KAFKA_ORDERS_CONSUMER_GROUP: 'payment-app-orders',
         KAFKA_DISPUTES_CONSUMER_GROUP: 'payment-app-disputes',
         KAFKA_ORDERS_DLQ_TOPIC: 'webhooks.orders.dlq',
@@ -96,6 +99,7 @@ export class AppChart extends Chart {
       metadata: { name: 'ingest-config', labels: appLabels(INGEST, 'config') },
       data: {
         ...common,
+        ...ingestKafka.config,
         KAFKA_IDEMPOTENT_PRODUCER: 'true',
         API_BASE_URL: `http://${API}:3000`,
       },
@@ -130,7 +134,7 @@ export class AppChart extends Chart {
       args: API_ARGS,
       port: 3000,
       configMap: apiConfig,
-      secretEnv: { ...dbSecretEnv(config.secrets.credentials.database.name), ...apiKeyEnv },
+      secretEnv: { ...dbSecretEnv(config.secrets.credentials.database.name), ...apiKeyEnv, ...apiKafka.secretEnv },
       derivedEnv: dbEnv,
       minReplicas: config.minReplicas,
       maxReplicas: 4,
@@ -147,7 +151,7 @@ export class AppChart extends Chart {
       args: INGEST_ARGS,
       port: 3001,
       configMap: ingestConfig,
-      secretEnv: webhookEnv,
+      secretEnv: { ...webhookEnv, ...ingestKafka.secretEnv },
       minReplicas: config.minReplicas,
       maxReplicas: 6,
       resources: { cpuRequestMillis: 100, cpuLimitMillis: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 },

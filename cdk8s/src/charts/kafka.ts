@@ -2,7 +2,8 @@ import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { strimziRestricted } from '../constructs/hardening.ts';
 import { selectorLabels } from '../constructs/labels.ts';
-import { Kafka, KafkaNodePool, KafkaTopic, type ResourceRequirements } from '../crds/strimzi.ts';
+import { Kafka, KafkaNodePool, KafkaTopic, KafkaUser, type ResourceRequirements } from '../crds/strimzi.ts';
+import { KAFKA_ACLS, KAFKA_TLS_PORT, KAFKA_USERS, type KafkaClientName } from '../kafka-access.ts';
 import { KAFKA_CLUSTER_NAME, KAFKA_TOPICS, KAFKA_VERSION, kafkaReplication } from '../topics.ts';
 
 export interface KafkaChartProps extends ChartProps {
@@ -19,7 +20,8 @@ const SMALL: ResourceRequirements = {
 
 /**
  * Kafka via Strimzi 1.x (KRaft only, node pools only): one node pool whose nodes are both controller and broker,
- * and the contract's topics. Three nodes outside the dev profile, so the quorum and every partition survive the
+ * and the contract's topics. Clients have one listener, TLS with SCRAM-SHA-512, and a KafkaUser each whose ACLs
+ * grant only what it does (cdk8s/src/kafka-access.ts, docs/kafka.md#security); nothing listens in plaintext. Three nodes outside the dev profile, so the quorum and every partition survive the
  * loss of one pod or volume: replication factor 3, min.insync.replicas 2 (producers use acks=all, idempotent).
  */
 export class KafkaChart extends Chart {
@@ -52,15 +54,18 @@ export class KafkaChart extends Chart {
           template: { pod: restricted.pod, kafkaContainer: restricted.container, initContainer: restricted.container },
           listeners: [
             {
-              name: 'plain',
-              port: 9092,
+              name: 'tls',
+              port: KAFKA_TLS_PORT,
               type: 'internal',
-              tls: false,
+              tls: true,
+              authentication: { type: 'scram-sha-512' },
               networkPolicyPeers: props.clientPodNames.map((name) => ({
                 podSelector: { matchLabels: selectorLabels(name) },
               })),
             },
           ],
+          // Kafka's StandardAuthorizer: a user may do only what its KafkaUser's ACLs allow.
+          authorization: { type: 'simple' },
           config: {
             // Topics come from KafkaTopic resources; a typo in a topic name must fail, not create a topic.
             'auto.create.topics.enable': false,
@@ -71,6 +76,7 @@ export class KafkaChart extends Chart {
             'min.insync.replicas': minInSync,
           },
         },
+        // The User Operator turns the KafkaUsers into SCRAM credentials, their Secrets and ACLs.
         entityOperator: {
           template: {
             pod: restricted.pod,
@@ -78,6 +84,7 @@ export class KafkaChart extends Chart {
             userOperatorContainer: restricted.container,
           },
           topicOperator: { resources: SMALL },
+          userOperator: { resources: SMALL },
         },
       },
     });
@@ -90,6 +97,19 @@ export class KafkaChart extends Chart {
           partitions: topic.partitions,
           replicas: replication,
           config: { 'min.insync.replicas': minInSync },
+        },
+      });
+    }
+
+    for (const [client, name] of Object.entries(KAFKA_USERS) as Array<[KafkaClientName, string]>) {
+      new KafkaUser(this, `user-${client}`, {
+        metadata: { name, labels: { 'strimzi.io/cluster': KAFKA_CLUSTER_NAME } },
+        spec: {
+          authentication: { type: 'scram-sha-512' },
+          authorization: {
+            type: 'simple',
+            acls: KAFKA_ACLS[client],
+          },
         },
       });
     }

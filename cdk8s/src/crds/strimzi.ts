@@ -1,6 +1,7 @@
 import { ApiObject, type ApiObjectMetadata } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
+import type { KafkaAcl } from '../kafka-access.ts';
 
 /*
  * Typed props for the Strimzi custom resources we use (kafka.strimzi.io/v1, operator 1.2.0, which serves only
@@ -15,6 +16,8 @@ export interface KafkaListener {
   port: number;
   type: 'internal' | 'route' | 'loadbalancer' | 'nodeport' | 'ingress' | 'cluster-ip';
   tls: boolean;
+  /** Client authentication on this listener (SCRAM-SHA-512: credentials from KafkaUser Secrets). */
+  authentication?: { type: 'scram-sha-512' | 'tls' };
   /** Strimzi generates a NetworkPolicy per listener that admits only these peers. */
   networkPolicyPeers?: Array<{
     podSelector?: { matchLabels: Record<string, string> };
@@ -39,6 +42,8 @@ export interface KafkaSpec {
   kafka: {
     version: string;
     listeners: KafkaListener[];
+    /** `simple`: Kafka's StandardAuthorizer with the ACLs of the KafkaUsers. */
+    authorization?: { type: 'simple'; superUsers?: string[] };
     config: Record<string, string | number | boolean>;
     template?: StrimziPodTemplate & {
       kafkaContainer?: StrimziContainerTemplate;
@@ -78,6 +83,11 @@ export interface KafkaTopicSpec {
   config?: Record<string, string | number>;
 }
 
+export interface KafkaUserSpec {
+  authentication: { type: 'scram-sha-512' };
+  authorization: { type: 'simple'; acls: KafkaAcl[] };
+}
+
 export class Kafka extends ApiObject {
   constructor(scope: Construct, id: string, props: { metadata: ApiObjectMetadata; spec: KafkaSpec }) {
     super(scope, id, { apiVersion: STRIMZI_API_VERSION, kind: 'Kafka', ...props });
@@ -93,5 +103,11 @@ export class KafkaNodePool extends ApiObject {
 export class KafkaTopic extends ApiObject {
   constructor(scope: Construct, id: string, props: { metadata: ApiObjectMetadata; spec: KafkaTopicSpec }) {
     super(scope, id, { apiVersion: STRIMZI_API_VERSION, kind: 'KafkaTopic', ...props });
+  }
+}
+
+export class KafkaUser extends ApiObject {
+  constructor(scope: Construct, id: string, props: { metadata: ApiObjectMetadata; spec: KafkaUserSpec }) {
+    super(scope, id, { apiVersion: STRIMZI_API_VERSION, kind: 'KafkaUser', ...props });
   }
 }

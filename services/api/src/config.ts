@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { type KafkaSecurity, readKafkaSecurity } from '@payment-manager/shared/kafka-client';
 import { type RateLimitConfig, readRateLimit, readTrustProxy } from '@payment-manager/shared/rate-limit';
 import { readWebhookSignatureSettings, type WebhookSignatureSettings } from '@payment-manager/shared/signatures';
 import { parseApiKeys, type Role } from './http/auth.ts';
@@ -30,6 +31,8 @@ export interface ApiConfig extends WebhookSignatureSettings {
   silvergate: { baseUrl: string; capturePath: string; submitRepresentmentPath: string; timeoutMs: number };
   kafka: {
     brokers: string[];
+    /** TLS and SCRAM credentials (KAFKA_SSL_*, KAFKA_SASL_*); absent means plaintext (tests' hand-made configs). */
+    security?: KafkaSecurity;
     ordersTopic: string;
     disputesTopic: string;
     ordersConsumerGroup: string;
@@ -72,6 +75,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     },
     kafka: {
       brokers,
+      security: readKafkaSecurity(env),
       ordersTopic: read.optional('KAFKA_ORDERS_TOPIC', 'webhooks.orders'),
       disputesTopic: read.optional('KAFKA_DISPUTES_TOPIC', 'webhooks.disputes'),
       ordersConsumerGroup: read.optional('KAFKA_ORDERS_CONSUMER_GROUP', 'payment-app-orders'),

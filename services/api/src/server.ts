@@ -53,7 +53,12 @@ export async function startApiServer(
   };
   const kafka =
     config.webhookMode === 'kafka'
-      ? createKafkaClient({ clientId: 'payment-manager-api', brokers: config.kafka.brokers, logger: kafkaLog })
+      ? createKafkaClient({
+          clientId: 'payment-manager-api',
+          brokers: config.kafka.brokers,
+          security: config.kafka.security,
+          logger: kafkaLog,
+        })
       : null;
   const kafkaAdmin = kafka?.admin() ?? null;
   // Readiness includes the consumers' progress; they start after the app is built.

@@ -7,6 +7,7 @@ import {
   type LogLevel,
   readEdgeTimeouts,
 } from '@payment-manager/shared';
+import { type KafkaSecurity, readKafkaSecurity } from '@payment-manager/shared/kafka-client';
 import { type RateLimitConfig, readRateLimit, readTrustProxy } from '@payment-manager/shared/rate-limit';
 import { readWebhookSignatureSettings, type WebhookSignatureSettings } from '@payment-manager/shared/signatures';
 
@@ -27,6 +28,8 @@ export interface IngestConfig extends WebhookSignatureSettings {
   trustProxy: string[];
   kafka: {
     brokers: string[];
+    /** TLS and SCRAM credentials (KAFKA_SSL_*, KAFKA_SASL_*); the password never logged. */
+    security: KafkaSecurity;
     ordersTopic: string;
     disputesTopic: string;
     /** Production default true; only the mock test broker needs false (it lacks InitProducerId). */
@@ -68,6 +71,7 @@ export function loadIngestConfig(env: Env = process.env): IngestConfig {
     trustProxy: readTrustProxy(read),
     kafka: {
       brokers,
+      security: readKafkaSecurity(env),
       ordersTopic: read.optional('KAFKA_ORDERS_TOPIC', 'webhooks.orders'),
       disputesTopic: read.optional('KAFKA_DISPUTES_TOPIC', 'webhooks.disputes'),
       idempotentProducer: read.boolean('KAFKA_IDEMPOTENT_PRODUCER', true),

@@ -31,7 +31,12 @@ async function main(): Promise<void> {
 
   const kafka =
     config.webhookMode === 'kafka'
-      ? createKafkaClient({ clientId: 'payment-manager-ingest', brokers: config.kafka.brokers, logger })
+      ? createKafkaClient({
+          clientId: 'payment-manager-ingest',
+          brokers: config.kafka.brokers,
+          security: config.kafka.security,
+          logger,
+        })
       : undefined;
   const publisher = kafka ? createKafkaPublisher(kafka, { idempotent: config.kafka.idempotentProducer }) : undefined;
   const admin = kafka?.admin();

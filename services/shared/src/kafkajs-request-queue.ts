@@ -19,7 +19,25 @@ interface RequestQueueInternals {
   scheduleCheckPendingRequests(): void;
 }
 
+/**
+ * The one kafkajs release whose internals this module replaces; every package.json pins kafkajs to it exactly. An
+ * upgrade must re-read src/network/requestQueue/index.js and change this constant together with the pins.
+ */
+export const PATCHED_KAFKAJS_VERSION = '2.2.4';
+
+/** Throws before anything is patched when the installed kafkajs is not the release this patch was written for. */
+export function assertPatchedKafkajsVersion(installed: string | undefined): void {
+  if (installed !== PATCHED_KAFKAJS_VERSION) {
+    throw new Error(
+      `kafkajs ${installed ?? '(unknown version)'} is installed, but services/shared/src/kafkajs-request-queue.ts ` +
+        `patches the internals of kafkajs ${PATCHED_KAFKAJS_VERSION}: pin kafkajs to exactly ` +
+        `"${PATCHED_KAFKAJS_VERSION}" (npm install kafkajs@${PATCHED_KAFKAJS_VERSION} --save-exact) or review the patch for the new version`,
+    );
+  }
+}
+
 const require = createRequire(import.meta.url);
+assertPatchedKafkajsVersion((require('kafkajs/package.json') as { version?: string }).version);
 const RequestQueue: { prototype: RequestQueueInternals } = require('kafkajs/src/network/requestQueue/index.js');
 
 RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@payment-manager/shared/net';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { isCitusCoordinator } from './citus.ts';
 import { databaseUrlFor, postgresAnswers } from './pg-admin.ts';
-import type { ServiceName } from './services.ts';
+import type { SecureKafka, ServiceName } from './services.ts';
 
 /**
  * Finds the real services a test run uses (main vitest process only). Order per service:
@@ -25,6 +25,7 @@ const VARIABLES = {
   wiremock: 'PM_TEST_WIREMOCK_URL',
   kafka: 'PM_TEST_KAFKA_BROKERS',
   kafkaCluster: 'PM_TEST_KAFKA_CLUSTER',
+  kafkaSecure: 'PM_TEST_KAFKA_SECURE_BROKERS',
 } as const satisfies Record<ServiceName, string>;
 
 const LOCAL_DEFAULTS: Partial<Record<ServiceName, string>> = {
@@ -89,8 +90,46 @@ async function wiremockAnswers(url: string): Promise<boolean> {
   }
 }
 
-async function withKafkaAdmin<T>(brokers: string, work: (admin: Admin) => Promise<T>): Promise<T> {
+/**
+ * The secure node's CA and passwords (PM_TEST_KAFKA_SECURE_CA_FILE, PM_TEST_KAFKA_SECURE_{ADMIN,INGEST,API}_PASSWORD,
+ * from the environment or the exports of scripts/test-services.sh), or why they are incomplete.
+ */
+export function secureKafkaSettings(brokers: string): SecureKafka | string {
+  const caFile = testVariable('PM_TEST_KAFKA_SECURE_CA_FILE');
+  const [admin, ingest, api] = ['ADMIN', 'INGEST', 'API'].map((user) =>
+    testVariable(`PM_TEST_KAFKA_SECURE_${user}_PASSWORD`),
+  );
+  if (!caFile || !admin || !ingest || !api) {
+    return 'PM_TEST_KAFKA_SECURE_CA_FILE and PM_TEST_KAFKA_SECURE_{ADMIN,INGEST,API}_PASSWORD must be set with PM_TEST_KAFKA_SECURE_BROKERS';
+  }
+  let ca: string;
+  try {
+    ca = readFileSync(caFile, 'utf8');
+  } catch (err) {
+    return `PM_TEST_KAFKA_SECURE_CA_FILE=${caFile} cannot be read (${(err as Error).message})`;
+  }
+  return { brokers: brokers.split(',').map((broker) => broker.trim()), ca, passwords: { admin, ingest, api } };
+}
+
+async function secureKafkaAnswers(brokers: string): Promise<boolean> {
+  const settings = secureKafkaSettings(brokers);
+  if (typeof settings === 'string') throw new Error(settings);
+  return withKafkaAdmin(brokers, (admin) => admin.describeCluster(), {
+    ssl: { ca: [settings.ca] },
+    sasl: { mechanism: 'scram-sha-512', username: 'admin', password: settings.passwords.admin },
+  }).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function withKafkaAdmin<T>(
+  brokers: string,
+  work: (admin: Admin) => Promise<T>,
+  security: Pick<KafkaConfig, 'ssl' | 'sasl'> = {},
+): Promise<T> {
   const admin = new Kafka({
+    ...security,
     brokers: brokers.split(','),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
@@ -122,6 +161,7 @@ const ANSWERS: Record<ServiceName, (value: string) => Promise<boolean>> = {
   wiremock: wiremockAnswers,
   kafka: kafkaAnswers,
   kafkaCluster: kafkaClusterAnswers,
+  kafkaSecure: secureKafkaAnswers,
 };
 
 let dockerProbe: Promise<boolean> | undefined;
@@ -235,8 +275,10 @@ export async function discover(service: ServiceName): Promise<Discovery> {
   }
   const localDefault = LOCAL_DEFAULTS[service];
   if (localDefault && (await answers(localDefault))) return { found: { value: localDefault, source: 'local default' } };
-  // A multi-node cluster comes only from scripts/kafka.sh (see test-services.sh); no container stands in for it.
-  if (service !== 'kafkaCluster' && (await dockerAvailable())) return { found: await startContainer(service) };
+  // A multi-node cluster and the secure node come only from scripts/kafka.sh (see test-services.sh); no container
+  // stands in for them.
+  if (service !== 'kafkaCluster' && service !== 'kafkaSecure' && (await dockerAvailable()))
+    return { found: await startContainer(service) };
   const tried = localDefault ? `, nothing answers at ${redact(localDefault)}` : '';
   return { missing: `${variable} is unset${tried} and no Docker engine answers for testcontainers; ${STARTED_BY}` };
 }

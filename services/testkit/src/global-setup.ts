@@ -9,6 +9,7 @@ import {
   isKafkaMockCluster,
   kafkaClusterBrokers,
   redact,
+  secureKafkaSettings,
 } from './discovery.ts';
 import {
   createTemplateDatabase,
@@ -29,7 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const flavour = project.name === 'citus' ? 'citus' : 'postgres';
   const stops: Array<() => Promise<void>> = [];
   const discovered = {} as Record<ServiceName, Discovery>;
-  const services = ['postgres', 'wiremock', 'kafka', 'kafkaCluster'] as const;
+  const services = ['postgres', 'wiremock', 'kafka', 'kafkaCluster', 'kafkaSecure'] as const;
   const results = await Promise.allSettled(
     services.map((service) => (service === 'postgres' && flavour === 'citus' ? discoverCitus() : discover(service))),
   );
@@ -54,6 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafkaBrokers: null,
     kafkaIsMockCluster: false,
     kafkaCluster: null,
+    kafkaSecure: null,
     missing: {},
     flavour,
     plainPostgresAdminUrl: null,
@@ -82,6 +84,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if ('found' in cluster) {
     const dir = cluster.found.value;
     provided.kafkaCluster = { dir, brokers: (kafkaClusterBrokers(dir) ?? '').split(',') };
+  }
+
+  const secure = discovered.kafkaSecure;
+  if ('found' in secure) {
+    const settings = secureKafkaSettings(secure.found.value);
+    if (typeof settings !== 'string') provided.kafkaSecure = settings;
   }
 
   let cleanupDatabases = async () => {};

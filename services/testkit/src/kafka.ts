@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { KAFKA_PLAINTEXT, type KafkaSecurity, kafkajsSecurity } from '@payment-manager/shared/kafka-client';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../ingest/src/kafka/topics.ts';
 import { requireKafkaBrokers, testServices } from './services.ts';
@@ -56,11 +57,12 @@ export function uniqueGroupId(name = 'group'): string {
  */
 export async function createTopics(
   topics: TopicNames | string[],
-  opts: { numPartitions?: number; replicationFactor?: number; brokers?: string[] } = {},
+  opts: { numPartitions?: number; replicationFactor?: number; brokers?: string[]; security?: KafkaSecurity } = {},
 ): Promise<void> {
   const names = Array.isArray(topics) ? topics : Object.values(topics);
   const kafka = new Kafka({
     clientId: 'testkit-topics',
+    ...kafkajsSecurity(opts.security ?? KAFKA_PLAINTEXT),
     brokers: opts.brokers ?? kafkaBrokers(),
     logLevel: logLevel.NOTHING,
   });

@@ -1,6 +1,6 @@
 import { describe, inject } from 'vitest';
 
-export type ServiceName = 'postgres' | 'wiremock' | 'kafka' | 'kafkaCluster';
+export type ServiceName = 'postgres' | 'wiremock' | 'kafka' | 'kafkaCluster' | 'kafkaSecure';
 
 /** What the global setup found (or started) for this run; handed to test workers through vitest's provide/inject. */
 export interface TestServices {
@@ -27,8 +27,19 @@ export interface TestServices {
    * `scripts/kafka.sh node stop|start ID --dir` takes) and bootstrap list.
    */
   kafkaCluster: { dir: string; brokers: string[] } | null;
+  /**
+   * The secure node of `scripts/kafka.sh start --secure` (SASL_SSL only, SCRAM-SHA-512, ACLs; docs/kafka.md#security):
+   * its bootstrap list, CA (PEM) and the passwords of its users `admin` (super user), `ingest` and `api`.
+   */
+  kafkaSecure: SecureKafka | null;
   /** Why a service is null: names the variable to set and what starts the service. */
   missing: Partial<Record<ServiceName, string>>;
+}
+
+export interface SecureKafka {
+  brokers: string[];
+  ca: string;
+  passwords: { admin: string; ingest: string; api: string };
 }
 
 declare module 'vitest' {
@@ -78,6 +89,12 @@ export function requireKafkaCluster(): NonNullable<TestServices['kafkaCluster']>
   const { kafkaCluster } = testServices();
   if (!kafkaCluster) throw unavailable('kafkaCluster');
   return kafkaCluster;
+}
+
+export function requireSecureKafka(): SecureKafka {
+  const { kafkaSecure } = testServices();
+  if (!kafkaSecure) throw unavailable('kafkaSecure');
+  return kafkaSecure;
 }
 
 export function requireKafkaBrokers(): string[] {

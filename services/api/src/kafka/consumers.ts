@@ -109,7 +109,9 @@ function createInFlight(): InFlight {
 export function startWebhookConsumers(opts: WebhookConsumersOptions): WebhookConsumers {
   const { pool, logger } = opts;
   const k = opts.config.kafka;
-  const kafka = opts.kafka ?? createKafkaClient({ clientId: 'payment-manager-api', brokers: k.brokers, logger });
+  const kafka =
+    opts.kafka ??
+    createKafkaClient({ clientId: 'payment-manager-api', brokers: k.brokers, security: k.security, logger });
   const policy = opts.retryPolicy ?? CONSUMER_RETRY_POLICY;
   const stopping = new AbortController();
   const deadLetters = createDeadLetters(kafka);

@@ -5,7 +5,7 @@
  */
 import { ConfigError, envReader } from '@payment-manager/shared';
 import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
-import { createKafkaClient } from '@payment-manager/shared/kafka-client';
+import { createKafkaClient, readKafkaSecurity } from '@payment-manager/shared/kafka-client';
 import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import { ensureTopics, webhookTopics } from '../kafka/topics.ts';
 
@@ -20,6 +20,8 @@ parseCli({
     KAFKA_DLQ_PARTITIONS: 'partitions of the DLQ topics (default: as the main topics)',
     KAFKA_REPLICATION_FACTOR: "a positive integer, or -1 for the broker's default (default -1)",
     KAFKA_WAIT_SECONDS: 'how long to keep trying while the cluster is not reachable yet (default 0: one try)',
+    KAFKA_SSL_CA_FILE: 'TLS like the services (also KAFKA_SSL, KAFKA_SSL_CA_PEM; docs/kafka.md#security)',
+    KAFKA_SASL_MECHANISM: 'scram-sha-512 with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD(_FILE)',
   },
   examples: ['KAFKA_BROKERS=$(scripts/kafka.sh brokers --dir .data/test-services/kafka-1node) npm run kafka:topics'],
 });
@@ -30,6 +32,7 @@ const brokers = read.list('KAFKA_BROKERS');
 if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS is not set (e.g. KAFKA_BROKERS=127.0.0.1:9092)');
 const replicationFactor = read.integer('KAFKA_REPLICATION_FACTOR', -1, -1, 1000);
 const waitSeconds = read.integer('KAFKA_WAIT_SECONDS', 0, 0, 3600);
+const security = readKafkaSecurity(process.env);
 if (replicationFactor === 0)
   throw new ConfigError('KAFKA_REPLICATION_FACTOR must be a positive integer or -1, got "0"');
 
@@ -38,6 +41,7 @@ try {
   const kafka = createKafkaClient({
     clientId: 'payment-manager-topics',
     brokers,
+    security,
     overrides: { retry: { retries: 3, initialRetryTime: 200 } },
   });
   // A Job started together with the brokers waits for them here instead of crash-looping into the Job's back-off.

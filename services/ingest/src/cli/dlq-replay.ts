@@ -4,7 +4,7 @@
  */
 import { ConfigError, envReader } from '@payment-manager/shared';
 import { oneLineErrors, parseCli, UsageError } from '@payment-manager/shared/cli';
-import { createKafkaClient } from '@payment-manager/shared/kafka-client';
+import { createKafkaClient, readKafkaSecurity } from '@payment-manager/shared/kafka-client';
 import { defaultTargetTopic, replayDeadLetters } from '../kafka/dlq-replay.ts';
 
 const { values: args } = parseCli({
@@ -23,6 +23,8 @@ const { values: args } = parseCli({
   environment: {
     KAFKA_BROKERS: 'bootstrap list, e.g. 127.0.0.1:9092; required',
     KAFKA_IDEMPOTENT_PRODUCER: "true (default) or false, only for brokers without it (librdkafka's mock)",
+    KAFKA_SSL_CA_FILE: 'TLS like the services (also KAFKA_SSL, KAFKA_SSL_CA_PEM; docs/kafka.md#security)',
+    KAFKA_SASL_MECHANISM: 'scram-sha-512 with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD(_FILE)',
   },
   examples: ['npm run dlq:replay -- --topic webhooks.orders.dlq --dry-run'],
 });
@@ -39,6 +41,7 @@ const brokers = read.list('KAFKA_BROKERS');
 if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS is not set (e.g. KAFKA_BROKERS=127.0.0.1:9092)');
 // Strict: `KAFKA_IDEMPOTENT_PRODUCER=fals` stops the tool naming the variable instead of meaning true.
 const idempotent = read.boolean('KAFKA_IDEMPOTENT_PRODUCER', true);
+const security = readKafkaSecurity(process.env);
 
 let target: string;
 try {
@@ -52,7 +55,7 @@ let lastProgress = 0;
 
 try {
   const summary = await replayDeadLetters({
-    kafka: createKafkaClient({ clientId: 'payment-manager-dlq-replay', brokers }),
+    kafka: createKafkaClient({ clientId: 'payment-manager-dlq-replay', brokers, security }),
     dlqTopic: args.topic,
     targetTopic: target,
     dryRun,

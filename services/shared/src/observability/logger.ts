@@ -28,7 +28,9 @@ export function redactedPaths(): string[] {
   ]);
   const keyPaths = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
   const urlPaths = ['pgUrl', '*.pgUrl', 'databaseUrl', '*.databaseUrl', 'PG_URL', 'WEBHOOK_SECRET', '*.WEBHOOK_SECRET'];
-  return [...headerPaths, ...keyPaths, ...urlPaths];
+  // Kafka's SCRAM password by its variable name; a KafkaSecurity object redacts itself (kafka-client.ts).
+  const kafkaPaths = ['KAFKA_SASL_PASSWORD', '*.KAFKA_SASL_PASSWORD'];
+  return [...headerPaths, ...keyPaths, ...urlPaths, ...kafkaPaths];
 }
 
 export interface LoggerOptionsInput {
