@@ -149,14 +149,14 @@ describe('network policies: default deny plus the platform’s graph (operators 
       [
         ...dns,
         'cloudnative-pg:5432',
-        'strimzi-broker:9092',
+        'strimzi-broker:9093',
         'otel-collector:4317',
         'otel-collector:4318',
         'silvergate-stub:8080',
       ].sort(),
     );
     expect(outOf('ingest')).toEqual(
-      [...dns, 'api:3000', 'strimzi-broker:9092', 'otel-collector:4317', 'otel-collector:4318'].sort(),
+      [...dns, 'api:3000', 'strimzi-broker:9093', 'otel-collector:4317', 'otel-collector:4318'].sort(),
     );
     expect(outOf('otel-collector')).toEqual([...dns, 'loki:3100', 'tempo:4317', 'tempo:4318'].sort());
     expect(outOf('tempo')).toEqual([...dns, 'prometheus:9090'].sort());

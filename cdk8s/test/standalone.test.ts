@@ -302,8 +302,8 @@ describe.each([
 
 describe('standalone stack with Kafka TLS (PM_STANDALONE_KAFKA_TLS=true)', () => {
   const TLS = { ...STANDALONE, PM_STANDALONE_KAFKA_TLS: 'true' };
-  const operators = synthPlatform().objects;
-  const { objects, warnings } = synthPlatform(TLS);
+  const operators = synthPlatform({}, { deployed: true }).objects;
+  const { objects, warnings } = synthPlatform(TLS, { deployed: true });
   /** What scripts/kafka-secrets.sh creates (its --print output: names and keys, no cluster needed). */
   const made = parseAllDocuments(
     execFileSync(join(REPO_ROOT, 'scripts/kafka-secrets.sh'), ['--print', '--namespace', 'payment-manager'], {
@@ -320,9 +320,11 @@ describe('standalone stack with Kafka TLS (PM_STANDALONE_KAFKA_TLS=true)', () =>
     expect(warnings).toEqual([]);
     expect(await coreSchemaErrors(objects)).toEqual([]);
     expect(policyViolations(objects)).toEqual([]);
-    expect(crossReferenceProblems(objects, { externalSecrets: external })).toEqual([]);
+    expect(crossReferenceProblems(objects, { externalSecrets: { ...EXTERNAL_SECRETS, ...external } })).toEqual([]);
     // Without them, the references are reported: the check is live.
-    expect(crossReferenceProblems(objects).join('\n')).toContain(`references missing Secret ${KAFKA_USERS.api}`);
+    expect(crossReferenceProblems(objects, { externalSecrets: EXTERNAL_SECRETS }).join('\n')).toContain(
+      `references missing Secret ${KAFKA_USERS.api}`,
+    );
   });
 
   it('the app-facing objects equal the operators stack’s, Kafka settings included', () => {

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { PlatformConfig } from '../config.ts';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import { CITUS_COORDINATOR, CITUS_WORKER, PG_CLUSTER_NAME } from '../database.ts';
+import { KAFKA_TLS_PORT, kafkaAccessOf } from '../kafka-access.ts';
 import { KAFKA_CLIENT_PORT, KAFKA_CLUSTER_NAME } from '../topics.ts';
 import { API, INGEST } from './app.ts';
 import { BACKUP_STORE } from './backup-store.ts';
@@ -101,11 +102,13 @@ export function networkGraph(config: PlatformConfig): { endpoints: Endpoint[]; f
   flow(prometheus, ingest, 3001);
   flow(prometheus, KUBE_API, ...KUBE_API_PORTS);
 
-  // Kafka: the services, the topics Job, and the brokers among themselves.
+  // Kafka: the services, the topics Job, and the brokers among themselves; the clients' port is the TLS listener's
+  // with TLS + SCRAM (kafka-access.ts), the plaintext one otherwise.
+  const kafkaPort = kafkaAccessOf(config) === 'scram-tls' ? KAFKA_TLS_PORT : KAFKA_CLIENT_PORT;
   let brokers: Endpoint;
   if (standalone) {
     brokers = ours(KAFKA_NODES);
-    flow(ours(KAFKA_TOPICS_JOB), brokers, KAFKA_CLIENT_PORT);
+    flow(ours(KAFKA_TOPICS_JOB), brokers, kafkaPort);
     flow(brokers, brokers, 'any');
   } else {
     brokers = internal('strimzi-brokers', {
@@ -118,8 +121,8 @@ export function networkGraph(config: PlatformConfig): { endpoints: Endpoint[]; f
     flow(strimzi, strimzi, 'any');
     flow(strimzi, KUBE_API, ...KUBE_API_PORTS);
   }
-  flow(api, brokers, KAFKA_CLIENT_PORT);
-  flow(ingest, brokers, KAFKA_CLIENT_PORT);
+  flow(api, brokers, kafkaPort);
+  flow(ingest, brokers, kafkaPort);
 
   // PostgreSQL of the chosen topology.
   if (config.postgres === 'citus') {
