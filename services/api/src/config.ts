@@ -17,8 +17,17 @@ export type WebhookMode = (typeof WEBHOOK_MODES)[number];
 export interface ApiConfig {
   port: number;
   host: string;
+  /** The API's own role: reads and writes, no DDL (docs/data-tier.md#roles). */
   pgUrl: string;
-  /** Optional streaming replica for plain reads; writes and reads inside transactions stay on the primary. */
+  /**
+   * The schema owner's role, for the migrations run at start-up (PG_MIGRATION_URL); PG_URL when unset (one role,
+   * development). Used only for that, then closed.
+   */
+  pgMigrationUrl: string;
+  /**
+   * Optional streaming replica for plain reads, ideally as the read-only role; writes and reads inside transactions
+   * stay on the primary.
+   */
   pgReplicaUrl: string | null;
   /** Plain reads leave the replica while it may be further behind than this (PG_REPLICA_MAX_LAG). */
   pgReplicaMaxLagMs: number;
@@ -51,10 +60,12 @@ export interface ApiConfig {
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const read = envReader(env);
   const { webhookMode, brokers } = read.webhookTransport('sync', WEBHOOK_MODES);
+  const pgUrl = read.required('PG_URL');
   return {
     port: read.integer('PORT', 3000, 0, 65535),
     host: read.optional('HOST', '0.0.0.0'),
-    pgUrl: read.required('PG_URL'),
+    pgUrl,
+    pgMigrationUrl: read.maybe('PG_MIGRATION_URL') ?? pgUrl,
     pgReplicaUrl: read.maybe('PG_REPLICA_URL') ?? null,
     pgReplicaMaxLagMs: read.duration('PG_REPLICA_MAX_LAG', '1s'),
     pgPoolMax: read.integer('PG_POOL_MAX', 10, 1, 1000),

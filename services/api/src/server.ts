@@ -78,7 +78,8 @@ export async function startApiServer(
     if (readPool instanceof ReplicaReads) readPool.start();
     await waitForDatabase(pool);
     await runMigrations({
-      databaseUrl: config.pgUrl,
+      // The owner's role (PG_MIGRATION_URL): the API's own role may not run DDL (docs/data-tier.md#roles).
+      databaseUrl: config.pgMigrationUrl,
       log: (message) => (message.startsWith('WARNING:') ? log.warn(message) : log.info(message)),
     });
     const maintenance = startPartitionMaintenance(pool, {
