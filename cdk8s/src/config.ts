@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envReader } from '@payment-manager/shared';
+import { loadPostgresOptions, type PostgresOptions } from './database.ts';
 
 /** Which Postgres topology backs the API. */
 export const POSTGRES_FLAVOURS = ['cnpg', 'citus'] as const;
@@ -74,6 +75,8 @@ export interface PlatformConfig {
   profile: 'default' | 'dev';
   minReplicas: number;
   postgresInstances: number;
+  /** Synchronous replication and backups (cdk8s/src/database.ts, docs/data-tier.md). */
+  postgresOptions: PostgresOptions;
   logLevel: 'debug' | 'info';
 }
 
@@ -213,6 +216,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     // 1 primary + 2 streaming replicas; dev keeps one replica so that PG_REPLICA_URL still has a target. The local
     // 2-core cluster runs 2 (scripts/cluster.sh): the CPU requests of a third would leave no room for a rolling update.
     postgresInstances: envReader(env).integer('PM_POSTGRES_INSTANCES', dev ? 2 : 3, 2, 9),
+    postgresOptions: loadPostgresOptions(env, dev),
     logLevel: dev ? 'debug' : 'info',
   };
 }

@@ -12,7 +12,7 @@ import { PostgresChart } from './charts/postgres.ts';
 import { PostgresStandaloneChart } from './charts/postgres-standalone.ts';
 import { traefikClusterAccess } from './charts/traefik.ts';
 import type { PlatformConfig } from './config.ts';
-import { CITUS_ENDPOINTS, CNPG_ENDPOINTS } from './database.ts';
+import { CITUS_ENDPOINTS, CNPG_ENDPOINTS, STANDALONE_ENDPOINTS } from './database.ts';
 
 export const CNPG_OPERATOR_NAMESPACE = 'cnpg-system';
 
@@ -65,7 +65,12 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
     ...ns,
     config,
     // The standalone stack publishes CloudNativePG's Service names too (charts/postgres-standalone.ts).
-    database: config.postgres === 'citus' ? CITUS_ENDPOINTS : CNPG_ENDPOINTS,
+    database:
+      config.postgres === 'citus'
+        ? CITUS_ENDPOINTS
+        : config.stack === 'standalone'
+          ? STANDALONE_ENDPOINTS
+          : CNPG_ENDPOINTS,
     edgePeer: edgePeer(edge.kind),
   });
   const gateway = new GatewayChart(app, 'gateway', {
@@ -102,6 +107,7 @@ function databaseChart(
       image: config.images.postgres,
       instances: config.postgresInstances,
       password,
+      synchronous: config.postgresOptions.synchronous,
       storageClass: config.storageClass,
       files: { repoRoot: config.repoRoot },
     });
@@ -116,6 +122,7 @@ function databaseChart(
       accessKeyId: 'cloudnative-pg',
       secretAccessKey: config.devBackupSecret,
     },
+    options: config.postgresOptions,
   });
 }
 

@@ -7,7 +7,13 @@ import { httpProbe } from '../constructs/hardening.ts';
 import { appLabels, PART_OF, selectorLabels } from '../constructs/labels.ts';
 import { PaymentService, type SecretRef } from '../constructs/service.ts';
 import { SupportService } from '../constructs/support-service.ts';
-import { type DatabaseEndpoints, PG_CREDENTIALS_SECRET, pgUrlFromEnv } from '../database.ts';
+import {
+  type DatabaseEndpoints,
+  PG_CA_MOUNT,
+  PG_CREDENTIALS_SECRET,
+  PG_SERVICE_ROLES,
+  pgUrlFromEnv,
+} from '../database.ts';
 import { readRepoDir } from '../repo-files.ts';
 import { KAFKA_BOOTSTRAP } from '../topics.ts';
 
@@ -39,11 +45,24 @@ export interface AppChartProps extends ChartProps {
   edgePeer: k8s.NetworkPolicyPeer;
 }
 
-const DB_SECRET_ENV: Record<string, SecretRef> = {
-  // Declared before PG_URL: Kubernetes expands $(VAR) only for variables defined earlier in the list.
-  DB_USER: { secretName: PG_CREDENTIALS_SECRET, key: 'username' },
-  DB_PASSWORD: { secretName: PG_CREDENTIALS_SECRET, key: 'password' },
-};
+/**
+ * The credentials behind PG_URL (DB_*), PG_MIGRATION_URL (DB_OWNER_*) and PG_REPLICA_URL (DB_READ_*), declared
+ * before the URLs: Kubernetes expands $(VAR) only for variables defined earlier in the list. With service roles the
+ * API runs as the read/write role, reads replicas as the read-only role and migrates as the owner
+ * (docs/data-tier.md#roles); without (Citus), the owner is all three.
+ */
+function dbSecretEnv(database: DatabaseEndpoints): Record<string, SecretRef> {
+  const basicAuth = (secretName: string, prefix: string): Record<string, SecretRef> => ({
+    [`${prefix}_USER`]: { secretName, key: 'username' },
+    [`${prefix}_PASSWORD`]: { secretName, key: 'password' },
+  });
+  if (!database.serviceRoles) return basicAuth(PG_CREDENTIALS_SECRET, 'DB');
+  return {
+    ...basicAuth(PG_SERVICE_ROLES.app.secret, 'DB'),
+    ...basicAuth(PG_CREDENTIALS_SECRET, 'DB_OWNER'),
+    ...(database.replica ? basicAuth(PG_SERVICE_ROLES.read.secret, 'DB_READ') : {}),
+  };
+}
 
 /**
  * The application: ingest and API in kafka mode, configuration, NetworkPolicies and (for kind/dev) the WireMock
@@ -119,8 +138,11 @@ export class AppChart extends Chart {
       apiKeyEnv.API_KEYS = { secretName: API_KEYS_SECRET_NAME, key: 'API_KEYS' };
     }
     const dbEnv = {
-      PG_URL: pgUrlFromEnv(database.primary),
-      ...(database.replica ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica) } : {}),
+      PG_URL: pgUrlFromEnv(database.primary, database),
+      ...(database.serviceRoles ? { PG_MIGRATION_URL: pgUrlFromEnv(database.primary, database, 'DB_OWNER') } : {}),
+      ...(database.replica
+        ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica, database, database.serviceRoles ? 'DB_READ' : 'DB') }
+        : {}),
     };
 
     this.api = new PaymentService(this, 'api', {
@@ -130,8 +152,12 @@ export class AppChart extends Chart {
       args: API_ARGS,
       port: 3000,
       configMap: apiConfig,
-      secretEnv: { ...DB_SECRET_ENV, ...webhookEnv, ...apiKeyEnv },
+      secretEnv: { ...dbSecretEnv(database), ...webhookEnv, ...apiKeyEnv },
       derivedEnv: dbEnv,
+      // The server certificate's CA for sslmode=verify-full (CloudNativePG's <cluster>-ca Secret).
+      ...(database.tlsCa
+        ? { secretFiles: [{ secretName: database.tlsCa.secret, keys: [database.tlsCa.key], mountPath: PG_CA_MOUNT }] }
+        : {}),
       minReplicas: config.minReplicas,
       maxReplicas: 4,
       resources: { cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequestMiB: 192, memoryLimitMiB: 384 },

@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import { execProbe, resources } from '../constructs/hardening.ts';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import { type ConfigMapMount, StatefulService, type StatefulServiceProps } from '../constructs/stateful-service.ts';
-import { CNPG_ENDPOINTS, PG_CLUSTER_NAME, PG_DATABASE } from '../database.ts';
+import { CNPG_ENDPOINTS, PG_CLUSTER_NAME, PG_DATABASE, PG_SERVICE_ROLES } from '../database.ts';
 import { type RepoFileOptions, readRepoFile } from '../repo-files.ts';
 import {
   credentialsSecret,
@@ -13,6 +13,7 @@ import {
   POSTGRES_SCRATCH,
   POSTGRES_UID,
   postgresImageEnv,
+  serviceRoleSecrets,
 } from './postgres.ts';
 
 export const PG_PRIMARY = `${PG_CLUSTER_NAME}-primary`;
@@ -24,6 +25,8 @@ export interface PostgresStandaloneChartProps extends ChartProps {
   /** Primary + streaming replicas, as CloudNativePG's `instances`. */
   instances: number;
   password: string;
+  /** synchronous_standby_names = 'ANY 1 (*)' on the primary (docs/data-tier.md#synchronous-replication). */
+  synchronous: boolean;
   storageClass?: string;
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
@@ -51,6 +54,7 @@ export class PostgresStandaloneChart extends Chart {
   constructor(scope: Construct, id: string, props: PostgresStandaloneChartProps) {
     super(scope, id, props);
     credentialsSecret(this, props.password);
+    serviceRoleSecrets(this, props.password);
     const initdb: ConfigMapMount = {
       configMap: 'postgres-initdb',
       mountPath: '/docker-entrypoint-initdb.d',
@@ -59,7 +63,10 @@ export class PostgresStandaloneChart extends Chart {
     const labels = appLabels(PG_CLUSTER_NAME, 'database');
     new k8s.KubeConfigMap(this, 'initdb', {
       metadata: { name: initdb.configMap, labels },
-      data: readRepoFile('deploy/postgres/initdb/010-replication.sh', props.files),
+      data: {
+        ...readRepoFile('deploy/postgres/initdb/010-replication.sh', props.files),
+        ...readRepoFile('deploy/postgres/initdb/020-service-roles.sh', props.files),
+      },
     });
 
     const common = {
@@ -79,7 +86,19 @@ export class PostgresStandaloneChart extends Chart {
       ...common,
       name: PG_PRIMARY,
       replicas: 1,
-      env: [...postgresImageEnv(), PGDATA_ENV],
+      env: [
+        ...postgresImageEnv(),
+        PGDATA_ENV,
+        // Read once, by deploy/postgres/initdb/020-service-roles.sh on the first start.
+        {
+          name: 'PG_APP_ROLE_PASSWORD',
+          valueFrom: { secretKeyRef: { name: PG_SERVICE_ROLES.app.secret, key: 'password' } },
+        },
+        {
+          name: 'PG_READ_ROLE_PASSWORD',
+          valueFrom: { secretKeyRef: { name: PG_SERVICE_ROLES.read.secret, key: 'password' } },
+        },
+      ],
       // The image's default server arguments, with the partition maintenance worker running as the database owner
       // (the owner created from the Secret is the only role besides the bootstrap superuser's).
       args: [
@@ -92,6 +111,9 @@ export class PostgresStandaloneChart extends Chart {
         'pg_partman_bgw.role=$(POSTGRES_USER)',
         '-c',
         'pg_partman_bgw.interval=3600',
+        // Any one standby must have a commit's WAL before it is acknowledged: a promoted standby has every
+        // acknowledged write. With no standby connected, writes wait.
+        ...(props.synchronous ? ['-c', 'synchronous_standby_names=ANY 1 (*)'] : []),
       ],
       configMounts: [initdb],
     });

@@ -3,7 +3,16 @@ import { ApiObject, Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { selectorLabels } from '../constructs/labels.ts';
-import { PG_APP_USER, PG_CLUSTER_NAME, PG_CREDENTIALS_SECRET, PG_DATABASE } from '../database.ts';
+import {
+  BARMAN_CLOUD_PLUGIN,
+  PG_APP_USER,
+  PG_BACKUP_OBJECT_STORE,
+  PG_CLUSTER_NAME,
+  PG_CREDENTIALS_SECRET,
+  PG_DATABASE,
+  PG_SERVICE_ROLES,
+  type PostgresOptions,
+} from '../database.ts';
 import { BACKUP_BUCKET, BACKUP_STORE_SECRET, BackupStore } from './backup-store.ts';
 
 export interface PostgresChartProps extends ChartProps {
@@ -13,7 +22,9 @@ export interface PostgresChartProps extends ChartProps {
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
   operatorNamespace: string;
+  /** The in-cluster dev store's image and keys (used only when options.backup is `dev-store`). */
   backup: { image: string; accessKeyId: string; secretAccessKey: string };
+  options: PostgresOptions;
 }
 
 /** barman-cloud's view of the in-cluster object store: the same for backups and for a restore's source. */
@@ -50,13 +61,28 @@ export function postgresImageEnv(): k8s.EnvVar[] {
   ];
 }
 
-/** Secret of the application role; shared by CNPG bootstrap, the Citus option and the standalone stack. */
+/** Secret of the owner role; shared by CNPG bootstrap, the Citus option and the standalone stack. */
 export function credentialsSecret(scope: Construct, password: string): void {
   new k8s.KubeSecret(scope, 'db-credentials', {
     metadata: { name: PG_CREDENTIALS_SECRET },
     type: 'kubernetes.io/basic-auth',
     stringData: { username: PG_APP_USER, password },
   });
+}
+
+/**
+ * Secrets of the API's and the readers' login roles (docs/data-tier.md#roles), as CNPG's `managed.roles` and the
+ * standalone init script read them. Their passwords derive from the development owner password, like it a
+ * development value that a real deployment replaces with Secrets of its own under the same names.
+ */
+export function serviceRoleSecrets(scope: Construct, ownerPassword: string): void {
+  for (const [id, role] of Object.entries(PG_SERVICE_ROLES)) {
+    new k8s.KubeSecret(scope, `db-role-${id}`, {
+      metadata: { name: role.secret },
+      type: 'kubernetes.io/basic-auth',
+      stringData: { username: role.name, password: `${ownerPassword}-${id}` },
+    });
+  }
 }
 
 /**
@@ -67,11 +93,16 @@ export class PostgresChart extends Chart {
   constructor(scope: Construct, id: string, props: PostgresChartProps) {
     super(scope, id, props);
     credentialsSecret(this, props.password);
-    const store = new BackupStore(this, 'backup-store', {
-      ...props.backup,
-      storage: '5Gi',
-      clientSelector: { 'cnpg.io/cluster': PG_CLUSTER_NAME },
-    });
+    serviceRoleSecrets(this, props.password);
+    const { backup, synchronous } = props.options;
+    const store =
+      backup.kind === 'dev-store'
+        ? new BackupStore(this, 'backup-store', {
+            ...props.backup,
+            storage: '5Gi',
+            clientSelector: { 'cnpg.io/cluster': PG_CLUSTER_NAME },
+          })
+        : null;
 
     const spec: ClusterSpec = {
       instances: props.instances,
@@ -79,7 +110,22 @@ export class PostgresChart extends Chart {
       // kind loads the locally built image; pulling it would fail.
       imagePullPolicy: 'IfNotPresent',
       primaryUpdateStrategy: 'unsupervised',
-      postgresql: { parameters: { max_connections: '200' } },
+      postgresql: {
+        parameters: { max_connections: '200' },
+        // Quorum commit: a COMMIT returns once one standby has the WAL, so a failover to it loses no acknowledged
+        // write. `required`: with no standby reachable, writes wait (docs/data-tier.md#synchronous-replication).
+        ...(synchronous ? { synchronous: { method: 'any', number: 1, dataDurability: 'required' } } : {}),
+      },
+      // The login roles of docs/data-tier.md#roles, passwords from their Secrets; the migrations grant to them.
+      managed: {
+        roles: Object.values(PG_SERVICE_ROLES).map((role) => ({
+          name: role.name,
+          ensure: 'present',
+          login: true,
+          inherit: true,
+          passwordSecret: { name: role.secret },
+        })),
+      },
       bootstrap: {
         initdb: {
           database: PG_DATABASE,
@@ -98,9 +144,21 @@ export class PostgresChart extends Chart {
         },
       },
       storage: { size: '2Gi' },
-      // Continuous WAL archiving and base backups to the in-cluster object store (docs/kubernetes.md, "Backup and
-      // restore"). In-tree barman-cloud: deprecated since CloudNativePG 1.26, supported through 1.31.
-      backup: { barmanObjectStore: backupObjectStore(store.endpointUrl), retentionPolicy: '7d' },
+      // Continuous WAL archiving (docs/data-tier.md#backups): through the Barman Cloud plugin to the object store
+      // given by reference; the dev store keeps the in-tree barmanObjectStore (removed in CloudNativePG 1.31) because
+      // kind has no plugin installed.
+      ...(backup.kind === 'object-store'
+        ? {
+            plugins: [
+              {
+                name: BARMAN_CLOUD_PLUGIN,
+                isWALArchiver: true,
+                parameters: { barmanObjectName: PG_BACKUP_OBJECT_STORE },
+              },
+            ],
+          }
+        : {}),
+      ...(store ? { backup: { barmanObjectStore: backupObjectStore(store.endpointUrl), retentionPolicy: '7d' } } : {}),
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
     };
     new ApiObject(this, 'cluster', {
@@ -110,19 +168,43 @@ export class PostgresChart extends Chart {
       spec,
     });
 
-    new ApiObject(this, 'daily-backup', {
-      apiVersion: 'postgresql.cnpg.io/v1',
-      kind: 'ScheduledBackup',
-      metadata: { name: `${PG_CLUSTER_NAME}-daily` },
-      // Six-field cron (seconds first); `immediate` takes the first base backup as soon as the cluster is up.
-      spec: {
-        schedule: '0 0 2 * * *',
-        immediate: true,
-        cluster: { name: PG_CLUSTER_NAME },
-        method: 'barmanObjectStore',
-        backupOwnerReference: 'self',
-      },
-    });
+    if (backup.kind === 'object-store') {
+      new ApiObject(this, 'backup-object-store', {
+        apiVersion: 'barmancloud.cnpg.io/v1',
+        kind: 'ObjectStore',
+        metadata: { name: PG_BACKUP_OBJECT_STORE },
+        spec: {
+          retentionPolicy: '7d',
+          configuration: {
+            destinationPath: backup.destinationPath,
+            ...(backup.endpointUrl ? { endpointURL: backup.endpointUrl } : {}),
+            s3Credentials: {
+              accessKeyId: { name: backup.credentialsSecret, key: 'ACCESS_KEY_ID' },
+              secretAccessKey: { name: backup.credentialsSecret, key: 'ACCESS_SECRET_KEY' },
+            },
+            wal: { compression: 'gzip' },
+            data: { compression: 'gzip' },
+          },
+        },
+      });
+    }
+    if (backup.kind !== 'off') {
+      new ApiObject(this, 'daily-backup', {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'ScheduledBackup',
+        metadata: { name: `${PG_CLUSTER_NAME}-daily` },
+        // Six-field cron (seconds first); `immediate` takes the first base backup as soon as the cluster is up.
+        spec: {
+          schedule: '0 0 2 * * *',
+          immediate: true,
+          cluster: { name: PG_CLUSTER_NAME },
+          backupOwnerReference: 'self',
+          ...(backup.kind === 'object-store'
+            ? { method: 'plugin', pluginConfiguration: { name: BARMAN_CLOUD_PLUGIN } }
+            : { method: 'barmanObjectStore' }),
+        },
+      });
+    }
 
     new k8s.KubeNetworkPolicy(this, 'netpol', {
       metadata: { name: `${PG_CLUSTER_NAME}-postgres` },

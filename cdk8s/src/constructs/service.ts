@@ -42,6 +42,8 @@ export interface PaymentServiceProps {
   secretEnv?: Record<string, SecretRef>;
   /** Env vars composed from others with Kubernetes' $(VAR) expansion; declared after secretEnv. */
   derivedEnv?: Record<string, string>;
+  /** Keys of Secrets mounted read-only as files (e.g. a CA certificate), each Secret at its own path. */
+  secretFiles?: Array<{ secretName: string; keys: string[]; mountPath: string }>;
   minReplicas: number;
   maxReplicas: number;
   resources: ResourceBudget;
@@ -128,7 +130,22 @@ export class PaymentService extends Construct {
             failureThreshold: 2,
           }),
           securityContext: APP_CONTAINER_SECURITY,
-          volumeMounts: [{ path: '/tmp', volume: tmp }],
+          volumeMounts: [
+            { path: '/tmp', volume: tmp },
+            ...(props.secretFiles ?? []).map((file, index) => ({
+              path: file.mountPath,
+              readOnly: true,
+              volume: kplus.Volume.fromSecret(
+                this,
+                `secret-file-${index}`,
+                kplus.Secret.fromSecretName(this, `secret-file-ref-${index}`, file.secretName),
+                {
+                  name: `secret-file-${index}`,
+                  items: Object.fromEntries(file.keys.map((key) => [key, { path: key }])),
+                },
+              ),
+            })),
+          ],
         },
       ],
     });
