@@ -48,13 +48,19 @@ function differences(a: unknown, b: unknown, path = ''): string[] {
 
 /**
  * What the standalone stack may change in an object both stacks synthesize: image references (our own images), the
- * Gateway's class and Envoy's infrastructure reference, and the peer allowed to reach ingest (the proxies run in
- * our namespace, not in Envoy Gateway's).
+ * Gateway's class and Envoy's infrastructure reference, the peer allowed to reach ingest (the proxies run in
+ * our namespace, not in Envoy Gateway's), and the API's PostgreSQL TLS settings.
  */
 const ALLOWED: Array<[objectKey: string, path: RegExp]> = [
   ['*', /\.image$/],
   [`Gateway/${GATEWAY_NAME}`, /^\.spec\.(gatewayClassName|infrastructure)(\.|$)/],
   [`NetworkPolicy/${INGEST}`, /^\.spec\.ingress\[0\]\.from\[0\]/],
+  // TLS to PostgreSQL (docs/data-tier.md#tls): CloudNativePG's CA mounted and verify-full in the PG_*_URL values;
+  // the standalone stack has no CA (sslmode=disable).
+  [
+    `Deployment/${API}`,
+    /^\.spec\.template\.spec\.(volumes\[1\]|containers\[0\]\.volumeMounts\[1\]|containers\[0\]\.env\[\d+\]\.value$)/,
+  ],
 ];
 
 function disallowedDifferences(operators: K8sObject[], standalone: K8sObject[]): string[] {
