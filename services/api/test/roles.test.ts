@@ -3,6 +3,9 @@
  * role reads and writes without DDL — also in partitions pg_partman creates after the migrations — and the read role
  * only reads. The test setup creates the login roles as CloudNativePG's managed roles do in a cluster.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { testApiKeys } from '@payment-manager/testkit/auth';
 import { useTestDatabase } from '@payment-manager/testkit/postgres';
 import { describeWith } from '@payment-manager/testkit/services';
@@ -15,6 +18,7 @@ import { createPool } from '../src/db/pool.ts';
 import { createSilvergateClient } from '../src/provider/silvergate.ts';
 import { call } from './support/http.ts';
 
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PERMISSION_DENIED = '42501';
 const MUST_BE_OWNER = '42501';
 
@@ -69,6 +73,27 @@ describeWith(['postgres'], 'service roles: owner runs DDL, the API role only DML
       [SERVICE_ROLES.app],
     );
     expect(rows[0]?.allowed).toBe(true);
+  });
+
+  it('npm run migrate uses PG_MIGRATION_URL (the owner) over PG_URL (the API role)', async () => {
+    const migrate = (env: Record<string, string>) =>
+      promisify(execFile)(process.execPath, ['services/api/src/migrate.ts'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PG_MIGRATION_URL: '', ...env },
+        timeout: 60_000,
+      }).then(
+        ({ stdout }) => ({ code: 0, output: stdout }),
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: err.code,
+          output: `${err.stdout}${err.stderr}`,
+        }),
+      );
+    const asOwner = await migrate({ PG_URL: db.appUrl as string, PG_MIGRATION_URL: db.databaseUrl });
+    expect(asOwner.code, asOwner.output).toBe(0);
+    const asApp = await migrate({ PG_URL: db.appUrl as string });
+    expect(asApp.code, asApp.output).toBe(1);
+    expect(asApp.output).toMatch(/permission denied/);
+    expect(asApp.output).not.toContain(new URL(db.appUrl as string).password);
   });
 
   it('the API serves webhooks and reads as the API role, with plain reads as the read role', async () => {
