@@ -49,8 +49,13 @@ export const CNPG_ENDPOINTS: DatabaseEndpoints = {
   tlsCa: { secret: PG_CA_SECRET, key: PG_CA_KEY },
 };
 
-/** The standalone stack: the same Service names and roles; TLS is not set up there (docs/data-tier.md#tls). */
-export const STANDALONE_ENDPOINTS: DatabaseEndpoints = { ...CNPG_ENDPOINTS, tlsCa: undefined };
+/**
+ * The standalone stack: the same Service names and roles; TLS only with PM_POSTGRES_TLS_SECRET (a Secret made
+ * outside the app, docs/data-tier.md#tls), whose ca.crt the API then verifies against.
+ */
+export function standaloneEndpoints(tlsSecret: string | undefined): DatabaseEndpoints {
+  return { ...CNPG_ENDPOINTS, tlsCa: tlsSecret ? { secret: tlsSecret, key: PG_CA_KEY } : undefined };
+}
 
 export const CITUS_COORDINATOR = 'citus-coordinator';
 export const CITUS_WORKER = 'citus-worker';
@@ -91,6 +96,11 @@ export interface PostgresOptions {
   /** CloudNativePG quorum synchronous replication (PM_POSTGRES_SYNCHRONOUS), docs/data-tier.md#synchronous-replication. */
   synchronous: boolean;
   backup: PostgresBackup;
+  /**
+   * Standalone stack: a Secret (keys tls.crt, tls.key, ca.crt; the certificate naming payments-rw and payments-ro)
+   * that turns TLS on (PM_POSTGRES_TLS_SECRET); undefined = no TLS there. CloudNativePG makes its own.
+   */
+  standaloneTlsSecret?: string;
 }
 
 /**
@@ -113,5 +123,6 @@ export function loadPostgresOptions(env: Record<string, string | undefined>, dev
         credentialsSecret: env.PM_BACKUP_CREDENTIALS_SECRET?.trim() || PG_BACKUP_CREDENTIALS_SECRET,
       }
     : { kind: dev ? 'dev-store' : 'off' };
-  return { synchronous, backup };
+  const standaloneTlsSecret = env.PM_POSTGRES_TLS_SECRET?.trim() || undefined;
+  return { synchronous, backup, ...(standaloneTlsSecret ? { standaloneTlsSecret } : {}) };
 }

@@ -12,7 +12,7 @@ import { PostgresChart } from './charts/postgres.ts';
 import { PostgresStandaloneChart } from './charts/postgres-standalone.ts';
 import { traefikClusterAccess } from './charts/traefik.ts';
 import type { PlatformConfig } from './config.ts';
-import { CITUS_ENDPOINTS, CNPG_ENDPOINTS, STANDALONE_ENDPOINTS } from './database.ts';
+import { CITUS_ENDPOINTS, CNPG_ENDPOINTS, standaloneEndpoints } from './database.ts';
 
 export const CNPG_OPERATOR_NAMESPACE = 'cnpg-system';
 
@@ -69,7 +69,7 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
       config.postgres === 'citus'
         ? CITUS_ENDPOINTS
         : config.stack === 'standalone'
-          ? STANDALONE_ENDPOINTS
+          ? standaloneEndpoints(config.postgresOptions.standaloneTlsSecret)
           : CNPG_ENDPOINTS,
     edgePeer: edgePeer(edge.kind),
   });
@@ -108,6 +108,7 @@ function databaseChart(
       instances: config.postgresInstances,
       password,
       synchronous: config.postgresOptions.synchronous,
+      tlsSecret: config.postgresOptions.standaloneTlsSecret,
       storageClass: config.storageClass,
       files: { repoRoot: config.repoRoot },
     });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadApiConfig } from '@payment-manager/api/config';
 import { describe, expect, it } from 'vitest';
 import { API } from '../src/charts/app.ts';
-import { PG_PRIMARY } from '../src/charts/postgres-standalone.ts';
+import { PG_PRIMARY, PG_REPLICA } from '../src/charts/postgres-standalone.ts';
 import {
   BARMAN_CLOUD_PLUGIN,
   PG_CA_MOUNT,
@@ -77,6 +77,29 @@ describe('PostgreSQL roles and TLS on Kubernetes', () => {
     expect(Object.keys(find(objects, 'ConfigMap', 'postgres-initdb').data)).toContain('020-service-roles.sh');
     const primary = resolveEnv(objects, find(objects, 'StatefulSet', PG_PRIMARY), 'postgres');
     expect(primary.PG_APP_ROLE_PASSWORD).toBe(find(objects, 'Secret', PG_SERVICE_ROLES.app.secret).stringData.password);
+  });
+
+  it('standalone with PM_POSTGRES_TLS_SECRET: ssl=on on every instance, the API verifies against its ca.crt', () => {
+    const { objects } = synthPlatform({ PM_STACK: 'standalone', PM_POSTGRES_TLS_SECRET: 'payments-tls' });
+    for (const name of [PG_PRIMARY, PG_REPLICA]) {
+      const pod = find(objects, 'StatefulSet', name).spec.template.spec;
+      expect(pod.containers[0].args).toEqual(
+        expect.arrayContaining(['ssl=on', 'ssl_key_file=/etc/postgresql/tls/tls.key']),
+      );
+      const volume = pod.volumes.find(
+        (v: { secret?: { secretName: string } }) => v.secret?.secretName === 'payments-tls',
+      );
+      expect(volume.secret.defaultMode).toBe(0o440);
+    }
+    const env = apiEnv(objects);
+    for (const url of [env.PG_URL, env.PG_MIGRATION_URL, env.PG_REPLICA_URL]) {
+      expect(new URL(url as string).searchParams.get('sslmode')).toBe('verify-full');
+    }
+    const pod = find(objects, 'Deployment', API).spec.template.spec;
+    expect(
+      pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'payments-tls').secret
+        .items,
+    ).toEqual([{ key: 'ca.crt', path: 'ca.crt' }]);
   });
 
   it('Citus: one role, as before', () => {

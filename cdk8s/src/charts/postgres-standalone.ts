@@ -19,6 +19,7 @@ import {
 export const PG_PRIMARY = `${PG_CLUSTER_NAME}-primary`;
 export const PG_REPLICA = `${PG_CLUSTER_NAME}-replica`;
 const PG_PORT = 5432;
+const TLS_MOUNT = '/etc/postgresql/tls';
 
 export interface PostgresStandaloneChartProps extends ChartProps {
   image: string;
@@ -27,6 +28,8 @@ export interface PostgresStandaloneChartProps extends ChartProps {
   password: string;
   /** synchronous_standby_names = 'ANY 1 (*)' on the primary (docs/data-tier.md#synchronous-replication). */
   synchronous: boolean;
+  /** Secret with tls.crt / tls.key / ca.crt: ssl=on on every instance (docs/data-tier.md#tls); undefined = off. */
+  tlsSecret?: string;
   storageClass?: string;
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
@@ -69,6 +72,14 @@ export class PostgresStandaloneChart extends Chart {
       },
     });
 
+    // The key must be the postgres user's with 0600, or root's with at most 0640: Secret files are root's, group
+    // fsGroup, so 0440 (checked for real by services/api/test/pg-tls.test.ts).
+    const tls = props.tlsSecret
+      ? {
+          mounts: [{ secret: props.tlsSecret, mountPath: TLS_MOUNT, defaultMode: 0o440 }],
+          args: ['-c', 'ssl=on', '-c', `ssl_cert_file=${TLS_MOUNT}/tls.crt`, '-c', `ssl_key_file=${TLS_MOUNT}/tls.key`],
+        }
+      : { mounts: [], args: [] };
     const common = {
       component: 'database',
       containerName: 'postgres',
@@ -80,6 +91,7 @@ export class PostgresStandaloneChart extends Chart {
       livenessDelaySeconds: 30,
       data: { mountPath: POSTGRES_DATA_MOUNT, size: '2Gi', storageClass: props.storageClass },
       scratch: POSTGRES_SCRATCH,
+      secretMounts: tls.mounts,
     } satisfies Partial<StatefulServiceProps>;
 
     new StatefulService(this, 'primary', {
@@ -114,6 +126,7 @@ export class PostgresStandaloneChart extends Chart {
         // Any one standby must have a commit's WAL before it is acknowledged: a promoted standby has every
         // acknowledged write. With no standby connected, writes wait.
         ...(props.synchronous ? ['-c', 'synchronous_standby_names=ANY 1 (*)'] : []),
+        ...tls.args,
       ],
       configMounts: [initdb],
     });
@@ -127,6 +140,8 @@ export class PostgresStandaloneChart extends Chart {
         PGDATA_ENV,
         { name: 'POSTGRES_PRIMARY_HOST', value: serviceName(CNPG_ENDPOINTS.primary) },
       ],
+      // The image passes `postgres …` arguments on to the standby (deploy/postgres/replica-start.sh).
+      ...(tls.args.length > 0 ? { args: ['postgres', ...tls.args] } : {}),
     });
 
     // The endpoints the app connects to, named as CloudNativePG names them.

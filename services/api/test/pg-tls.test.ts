@@ -106,7 +106,10 @@ describe.skipIf(unavailable !== null)(
       port = await freePort();
       const data = join(dir, 'data');
       await run('chown', ['-R', 'postgres', dir]);
-      await run('chmod', ['0600', join(certs, 'server.key')]);
+      // As a Kubernetes Secret volume presents it to the standalone stack's PostgreSQL (defaultMode 0440): root's,
+      // group postgres (the pod's fsGroup), which PostgreSQL accepts for a root-owned key.
+      await run('chown', ['root:postgres', join(certs, 'server.key')]);
+      await run('chmod', ['0440', join(certs, 'server.key')]);
       await run('chmod', ['0755', dir]);
       await asPostgres(`${PG_BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust']);
       writeFileSync(
