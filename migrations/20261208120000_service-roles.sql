@@ -1,7 +1,8 @@
 -- Up Migration
 -- Least-privilege service roles (docs/data-tier.md#roles). The role running the migrations owns every table and
 -- is the only one with DDL. Two login roles, created by the deployment with their passwords (never here), get:
---   payments_app   the API: SELECT/INSERT/UPDATE/DELETE on the domain tables, no CREATE on the schema, no ownership;
+--   payments_app   the API: SELECT/INSERT/UPDATE/DELETE on the domain tables, no CREATE on the schema, no ownership,
+--                  the migration history read-only (readiness checks it);
 --   payments_read  replica reads: SELECT only.
 -- A role the deployment has not created is skipped (development with one role). The grants live in a function so
 -- that every migration run repeats them (services/api/src/db/migrations.ts): a role created after this migration
@@ -67,8 +68,9 @@ BEGIN
         GRANT USAGE ON SCHEMA public TO payments_app;
         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO payments_app;
         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO payments_app;
-        -- The migration history is the owner's business alone.
+        -- The migration history is written by the owner alone; the API's readiness reads it (schema current?).
         REVOKE ALL ON public.pgmigrations FROM payments_app;
+        GRANT SELECT ON public.pgmigrations TO payments_app;
         -- Partitions that pg_partman creates later (as the owner, see dispute_events_maintenance) get the same.
         ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO payments_app;
         ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO payments_app;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { loadApiConfig } from '@payment-manager/api/config';
 import { describe, expect, it } from 'vitest';
-import { API } from '../src/charts/app.ts';
+import { API, MIGRATE_ARGS } from '../src/charts/app.ts';
 import { PG_PRIMARY, PG_REPLICA } from '../src/charts/postgres-standalone.ts';
 import {
   BARMAN_CLOUD_PLUGIN,
@@ -30,10 +30,12 @@ function find(objects: K8sObject[], kind: string, name?: string): K8sObject {
 const apiEnv = (objects: K8sObject[]) => resolveEnv(objects, find(objects, 'Deployment', API), API);
 
 describe('PostgreSQL roles and TLS on Kubernetes', () => {
-  it('CloudNativePG: the API runs as the read/write role, reads as the read-only role, migrates as the owner, all verify-full', () => {
+  it('CloudNativePG: the API runs as the read/write role, reads as the read-only role, its init container migrates as the owner, all verify-full', () => {
     const { objects } = synthPlatform();
     const env = apiEnv(objects);
-    const urls = { PG_URL: env.PG_URL, PG_MIGRATION_URL: env.PG_MIGRATION_URL, PG_REPLICA_URL: env.PG_REPLICA_URL };
+    const deployment = find(objects, 'Deployment', API);
+    const migrate = resolveEnv(objects, deployment, 'migrate');
+    const urls = { PG_URL: env.PG_URL, PG_MIGRATION_URL: migrate.PG_MIGRATION_URL, PG_REPLICA_URL: env.PG_REPLICA_URL };
     const users = Object.fromEntries(Object.entries(urls).map(([k, v]) => [k, new URL(v as string).username]));
     expect(users).toEqual({
       PG_URL: PG_SERVICE_ROLES.app.name,
@@ -47,15 +49,25 @@ describe('PostgreSQL roles and TLS on Kubernetes', () => {
       // CloudNativePG's server certificate names its -rw / -ro Services.
       expect(new URL(url as string).hostname).toMatch(/^payments-r[wo]$/);
     }
+    // The API container holds no owner credential and does not migrate; the init container runs the migrate command.
     const config = loadApiConfig(env);
-    expect(config.pgMigrationUrl).not.toBe(config.pgUrl);
+    expect(config.migrateOnStart).toBe(false);
+    expect(config.pgMigrationUrl).toBe(config.pgUrl);
+    const secretsOf = (container: { env: Array<{ valueFrom?: { secretKeyRef?: { name: string } } }> }) =>
+      container.env.flatMap((e) => e.valueFrom?.secretKeyRef?.name ?? []);
+    const pod = deployment.spec.template.spec;
+    expect(secretsOf(pod.containers[0])).not.toContain(PG_CREDENTIALS_SECRET);
+    expect(secretsOf(pod.initContainers[0])).toContain(PG_CREDENTIALS_SECRET);
+    expect(pod.initContainers[0].args).toEqual(MIGRATE_ARGS);
+    expect(pod.initContainers[0].image).toBe(pod.containers[0].image);
+    expect(pod.initContainers[0].securityContext).toEqual(pod.containers[0].securityContext);
 
-    const pod = find(objects, 'Deployment', API).spec.template.spec;
     const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === PG_CA_MOUNT);
     expect(mount?.readOnly).toBe(true);
     const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
     expect(volume.secret.secretName).toBe(PG_CA_SECRET);
     expect(volume.secret.items).toEqual([{ key: 'ca.crt', path: 'ca.crt' }]);
+    expect(pod.initContainers[0].volumeMounts).toContainEqual(mount);
 
     const cluster = find(objects, 'Cluster');
     expect(cluster.spec.managed.roles).toEqual(
@@ -92,7 +104,8 @@ describe('PostgreSQL roles and TLS on Kubernetes', () => {
       expect(volume.secret.defaultMode).toBe(0o440);
     }
     const env = apiEnv(objects);
-    for (const url of [env.PG_URL, env.PG_MIGRATION_URL, env.PG_REPLICA_URL]) {
+    const migrate = resolveEnv(objects, find(objects, 'Deployment', API), 'migrate');
+    for (const url of [env.PG_URL, migrate.PG_MIGRATION_URL, env.PG_REPLICA_URL]) {
       expect(new URL(url as string).searchParams.get('sslmode')).toBe('verify-full');
     }
     const pod = find(objects, 'Deployment', API).spec.template.spec;
@@ -106,6 +119,7 @@ describe('PostgreSQL roles and TLS on Kubernetes', () => {
     const env = apiEnv(synthPlatform({ PM_POSTGRES: 'citus' }).objects);
     expect(new URL(env.PG_URL as string).username).toBe('payments');
     expect(env.PG_MIGRATION_URL).toBeUndefined();
+    expect(loadApiConfig(env).migrateOnStart).toBe(true);
   });
 });
 

@@ -59,7 +59,7 @@ const ALLOWED: Array<[objectKey: string, path: RegExp]> = [
   // the standalone stack has no CA (sslmode=disable).
   [
     `Deployment/${API}`,
-    /^\.spec\.template\.spec\.(volumes\[1\]|containers\[0\]\.volumeMounts\[1\]|containers\[0\]\.env\[\d+\]\.value$)/,
+    /^\.spec\.template\.spec\.(volumes\[1\]|(containers|initContainers)\[0\]\.(volumeMounts\[1\]|env\[\d+\]\.value$))/,
   ],
 ];
 

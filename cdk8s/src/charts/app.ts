@@ -46,33 +46,38 @@ export interface AppChartProps extends ChartProps {
 }
 
 /**
- * The credentials behind PG_URL (DB_*), PG_MIGRATION_URL (DB_OWNER_*) and PG_REPLICA_URL (DB_READ_*), declared
- * before the URLs: Kubernetes expands $(VAR) only for variables defined earlier in the list. With service roles the
- * API runs as the read/write role, reads replicas as the read-only role and migrates as the owner
- * (docs/data-tier.md#roles); without (Citus), the owner is all three.
+ * The credentials behind PG_URL (DB_*), PG_REPLICA_URL (DB_READ_*) and, in the init container, PG_MIGRATION_URL
+ * (DB_OWNER_*), declared before the URLs: Kubernetes expands $(VAR) only for variables defined earlier in the list.
+ * With service roles the API runs as the read/write role and reads replicas as the read-only role, and only the
+ * init container migrates as the owner (docs/data-tier.md#roles); without (Citus), the owner is all of them.
  */
+const basicAuth = (secretName: string, prefix: string): Record<string, SecretRef> => ({
+  [`${prefix}_USER`]: { secretName, key: 'username' },
+  [`${prefix}_PASSWORD`]: { secretName, key: 'password' },
+});
+
 function dbSecretEnv(database: DatabaseEndpoints): Record<string, SecretRef> {
-  const basicAuth = (secretName: string, prefix: string): Record<string, SecretRef> => ({
-    [`${prefix}_USER`]: { secretName, key: 'username' },
-    [`${prefix}_PASSWORD`]: { secretName, key: 'password' },
-  });
   if (!database.serviceRoles) return basicAuth(PG_CREDENTIALS_SECRET, 'DB');
   return {
     ...basicAuth(PG_SERVICE_ROLES.app.secret, 'DB'),
-    ...basicAuth(PG_CREDENTIALS_SECRET, 'DB_OWNER'),
     ...(database.replica ? basicAuth(PG_SERVICE_ROLES.read.secret, 'DB_READ') : {}),
   };
 }
+
+/** The API image's one-shot migrations command (deploy/api.Dockerfile), as the pod's init container runs it. */
+export const MIGRATE_ARGS = ['node', 'services/api/src/migrate.ts'];
 
 /**
  * The application: ingest and API in kafka mode, configuration, NetworkPolicies and (for kind/dev) the WireMock
  * "Silvergate". Provider webhooks reach ingest through the Gateway (charts/gateway.ts).
  *
- * Migrations have one mechanism on Kubernetes: the API applies them at start-up, under node-pg-migrate's
- * advisory lock, before it listens. Its startup and readiness probes therefore pass only once the schema is
- * current, and the Deployment's rolling update keeps the previous pods serving until new ones are ready: no pod
- * of a new version serves before its migrations have run. Migrations must stay compatible with the version
- * still serving during the rollout (add first, remove in a later release).
+ * Migrations run before the API of each pod listens, under node-pg-migrate's advisory lock (pods starting together
+ * queue): with service roles (docs/data-tier.md#roles) in the pod's init container `migrate`, as the schema owner,
+ * so the API container never holds the owner's credentials; with one role (Citus) in the API's own start-up. Its
+ * startup and readiness probes therefore pass only once the schema is current, and the Deployment's rolling update
+ * keeps the previous pods serving until new ones are ready: no pod of a new version serves before its migrations
+ * have run. Migrations must stay compatible with the version still serving during the rollout (add first, remove
+ * in a later release).
  */
 export class AppChart extends Chart {
   readonly api: PaymentService;
@@ -139,11 +144,21 @@ export class AppChart extends Chart {
     }
     const dbEnv = {
       PG_URL: pgUrlFromEnv(database.primary, database),
-      ...(database.serviceRoles ? { PG_MIGRATION_URL: pgUrlFromEnv(database.primary, database, 'DB_OWNER') } : {}),
       ...(database.replica
         ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica, database, database.serviceRoles ? 'DB_READ' : 'DB') }
         : {}),
+      ...(database.serviceRoles ? { MIGRATE_ON_START: 'false' } : {}),
     };
+    const migrateStep = database.serviceRoles
+      ? {
+          initContainer: {
+            name: 'migrate',
+            args: MIGRATE_ARGS,
+            secretEnv: basicAuth(PG_CREDENTIALS_SECRET, 'DB_OWNER'),
+            derivedEnv: { PG_MIGRATION_URL: pgUrlFromEnv(database.primary, database, 'DB_OWNER') },
+          },
+        }
+      : {};
 
     this.api = new PaymentService(this, 'api', {
       name: API,
@@ -154,6 +169,7 @@ export class AppChart extends Chart {
       configMap: apiConfig,
       secretEnv: { ...dbSecretEnv(database), ...webhookEnv, ...apiKeyEnv },
       derivedEnv: dbEnv,
+      ...migrateStep,
       // The server certificate's CA for sslmode=verify-full (CloudNativePG's <cluster>-ca Secret).
       ...(database.tlsCa
         ? { secretFiles: [{ secretName: database.tlsCa.secret, keys: [database.tlsCa.key], mountPath: PG_CA_MOUNT }] }

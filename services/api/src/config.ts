@@ -25,6 +25,11 @@ export interface ApiConfig {
    */
   pgMigrationUrl: string;
   /**
+   * Apply pending migrations before listening (MIGRATE_ON_START, default true). Off where a separate step migrates
+   * with the owner's credentials (Kubernetes: the API pod's init container), so the API process never holds them.
+   */
+  migrateOnStart: boolean;
+  /**
    * Optional streaming replica for plain reads, ideally as the read-only role; writes and reads inside transactions
    * stay on the primary.
    */
@@ -66,6 +71,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     host: read.optional('HOST', '0.0.0.0'),
     pgUrl,
     pgMigrationUrl: read.maybe('PG_MIGRATION_URL') ?? pgUrl,
+    migrateOnStart: read.boolean('MIGRATE_ON_START', true),
     pgReplicaUrl: read.maybe('PG_REPLICA_URL') ?? null,
     pgReplicaMaxLagMs: read.duration('PG_REPLICA_MAX_LAG', '1s'),
     pgPoolMax: read.integer('PG_POOL_MAX', 10, 1, 1000),

@@ -4,6 +4,7 @@
  * only reads. The test setup creates the login roles as CloudNativePG's managed roles do in a cluster.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { testApiKeys } from '@payment-manager/testkit/auth';
@@ -13,9 +14,11 @@ import { chargebackWebhook, orderWebhook } from '@payment-manager/testkit/webhoo
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.ts';
+import { loadApiConfig } from '../src/config.ts';
 import { runMigrations, runPartitionMaintenance, SERVICE_ROLES } from '../src/db/migrations.ts';
 import { createPool } from '../src/db/pool.ts';
 import { createSilvergateClient } from '../src/provider/silvergate.ts';
+import { startApiServer } from '../src/server.ts';
 import { call } from './support/http.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -57,16 +60,18 @@ describeWith(['postgres'], 'service roles: owner runs DDL, the API role only DML
     expect(owners.map((row) => row.owner)).not.toContain(SERVICE_ROLES.read);
   });
 
-  it('the API role cannot run DDL: CREATE TABLE, ALTER TABLE, DROP TABLE and the migration history are refused', async () => {
+  it('the API role cannot run DDL: CREATE TABLE, ALTER TABLE, DROP TABLE, CREATE SCHEMA, writing the migration history', async () => {
     expect((await sqlError(appPool, 'CREATE TABLE public.intruder (id int)')).code).toBe(PERMISSION_DENIED);
     expect((await sqlError(appPool, 'ALTER TABLE public.orders ADD COLUMN intruder int')).code).toBe(MUST_BE_OWNER);
     expect((await sqlError(appPool, 'DROP TABLE public.evidence')).code).toBe(MUST_BE_OWNER);
-    expect((await sqlError(appPool, 'SELECT * FROM public.pgmigrations')).code).toBe(PERMISSION_DENIED);
+    // It reads the migration history (readiness: is the schema current?) but cannot write it.
+    expect((await appPool.query('SELECT count(*)::int AS n FROM public.pgmigrations')).rows[0].n).toBeGreaterThan(0);
+    expect((await sqlError(appPool, 'DELETE FROM public.pgmigrations')).code).toBe(PERMISSION_DENIED);
     expect((await sqlError(appPool, 'CREATE SCHEMA intruder')).code).toBe(PERMISSION_DENIED);
   });
 
   it('migrations as the API role fail; as the owner they succeed and repeat the grants', async () => {
-    await expect(runMigrations({ databaseUrl: db.appUrl as string })).rejects.toThrow(/permission denied/);
+    await expect(runMigrations({ databaseUrl: db.appUrl as string })).rejects.toThrow(/permission denied|must be owner/);
     await runMigrations({ databaseUrl: db.databaseUrl });
     const { rows } = await db.pool.query<{ allowed: boolean }>(
       `SELECT has_table_privilege($1, 'public.orders', 'INSERT') AS allowed`,
@@ -92,8 +97,31 @@ describeWith(['postgres'], 'service roles: owner runs DDL, the API role only DML
     expect(asOwner.code, asOwner.output).toBe(0);
     const asApp = await migrate({ PG_URL: db.appUrl as string });
     expect(asApp.code, asApp.output).toBe(1);
-    expect(asApp.output).toMatch(/permission denied/);
+    expect(asApp.output).toMatch(/permission denied|must be owner/);
     expect(asApp.output).not.toContain(new URL(db.appUrl as string).password);
+  });
+
+  it('the API process starts with the API and read roles only when a separate step migrates (MIGRATE_ON_START=false)', async () => {
+    const config = loadApiConfig({
+      PG_URL: db.appUrl as string,
+      PG_REPLICA_URL: db.readUrl as string,
+      MIGRATE_ON_START: 'false',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      WEBHOOK_MODE: 'sync',
+      WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+      SILVERGATE_BASE_URL: 'http://127.0.0.1:9',
+      SILVERGATE_CAPTURE_PATH: '/c',
+      SILVERGATE_SUBMIT_REPRESENTMENT_PATH: '/s',
+    });
+    const api = await startApiServer(config, { logger: false });
+    try {
+      // Readiness includes "migrations applied", read from pgmigrations as the API role.
+      const ready = await fetch(`${api.url}/health/ready`);
+      expect(ready.status, await ready.text()).toBe(200);
+    } finally {
+      await api.close();
+    }
   });
 
   it('the API serves webhooks and reads as the API role, with plain reads as the read role', async () => {

@@ -99,6 +99,10 @@ describe('loadApiConfig', () => {
     const config = loadApiConfig({ ...REQUIRED, PG_MIGRATION_URL: owner });
     expect(config.pgMigrationUrl).toBe(owner);
     expect(config.pgUrl).toBe(REQUIRED.PG_URL);
+    // Kubernetes migrates in an init container; the API then skips its start-up run.
+    expect(loadApiConfig(REQUIRED).migrateOnStart).toBe(true);
+    expect(loadApiConfig({ ...REQUIRED, MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+    expect(() => loadApiConfig({ ...REQUIRED, MIGRATE_ON_START: 'nope' })).toThrow(/MIGRATE_ON_START/);
   });
 
   it('accepts the libpq key/value PG_URL used by the compose file', () => {
