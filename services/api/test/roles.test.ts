@@ -71,7 +71,9 @@ describeWith(['postgres'], 'service roles: owner runs DDL, the API role only DML
   });
 
   it('migrations as the API role fail; as the owner they succeed and repeat the grants', async () => {
-    await expect(runMigrations({ databaseUrl: db.appUrl as string })).rejects.toThrow(/permission denied|must be owner/);
+    await expect(runMigrations({ databaseUrl: db.appUrl as string })).rejects.toThrow(
+      /permission denied|must be owner/,
+    );
     await runMigrations({ databaseUrl: db.databaseUrl });
     const { rows } = await db.pool.query<{ allowed: boolean }>(
       `SELECT has_table_privilege($1, 'public.orders', 'INSERT') AS allowed`,
