@@ -55,3 +55,7 @@ if dpkg --compare-versions "$(dpkg-query -W -f='${Version}' postgresql-15)" lt 1
   apt_get install -y -qq --only-upgrade postgresql-15 >/dev/null
 fi
 command -v go >/dev/null || log "warning: go is missing; kube-apiserver, the Collector and Tempo are built with it on first use"
+
+# The restore drill's barman-cloud and S3 server (PyPI) in a virtualenv cached outside the clone (re-installed only
+# when a pinned version changes): scripts/restore-drill.sh, docs/data-tier.md#backups-and-the-restore-drill.
+"$(dirname "${BASH_SOURCE[0]}")/barman-venv.sh" >&2

@@ -12,7 +12,7 @@ import { oneLineErrors, parseCli } from '@payment-manager/shared/cli';
 import { clusterPrerequisites } from '../src/cluster-prerequisites.ts';
 import { loadPlatformConfig, type PlatformConfig } from '../src/config.ts';
 import { buildPlatform } from '../src/platform.ts';
-import { credentialsInUse, expectedExistingSecrets } from '../src/secrets.ts';
+import { expectedExistingSecrets } from '../src/secrets.ts';
 import { Applier, isNotFound, loadKubeConfig, waitForCrdsEstablished } from './kube.ts';
 
 /** The platform's objects, in the chart order that applies in a working order (namespace first). */
@@ -45,7 +45,7 @@ export async function missingSecrets(kc: KubeConfig, config: PlatformConfig): Pr
   if (config.secrets.source !== 'existing') return [];
   const core = kc.makeApiClient(CoreV1Api);
   const missing: string[] = [];
-  const expected = expectedExistingSecrets(config.secrets, credentialsInUse(config.stack, config.postgres));
+  const expected = expectedExistingSecrets(config.secrets);
   for (const [name, keys] of Object.entries(expected)) {
     try {
       const secret = await core.readNamespacedSecret({ name, namespace: config.namespace });

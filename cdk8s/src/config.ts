@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envReader } from '@payment-manager/shared';
+import { loadPostgresOptions, type PostgresOptions } from './database.ts';
 import { loadSecretsConfig, type SecretsConfig } from './secrets.ts';
 
 export { devApiKeys, devWebhookSecret } from './secrets.ts';
@@ -79,6 +80,8 @@ export interface PlatformConfig {
   profile: 'default' | 'dev';
   minReplicas: number;
   postgresInstances: number;
+  /** Synchronous replication and backups (cdk8s/src/database.ts, docs/data-tier.md). */
+  postgresOptions: PostgresOptions;
   logLevel: 'debug' | 'info';
 }
 
@@ -207,6 +210,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
   const stack = oneOf('PM_STACK', STACKS, env.PM_STACK);
   const storageClass = env.PM_STORAGE_CLASS?.trim() || undefined;
   const postgres = oneOf('PM_POSTGRES', POSTGRES_FLAVOURS, env.PM_POSTGRES);
+  const postgresOptions = loadPostgresOptions(env, dev);
   return {
     repoRoot,
     namespace: env.PM_NAMESPACE?.trim() || 'payment-manager',
@@ -226,7 +230,13 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     silvergateBaseUrl: env.PM_SILVERGATE_BASE_URL?.trim() || 'http://silvergate-stub:8080',
     gatewayHost: env.PM_GATEWAY_HOST?.trim() ?? '',
     gatewayNodePort: gatewayNodePort(env.PM_GATEWAY_NODE_PORT),
-    secrets: loadSecretsConfig(env, { repoRoot, dev, stack, postgres }),
+    secrets: loadSecretsConfig(env, {
+      repoRoot,
+      dev,
+      stack,
+      postgres,
+      backupDevStore: postgresOptions.backup.kind === 'dev-store',
+    }),
     gatewayTls: gatewayTls(env, stack, gatewayNodePort(env.PM_GATEWAY_NODE_PORT)),
     // Three KRaft nodes (controller + broker each) for replication factor 3; dev runs one.
     kafka: { replicas: dev ? 1 : 3, storage: '2Gi' },
@@ -238,6 +248,7 @@ export function loadPlatformConfig(env: Env = process.env, repoRoot: string = RE
     // 1 primary + 2 streaming replicas; dev keeps one replica so that PG_REPLICA_URL still has a target. The local
     // 2-core cluster runs 2 (scripts/cluster.sh): the CPU requests of a third would leave no room for a rolling update.
     postgresInstances: envReader(env).integer('PM_POSTGRES_INSTANCES', dev ? 2 : 3, 2, 9),
+    postgresOptions,
     logLevel: dev ? 'debug' : 'info',
   };
 }

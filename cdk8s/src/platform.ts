@@ -13,7 +13,7 @@ import { PostgresChart } from './charts/postgres.ts';
 import { PostgresStandaloneChart } from './charts/postgres-standalone.ts';
 import { traefikClusterAccess } from './charts/traefik.ts';
 import type { PlatformConfig } from './config.ts';
-import { CITUS_ENDPOINTS, CNPG_ENDPOINTS } from './database.ts';
+import { CITUS_ENDPOINTS, CNPG_ENDPOINTS, standaloneEndpoints } from './database.ts';
 
 export const CNPG_OPERATOR_NAMESPACE = 'cnpg-system';
 
@@ -82,7 +82,12 @@ export function buildPlatform(config: PlatformConfig, options: PlatformOptions =
     ...ns,
     config,
     // The standalone stack publishes CloudNativePG's Service names too (charts/postgres-standalone.ts).
-    database: config.postgres === 'citus' ? CITUS_ENDPOINTS : CNPG_ENDPOINTS,
+    database:
+      config.postgres === 'citus'
+        ? CITUS_ENDPOINTS
+        : config.stack === 'standalone'
+          ? standaloneEndpoints(config.postgresOptions.standaloneTlsSecret)
+          : CNPG_ENDPOINTS,
     edgePeer: edgePeer(edge.kind),
   });
   const gateway = new GatewayChart(app, 'gateway', {
@@ -123,6 +128,8 @@ function databaseChart(
       image: config.images.postgres,
       instances: config.postgresInstances,
       secrets,
+      synchronous: config.postgresOptions.synchronous,
+      tlsSecret: config.postgresOptions.standaloneTlsSecret,
       storageClass: config.storageClass,
       files: { repoRoot: config.repoRoot },
     });
@@ -133,6 +140,7 @@ function databaseChart(
     secrets,
     operatorNamespace: CNPG_OPERATOR_NAMESPACE,
     backup: { image: config.images.backupStore },
+    options: config.postgresOptions,
   });
 }
 

@@ -27,17 +27,26 @@ import { createSignatureVerifier, parseWebhookSecrets } from '@payment-manager/s
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { PG_APP_USER } from './database.ts';
+import { PG_APP_USER, PG_SERVICE_ROLES } from './database.ts';
 
 export const SECRET_SOURCES = ['existing', 'external', 'env', 'dev'] as const;
 export type SecretSource = (typeof SECRET_SOURCES)[number];
 
-export type CredentialId = 'webhook' | 'apiKeys' | 'database' | 'backupStore' | 'grafanaAdmin';
+export type CredentialId =
+  | 'webhook'
+  | 'apiKeys'
+  | 'database'
+  | 'databaseApp'
+  | 'databaseRead'
+  | 'backupStore'
+  | 'grafanaAdmin';
 
 /** Access key id of the in-cluster backup store (an identity name, not a secret). */
 export const BACKUP_ACCESS_KEY_ID = 'cloudnative-pg';
 /** Development values that are not in deploy/env (published all the same: they are in this file). */
 export const DEV_PG_PASSWORD = 'payments-dev-only';
+export const DEV_PG_APP_PASSWORD = `${DEV_PG_PASSWORD}-app`;
+export const DEV_PG_READ_PASSWORD = `${DEV_PG_PASSWORD}-read`;
 export const DEV_BACKUP_SECRET_KEY = 'backups-dev-only';
 export const DEV_GRAFANA_ADMIN_PASSWORD = 'grafana-dev-only';
 /** Grafana's admin login name (the password is the secret). */
@@ -120,13 +129,35 @@ export const CREDENTIALS: Record<CredentialId, CredentialSpec> = {
     data: (password) => ({ username: PG_APP_USER, password }),
     devValue: () => DEV_PG_PASSWORD,
   },
+  databaseApp: {
+    nameVar: 'PM_SECRET_DB_APP',
+    defaultName: 'payments-db-app',
+    keys: ['username', 'password'],
+    type: 'kubernetes.io/basic-auth',
+    valueVar: 'PM_PG_APP_PASSWORD',
+    describe: `the password of the API's PostgreSQL role ${PG_SERVICE_ROLES.app.name} (read/write, no DDL)`,
+    check: (value) => [urlSafe('PM_PG_APP_PASSWORD', value)],
+    data: (password) => ({ username: PG_SERVICE_ROLES.app.name, password }),
+    devValue: () => DEV_PG_APP_PASSWORD,
+  },
+  databaseRead: {
+    nameVar: 'PM_SECRET_DB_READ',
+    defaultName: 'payments-db-read',
+    keys: ['username', 'password'],
+    type: 'kubernetes.io/basic-auth',
+    valueVar: 'PM_PG_READ_PASSWORD',
+    describe: `the password of the read-only PostgreSQL role ${PG_SERVICE_ROLES.read.name} (replica reads)`,
+    check: (value) => [urlSafe('PM_PG_READ_PASSWORD', value)],
+    data: (password) => ({ username: PG_SERVICE_ROLES.read.name, password }),
+    devValue: () => DEV_PG_READ_PASSWORD,
+  },
   backupStore: {
     nameVar: 'PM_SECRET_BACKUP_STORE',
     defaultName: 'backup-store-credentials',
     keys: ['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY', 's3.json'],
     type: 'Opaque',
     valueVar: 'PM_BACKUP_SECRET_KEY',
-    describe: `the secret key of the in-cluster backup store (access key ${BACKUP_ACCESS_KEY_ID})`,
+    describe: `the secret key of the dev profile's in-cluster backup store (access key ${BACKUP_ACCESS_KEY_ID})`,
     check: (value) => [value],
     data: (secretKey) => ({
       ACCESS_KEY_ID: BACKUP_ACCESS_KEY_ID,
@@ -176,6 +207,8 @@ export interface SecretsConfig {
   /** PM_SECRETS=external: where the ExternalSecrets read from. */
   store?: { name: string; kind: 'ClusterSecretStore' | 'SecretStore' };
   credentials: Record<CredentialId, CredentialRef>;
+  /** The credentials this configuration's workloads read (credentialsInUse). */
+  inUse: CredentialId[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -218,7 +251,13 @@ const CREDENTIAL_VARIABLE = /SECRET|PASSWORD|KEY|TOKEN/;
  * docs/, and the development values above. Webhook secrets are listed without their whsec_ prefix.
  */
 export function publishedValues(repoRoot: string): Set<string> {
-  const values = new Set<string>([DEV_PG_PASSWORD, DEV_BACKUP_SECRET_KEY, DEV_GRAFANA_ADMIN_PASSWORD]);
+  const values = new Set<string>([
+    DEV_PG_PASSWORD,
+    DEV_PG_APP_PASSWORD,
+    DEV_PG_READ_PASSWORD,
+    DEV_BACKUP_SECRET_KEY,
+    DEV_GRAFANA_ADMIN_PASSWORD,
+  ]);
   const add = (v: string) => {
     const value = v.trim();
     if (value.length < 4) return;
@@ -255,14 +294,24 @@ export function publishedValues(repoRoot: string): Set<string> {
   return values;
 }
 
+/** What decides which credentials the workloads read. */
+export interface CredentialsContext {
+  stack: string;
+  postgres: string;
+  /** CloudNativePG backs up to the dev profile's in-cluster store (database.ts, PostgresBackup `dev-store`). */
+  backupDevStore: boolean;
+}
+
 /**
- * The credentials a configuration's workloads read: the backup store exists only with CloudNativePG's stack, Grafana
- * only with the operators stack (charts/observability.ts).
+ * The credentials a configuration's workloads read: the service roles exist except on Citus (one role there), the
+ * in-cluster backup store only with CloudNativePG in the dev profile, Grafana only with the operators stack
+ * (charts/observability.ts).
  */
-export function credentialsInUse(stack: string, postgres: string): CredentialId[] {
+export function credentialsInUse(ctx: CredentialsContext): CredentialId[] {
   const ids: CredentialId[] = ['webhook', 'apiKeys', 'database'];
-  if (stack === 'operators' && postgres === 'cnpg') ids.push('backupStore');
-  if (stack === 'operators') ids.push('grafanaAdmin');
+  if (ctx.postgres !== 'citus') ids.push('databaseApp', 'databaseRead');
+  if (ctx.stack === 'operators' && ctx.postgres === 'cnpg' && ctx.backupDevStore) ids.push('backupStore');
+  if (ctx.stack === 'operators') ids.push('grafanaAdmin');
   return ids;
 }
 
@@ -286,7 +335,7 @@ function secretValue(env: Env, id: CredentialId, published: Set<string>): string
 /** Reads PM_SECRETS and the variables of the chosen source (see the top of this file). */
 export function loadSecretsConfig(
   env: Env,
-  ctx: { repoRoot: string; dev: boolean; stack: string; postgres: string },
+  ctx: CredentialsContext & { repoRoot: string; dev: boolean },
 ): SecretsConfig {
   for (const [retired, now] of Object.entries(RETIRED))
     if (env[retired] !== undefined)
@@ -303,7 +352,7 @@ export function loadSecretsConfig(
         );
   const published = source === 'env' ? publishedValues(ctx.repoRoot) : new Set<string>();
   const credentials = {} as Record<CredentialId, CredentialRef>;
-  const inUse = credentialsInUse(ctx.stack, ctx.postgres);
+  const inUse = credentialsInUse(ctx);
   for (const id of Object.keys(CREDENTIALS) as CredentialId[]) {
     const spec = CREDENTIALS[id];
     const name = read.optional(spec.nameVar, spec.defaultName);
@@ -320,14 +369,14 @@ export function loadSecretsConfig(
     }
     credentials[id] = ref;
   }
-  if (source !== 'external') return { source, credentials };
+  if (source !== 'external') return { source, credentials, inUse };
   const storeName = read.maybe('PM_SECRET_STORE');
   if (!storeName)
     throw new ConfigError(
       'PM_SECRETS=external needs PM_SECRET_STORE, the name of the (Cluster)SecretStore to read from',
     );
   const kind = read.oneOf('PM_SECRET_STORE_KIND', 'ClusterSecretStore', ['ClusterSecretStore', 'SecretStore'] as const);
-  return { source, store: { name: storeName, kind }, credentials };
+  return { source, store: { name: storeName, kind }, credentials, inUse };
 }
 
 export interface PlatformSecretProps {
@@ -369,8 +418,9 @@ export class PlatformSecret extends Construct {
 }
 
 /** The Secrets the objects reference but this synth does not create, with their keys (what must exist). */
-export function expectedExistingSecrets(secrets: SecretsConfig, inUse: CredentialId[]): Record<string, string[]> {
+export function expectedExistingSecrets(secrets: SecretsConfig): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const id of inUse) if (!secrets.credentials[id].data) out[secrets.credentials[id].name] = CREDENTIALS[id].keys;
+  for (const id of secrets.inUse)
+    if (!secrets.credentials[id].data) out[secrets.credentials[id].name] = CREDENTIALS[id].keys;
   return out;
 }

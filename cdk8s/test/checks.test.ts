@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API, INGEST } from '../src/charts/app.ts';
+import { PG_SERVICE_ROLES } from '../src/database.ts';
+import { CREDENTIALS } from '../src/secrets.ts';
 import { crossReferenceProblems, policyViolations } from './support/checks.ts';
 import { type K8sObject, parseYamlStream, synthPlatform } from './support/manifests.ts';
 import { crdSchemas, crdValidator, validateCore } from './support/schema.ts';
@@ -72,7 +74,7 @@ describe('the offline checks detect broken manifests', () => {
       `Service/payment-manager/${INGEST}: selector`,
       'targetPort 3999 is not a container port',
       'livenessProbe port 4000 is not a declared container port',
-      'references missing key payments-db-credentials/pass',
+      `references missing key ${CREDENTIALS[PG_SERVICE_ROLES.app.credential].defaultName}/pass`,
       'envFrom ConfigMap no-such-config is missing',
       'backend port 80 is not a port of Service/payment-manager/ingest',
       'has no listener smtp',

@@ -5,10 +5,11 @@ import { loadApiConfig } from '@payment-manager/api/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
-import { API, BODY_LIMIT_BYTES, INGEST } from '../src/charts/app.ts';
+import { API, BODY_LIMIT_BYTES, INGEST, MIGRATE_ARGS } from '../src/charts/app.ts';
 import { GATEWAY_NAMESPACE, REDIRECT_ROUTE } from '../src/charts/gateway.ts';
 import { dashboardsPath } from '../src/charts/observability.ts';
 import { loadPlatformConfig } from '../src/config.ts';
+import { PG_CA_KEY, PG_CA_SECRET } from '../src/database.ts';
 import { KAFKA_USERS } from '../src/kafka-access.ts';
 import { buildPlatform } from '../src/platform.ts';
 import { KAFKA_TOPICS, KAFKA_VERSION } from '../src/topics.ts';
@@ -76,7 +77,10 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
   });
 
   it('cross-references resolve (selectors, ports, probes, ConfigMap/Secret keys, ingress, RBAC)', () => {
-    expect(crossReferenceProblems(objects, { externalSecrets: EXTERNAL_SECRETS })).toEqual([]);
+    // CloudNativePG makes the cluster's CA Secret, which the API mounts for verify-full.
+    expect(
+      crossReferenceProblems(objects, { externalSecrets: { ...EXTERNAL_SECRETS, [PG_CA_SECRET]: [PG_CA_KEY] } }),
+    ).toEqual([]);
   });
 
   it('our images are exactly the skaffold artifacts', () => {
@@ -115,9 +119,11 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
       expect(new URL(api.PG_URL as string).host).toBe(`${cluster.metadata.name}-rw:5432`);
       expect(new URL(api.PG_REPLICA_URL as string).host).toBe(`${cluster.metadata.name}-ro:5432`);
       expect(cluster.spec.instances).toBeGreaterThanOrEqual(2);
+      // The owner CloudNativePG bootstraps is the role that migrates, in the API pod's init container
+      // (docs/data-tier.md#roles).
       expect(cluster.spec.bootstrap.initdb.secret.name).toBe(
-        find(objects, 'Deployment', API).spec.template.spec.containers[0].env.find(
-          (e: { name: string }) => e.name === 'DB_USER',
+        find(objects, 'Deployment', API).spec.template.spec.initContainers[0].env.find(
+          (e: { name: string }) => e.name === 'DB_OWNER_USER',
         ).valueFrom.secretKeyRef.name,
       );
       expect(cluster.spec.bootstrap.initdb.postInitApplicationSQL.join(' ')).toContain(
@@ -129,7 +135,13 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
       expect(api.PG_REPLICA_URL).toBeUndefined();
       expect(find(objects, 'StatefulSet', 'citus-worker').spec.replicas).toBeGreaterThanOrEqual(2);
     }
-    expect(new URL(api.PG_URL as string).username).toBe('payments');
+    // With CloudNativePG the API runs as its read/write role and migrates in its init container as the owner;
+    // Citus has one role (docs/data-tier.md#roles).
+    const deployment = find(objects, 'Deployment', API);
+    const migrateEnv = deployment.spec.template.spec.initContainers
+      ? resolveEnv(objects, deployment, 'migrate')
+      : { PG_MIGRATION_URL: api.PG_URL };
+    expect(new URL(migrateEnv.PG_MIGRATION_URL as string).username).toBe('payments');
   });
 
   it('Kafka: Strimzi v1 with KRaft node pools, three nodes with RF 3 / min ISR 2 outside dev, one in dev', () => {
@@ -231,10 +243,11 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     }
   });
 
-  it('CloudNativePG backs up (WAL archive + daily base backup) to the in-cluster object store', () => {
+  it('dev profile: CloudNativePG backs up (WAL archive + daily base backup) to the in-cluster dev store', () => {
     const cluster = objects.find((o) => o.kind === 'Cluster');
-    if (!cluster) {
-      expect(_label).toBe('citus');
+    if (!cluster?.spec.backup) {
+      // Only the dev profile has the in-cluster store; an object store by reference: postgres-security.test.ts.
+      expect(_label).not.toBe('dev profile');
       return;
     }
     const store = cluster.spec.backup.barmanObjectStore;
@@ -284,13 +297,24 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
     expect(admitted(from, INGEST)).toBe(false);
   });
 
-  it('one migration mechanism: the API migrates at start-up; no pod of a new version is ready before that', () => {
+  it('one migration mechanism: each API pod migrates before its API starts; no pod of a new version is ready before that', () => {
     const migrating = (o: K8sObject) =>
       containersOf(o.spec.template.spec).some((c) => (c.args ?? []).join(' ').includes('migrate'));
     expect(objects.filter((o) => o.kind === 'Job' && migrating(o)).map(id)).toEqual([]);
     const api = find(objects, 'Deployment', API);
     const pod = api.spec.template.spec;
-    expect(pod.initContainers ?? []).toEqual([]);
+    const env = resolveEnv(objects, api, API);
+    if (objects.some((o) => o.kind === 'Cluster')) {
+      // Service roles: the init container migrates as the owner, the API container skips it (docs/data-tier.md#roles).
+      expect(pod.initContainers.map((c: { name: string; args: string[] }) => [c.name, c.args])).toEqual([
+        ['migrate', MIGRATE_ARGS],
+      ]);
+      expect(env.MIGRATE_ON_START).toBe('false');
+    } else {
+      // One role (Citus): the API migrates at start-up.
+      expect(pod.initContainers ?? []).toEqual([]);
+      expect(env.MIGRATE_ON_START).toBeUndefined();
+    }
     const c = pod.containers[0];
     expect(c.args).toContain('services/api/src/main.ts');
     // The process listens only after migrations (services/api/src/server.ts), so probes gate the rollout.
@@ -386,7 +410,8 @@ describe('custom resources against their operators’ schemas', () => {
 
   const operators: Array<[operator: string, group: string, kinds: string[]]> = [
     ['Strimzi', 'kafka.strimzi.io', ['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser']],
-    ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster', 'ScheduledBackup']],
+    // Without a backup destination the default synth has no ScheduledBackup: postgres-security.test.ts validates it.
+    ['CloudNativePG', 'postgresql.cnpg.io', ['Cluster']],
     ['Gateway API', 'gateway.networking.k8s.io', ['Gateway', 'GatewayClass', 'HTTPRoute']],
     ['Envoy Gateway', 'gateway.envoyproxy.io', ['BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyProxy']],
     ['cert-manager', 'cert-manager.io', ['Certificate', 'Issuer']],

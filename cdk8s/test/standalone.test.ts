@@ -61,8 +61,8 @@ function differences(a: unknown, b: unknown, path = ''): string[] {
 
 /**
  * What the standalone stack may change in an object both stacks synthesize: image references (our own images), the
- * Gateway's class and Envoy's infrastructure reference, and the peer allowed to reach ingest (the proxies run in
- * our namespace, not in Envoy Gateway's).
+ * Gateway's class and Envoy's infrastructure reference, the peer allowed to reach ingest (the proxies run in
+ * our namespace, not in Envoy Gateway's), and the API's PostgreSQL TLS settings.
  */
 const ALLOWED: Array<[objectKey: string, path: RegExp]> = [
   ['*', /\.image$/],
@@ -71,6 +71,12 @@ const ALLOWED: Array<[objectKey: string, path: RegExp]> = [
   [`NetworkPolicy/${API}`, /^\.spec\.ingress\[0\]\.from\[1\]/],
   // The operators stack's certificate comes from cert-manager, the standalone stack's from an existing Secret: the
   // Secret's name is the same, only the object that produces it differs (not an app-facing object).
+  // TLS to PostgreSQL (docs/data-tier.md#tls): CloudNativePG's CA mounted and verify-full in the PG_*_URL values;
+  // the standalone stack has no CA (sslmode=disable).
+  [
+    `Deployment/${API}`,
+    /^\.spec\.template\.spec\.(volumes\[1\]|(containers|initContainers)\[0\]\.(volumeMounts\[1\]|env\[\d+\]\.value$))/,
+  ],
 ];
 
 /**

@@ -7,10 +7,10 @@ import { httpProbe } from '../constructs/hardening.ts';
 import { appLabels, selectorLabels } from '../constructs/labels.ts';
 import { PaymentService, type SecretRef } from '../constructs/service.ts';
 import { SupportService } from '../constructs/support-service.ts';
-import { type DatabaseEndpoints, pgUrlFromEnv } from '../database.ts';
+import { type DatabaseEndpoints, PG_CA_MOUNT, pgUrlFromEnv } from '../database.ts';
 import { kafkaAccessOf, kafkaClientEnv } from '../kafka-access.ts';
 import { readRepoDir } from '../repo-files.ts';
-import { CREDENTIALS, PlatformSecret } from '../secrets.ts';
+import { CREDENTIALS, PlatformSecret, type SecretsConfig } from '../secrets.ts';
 
 export const API = 'api';
 export const INGEST = 'ingest';
@@ -41,21 +41,40 @@ export interface AppChartProps extends ChartProps {
   edgePeer: k8s.NetworkPolicyPeer;
 }
 
-/** The database role's credentials; declared before PG_URL: Kubernetes expands $(VAR) only for earlier variables. */
-const dbSecretEnv = (secretName: string): Record<string, SecretRef> => ({
-  DB_USER: { secretName, key: 'username' },
-  DB_PASSWORD: { secretName, key: 'password' },
+/**
+ * The credentials behind PG_URL (DB_*), PG_REPLICA_URL (DB_READ_*) and, in the init container, PG_MIGRATION_URL
+ * (DB_OWNER_*), declared before the URLs: Kubernetes expands $(VAR) only for variables defined earlier in the list.
+ * With service roles the API runs as the read/write role and reads replicas as the read-only role, and only the
+ * init container migrates as the owner (docs/data-tier.md#roles); without (Citus), the owner is all of them.
+ */
+const basicAuth = (secretName: string, prefix: string): Record<string, SecretRef> => ({
+  [`${prefix}_USER`]: { secretName, key: 'username' },
+  [`${prefix}_PASSWORD`]: { secretName, key: 'password' },
 });
+
+function dbSecretEnv(database: DatabaseEndpoints, secrets: SecretsConfig): Record<string, SecretRef> {
+  const { database: owner, databaseApp, databaseRead } = secrets.credentials;
+  if (!database.serviceRoles) return basicAuth(owner.name, 'DB');
+  return {
+    ...basicAuth(databaseApp.name, 'DB'),
+    ...(database.replica ? basicAuth(databaseRead.name, 'DB_READ') : {}),
+  };
+}
+
+/** The API image's one-shot migrations command (deploy/api.Dockerfile), as the pod's init container runs it. */
+export const MIGRATE_ARGS = ['node', 'services/api/src/migrate.ts'];
 
 /**
  * The application: ingest and API in kafka mode, configuration, NetworkPolicies and (for kind/dev) the WireMock
  * "Silvergate". Provider webhooks reach ingest through the Gateway (charts/gateway.ts).
  *
- * Migrations have one mechanism on Kubernetes: the API applies them at start-up, under node-pg-migrate's
- * advisory lock, before it listens. Its startup and readiness probes therefore pass only once the schema is
- * current, and the Deployment's rolling update keeps the previous pods serving until new ones are ready: no pod
- * of a new version serves before its migrations have run. Migrations must stay compatible with the version
- * still serving during the rollout (add first, remove in a later release).
+ * Migrations run before the API of each pod listens, under node-pg-migrate's advisory lock (pods starting together
+ * queue): with service roles (docs/data-tier.md#roles) in the pod's init container `migrate`, as the schema owner,
+ * so the API container never holds the owner's credentials; with one role (Citus) in the API's own start-up. Its
+ * startup and readiness probes therefore pass only once the schema is current, and the Deployment's rolling update
+ * keeps the previous pods serving until new ones are ready: no pod of a new version serves before its migrations
+ * have run. Migrations must stay compatible with the version still serving during the rollout (add first, remove
+ * in a later release).
  */
 export class AppChart extends Chart {
   readonly api: PaymentService;
@@ -123,9 +142,22 @@ export class AppChart extends Chart {
     });
     const apiKeyEnv: Record<string, SecretRef> = { API_KEYS: { secretName: apiKeys.name, key: 'API_KEYS' } };
     const dbEnv = {
-      PG_URL: pgUrlFromEnv(database.primary),
-      ...(database.replica ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica) } : {}),
+      PG_URL: pgUrlFromEnv(database.primary, database),
+      ...(database.replica
+        ? { PG_REPLICA_URL: pgUrlFromEnv(database.replica, database, database.serviceRoles ? 'DB_READ' : 'DB') }
+        : {}),
+      ...(database.serviceRoles ? { MIGRATE_ON_START: 'false' } : {}),
     };
+    const migrateStep = database.serviceRoles
+      ? {
+          initContainer: {
+            name: 'migrate',
+            args: MIGRATE_ARGS,
+            secretEnv: basicAuth(config.secrets.credentials.database.name, 'DB_OWNER'),
+            derivedEnv: { PG_MIGRATION_URL: pgUrlFromEnv(database.primary, database, 'DB_OWNER') },
+          },
+        }
+      : {};
 
     this.api = new PaymentService(this, 'api', {
       name: API,
@@ -134,8 +166,13 @@ export class AppChart extends Chart {
       args: API_ARGS,
       port: 3000,
       configMap: apiConfig,
-      secretEnv: { ...dbSecretEnv(config.secrets.credentials.database.name), ...apiKeyEnv, ...apiKafka.secretEnv },
+      secretEnv: { ...dbSecretEnv(database, config.secrets), ...apiKeyEnv, ...apiKafka.secretEnv },
       derivedEnv: dbEnv,
+      ...migrateStep,
+      // The server certificate's CA for sslmode=verify-full (CloudNativePG's <cluster>-ca Secret).
+      ...(database.tlsCa
+        ? { secretFiles: [{ secretName: database.tlsCa.secret, keys: [database.tlsCa.key], mountPath: PG_CA_MOUNT }] }
+        : {}),
       minReplicas: config.minReplicas,
       maxReplicas: 4,
       resources: { cpuRequestMillis: 200, cpuLimitMillis: 1000, memoryRequestMiB: 192, memoryLimitMiB: 384 },

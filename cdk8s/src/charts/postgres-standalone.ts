@@ -14,17 +14,23 @@ import {
   POSTGRES_SCRATCH,
   POSTGRES_UID,
   postgresImageEnv,
+  serviceRoleSecrets,
 } from './postgres.ts';
 
 export const PG_PRIMARY = `${PG_CLUSTER_NAME}-primary`;
 export const PG_REPLICA = `${PG_CLUSTER_NAME}-replica`;
 const PG_PORT = 5432;
+const TLS_MOUNT = '/etc/postgresql/tls';
 
 export interface PostgresStandaloneChartProps extends ChartProps {
   image: string;
   /** Primary + streaming replicas, as CloudNativePG's `instances`. */
   instances: number;
   secrets: SecretsConfig;
+  /** synchronous_standby_names = 'ANY 1 (*)' on the primary (docs/data-tier.md#synchronous-replication). */
+  synchronous: boolean;
+  /** Secret with tls.crt / tls.key / ca.crt: ssl=on on every instance (docs/data-tier.md#tls); undefined = off. */
+  tlsSecret?: string;
   storageClass?: string;
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
@@ -52,6 +58,7 @@ export class PostgresStandaloneChart extends Chart {
   constructor(scope: Construct, id: string, props: PostgresStandaloneChartProps) {
     super(scope, id, props);
     const dbSecret = credentialsSecret(this, props.secrets);
+    const roleSecrets = serviceRoleSecrets(this, props.secrets);
     const initdb: ConfigMapMount = {
       configMap: 'postgres-initdb',
       mountPath: '/docker-entrypoint-initdb.d',
@@ -60,9 +67,20 @@ export class PostgresStandaloneChart extends Chart {
     const labels = appLabels(PG_CLUSTER_NAME, 'database');
     new k8s.KubeConfigMap(this, 'initdb', {
       metadata: { name: initdb.configMap, labels },
-      data: readRepoFile('deploy/postgres/initdb/010-replication.sh', props.files),
+      data: {
+        ...readRepoFile('deploy/postgres/initdb/010-replication.sh', props.files),
+        ...readRepoFile('deploy/postgres/initdb/020-service-roles.sh', props.files),
+      },
     });
 
+    // The key must be the postgres user's with 0600, or root's with at most 0640: Secret files are root's, group
+    // fsGroup, so 0440 (checked for real by services/api/test/pg-tls.test.ts).
+    const tls = props.tlsSecret
+      ? {
+          mounts: [{ secret: props.tlsSecret, mountPath: TLS_MOUNT, defaultMode: 0o440 }],
+          args: ['-c', 'ssl=on', '-c', `ssl_cert_file=${TLS_MOUNT}/tls.crt`, '-c', `ssl_key_file=${TLS_MOUNT}/tls.key`],
+        }
+      : { mounts: [], args: [] };
     const common = {
       component: 'database',
       containerName: 'postgres',
@@ -74,13 +92,26 @@ export class PostgresStandaloneChart extends Chart {
       livenessDelaySeconds: 30,
       data: { mountPath: POSTGRES_DATA_MOUNT, size: '2Gi', storageClass: props.storageClass },
       scratch: POSTGRES_SCRATCH,
+      secretMounts: tls.mounts,
     } satisfies Partial<StatefulServiceProps>;
 
     new StatefulService(this, 'primary', {
       ...common,
       name: PG_PRIMARY,
       replicas: 1,
-      env: [...postgresImageEnv(dbSecret), PGDATA_ENV],
+      env: [
+        ...postgresImageEnv(dbSecret),
+        PGDATA_ENV,
+        // Read once, by deploy/postgres/initdb/020-service-roles.sh on the first start.
+        {
+          name: 'PG_APP_ROLE_PASSWORD',
+          valueFrom: { secretKeyRef: { name: roleSecrets.app, key: 'password' } },
+        },
+        {
+          name: 'PG_READ_ROLE_PASSWORD',
+          valueFrom: { secretKeyRef: { name: roleSecrets.read, key: 'password' } },
+        },
+      ],
       // The image's default server arguments, with the partition maintenance worker running as the database owner
       // (the owner created from the Secret is the only role besides the bootstrap superuser's).
       args: [
@@ -93,6 +124,10 @@ export class PostgresStandaloneChart extends Chart {
         'pg_partman_bgw.role=$(POSTGRES_USER)',
         '-c',
         'pg_partman_bgw.interval=3600',
+        // Any one standby must have a commit's WAL before it is acknowledged: a promoted standby has every
+        // acknowledged write. With no standby connected, writes wait.
+        ...(props.synchronous ? ['-c', 'synchronous_standby_names=ANY 1 (*)'] : []),
+        ...tls.args,
       ],
       configMounts: [initdb],
     });
@@ -106,6 +141,8 @@ export class PostgresStandaloneChart extends Chart {
         PGDATA_ENV,
         { name: 'POSTGRES_PRIMARY_HOST', value: serviceName(CNPG_ENDPOINTS.primary) },
       ],
+      // The image passes `postgres …` arguments on to the standby (deploy/postgres/replica-start.sh).
+      ...(tls.args.length > 0 ? { args: ['postgres', ...tls.args] } : {}),
     });
 
     // The endpoints the app connects to, named as CloudNativePG names them.

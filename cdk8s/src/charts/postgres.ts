@@ -4,7 +4,15 @@ import { k8s } from 'cdk8s-plus-34';
 import type { Construct } from 'constructs';
 import { lockedDownContainer, lockedDownPod } from '../constructs/hardening.ts';
 import { selectorLabels } from '../constructs/labels.ts';
-import { PG_APP_USER, PG_CLUSTER_NAME, PG_DATABASE } from '../database.ts';
+import {
+  BARMAN_CLOUD_PLUGIN,
+  PG_APP_USER,
+  PG_BACKUP_OBJECT_STORE,
+  PG_CLUSTER_NAME,
+  PG_DATABASE,
+  PG_SERVICE_ROLES,
+  type PostgresOptions,
+} from '../database.ts';
 import { PlatformSecret, type SecretsConfig } from '../secrets.ts';
 import { BACKUP_BUCKET, BackupStore } from './backup-store.ts';
 
@@ -16,7 +24,9 @@ export interface PostgresChartProps extends ChartProps {
   /** Workloads allowed to connect on 5432. */
   clientPodNames: string[];
   operatorNamespace: string;
+  /** The dev profile's in-cluster store (used only when options.backup is `dev-store`). */
   backup: { image: string };
+  options: PostgresOptions;
 }
 
 /** barman-cloud's view of the in-cluster object store: the same for backups and for a restore's source. */
@@ -68,6 +78,19 @@ export function credentialsSecret(scope: Construct, secrets: SecretsConfig): str
 }
 
 /**
+ * Secrets of the API's and the readers' login roles (docs/data-tier.md#roles), as CNPG's `managed.roles` and the
+ * standalone init script read them: platform credentials like the owner's (PM_SECRETS). Returns their names.
+ */
+export function serviceRoleSecrets(
+  scope: Construct,
+  secrets: SecretsConfig,
+): Record<keyof typeof PG_SERVICE_ROLES, string> {
+  const secretOf = (id: keyof typeof PG_SERVICE_ROLES) =>
+    new PlatformSecret(scope, `db-role-${id}`, { secrets, credential: PG_SERVICE_ROLES[id].credential }).name;
+  return { app: secretOf('app'), read: secretOf('read') };
+}
+
+/**
  * PostgreSQL via CloudNativePG: 1 primary + 2 streaming replicas. The operator publishes
  * `payments-rw` (primary) and `payments-ro` (replicas); the app chart wires them to PG_URL / PG_REPLICA_URL.
  */
@@ -75,12 +98,17 @@ export class PostgresChart extends Chart {
   constructor(scope: Construct, id: string, props: PostgresChartProps) {
     super(scope, id, props);
     const dbSecret = credentialsSecret(this, props.secrets);
-    const store = new BackupStore(this, 'backup-store', {
-      ...props.backup,
-      secrets: props.secrets,
-      storage: '5Gi',
-      clientSelector: { 'cnpg.io/cluster': PG_CLUSTER_NAME },
-    });
+    const roleSecrets = serviceRoleSecrets(this, props.secrets);
+    const { backup, synchronous } = props.options;
+    const store =
+      backup.kind === 'dev-store'
+        ? new BackupStore(this, 'backup-store', {
+            ...props.backup,
+            secrets: props.secrets,
+            storage: '5Gi',
+            clientSelector: { 'cnpg.io/cluster': PG_CLUSTER_NAME },
+          })
+        : null;
 
     const spec: ClusterSpec = {
       instances: props.instances,
@@ -88,7 +116,22 @@ export class PostgresChart extends Chart {
       // kind loads the locally built image; pulling it would fail.
       imagePullPolicy: 'IfNotPresent',
       primaryUpdateStrategy: 'unsupervised',
-      postgresql: { parameters: { max_connections: '200' } },
+      postgresql: {
+        parameters: { max_connections: '200' },
+        // Quorum commit: a COMMIT returns once one standby has the WAL, so a failover to it loses no acknowledged
+        // write. `required`: with no standby reachable, writes wait (docs/data-tier.md#synchronous-replication).
+        ...(synchronous ? { synchronous: { method: 'any', number: 1, dataDurability: 'required' } } : {}),
+      },
+      // The login roles of docs/data-tier.md#roles, passwords from their Secrets; the migrations grant to them.
+      managed: {
+        roles: (Object.keys(PG_SERVICE_ROLES) as Array<keyof typeof PG_SERVICE_ROLES>).map((id) => ({
+          name: PG_SERVICE_ROLES[id].name,
+          ensure: 'present',
+          login: true,
+          inherit: true,
+          passwordSecret: { name: roleSecrets[id] },
+        })),
+      },
       bootstrap: {
         initdb: {
           database: PG_DATABASE,
@@ -107,9 +150,28 @@ export class PostgresChart extends Chart {
         },
       },
       storage: { size: '2Gi' },
-      // Continuous WAL archiving and base backups to the in-cluster object store (docs/kubernetes.md, "Backup and
-      // restore"). In-tree barman-cloud: deprecated since CloudNativePG 1.26, supported through 1.31.
-      backup: { barmanObjectStore: backupObjectStore(store.endpointUrl, store.secretName), retentionPolicy: '7d' },
+      // Continuous WAL archiving (docs/data-tier.md#backups): through the Barman Cloud plugin to the object store
+      // given by reference; the dev store keeps the in-tree barmanObjectStore (removed in CloudNativePG 1.31) because
+      // kind has no plugin installed.
+      ...(backup.kind === 'object-store'
+        ? {
+            plugins: [
+              {
+                name: BARMAN_CLOUD_PLUGIN,
+                isWALArchiver: true,
+                parameters: { barmanObjectName: PG_BACKUP_OBJECT_STORE },
+              },
+            ],
+          }
+        : {}),
+      ...(store
+        ? {
+            backup: {
+              barmanObjectStore: backupObjectStore(store.endpointUrl, store.secretName),
+              retentionPolicy: '7d',
+            },
+          }
+        : {}),
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
       // Pod Security `restricted`, stated rather than left to the operator's defaults (UID 26: the operand image's).
       podSecurityContext: lockedDownPod(CNPG_POSTGRES_UID) as ClusterSpec['podSecurityContext'],
@@ -122,19 +184,43 @@ export class PostgresChart extends Chart {
       spec,
     });
 
-    new ApiObject(this, 'daily-backup', {
-      apiVersion: 'postgresql.cnpg.io/v1',
-      kind: 'ScheduledBackup',
-      metadata: { name: `${PG_CLUSTER_NAME}-daily` },
-      // Six-field cron (seconds first); `immediate` takes the first base backup as soon as the cluster is up.
-      spec: {
-        schedule: '0 0 2 * * *',
-        immediate: true,
-        cluster: { name: PG_CLUSTER_NAME },
-        method: 'barmanObjectStore',
-        backupOwnerReference: 'self',
-      },
-    });
+    if (backup.kind === 'object-store') {
+      new ApiObject(this, 'backup-object-store', {
+        apiVersion: 'barmancloud.cnpg.io/v1',
+        kind: 'ObjectStore',
+        metadata: { name: PG_BACKUP_OBJECT_STORE },
+        spec: {
+          retentionPolicy: '7d',
+          configuration: {
+            destinationPath: backup.destinationPath,
+            ...(backup.endpointUrl ? { endpointURL: backup.endpointUrl } : {}),
+            s3Credentials: {
+              accessKeyId: { name: backup.credentialsSecret, key: 'ACCESS_KEY_ID' },
+              secretAccessKey: { name: backup.credentialsSecret, key: 'ACCESS_SECRET_KEY' },
+            },
+            wal: { compression: 'gzip' },
+            data: { compression: 'gzip' },
+          },
+        },
+      });
+    }
+    if (backup.kind !== 'off') {
+      new ApiObject(this, 'daily-backup', {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'ScheduledBackup',
+        metadata: { name: `${PG_CLUSTER_NAME}-daily` },
+        // Six-field cron (seconds first); `immediate` takes the first base backup as soon as the cluster is up.
+        spec: {
+          schedule: '0 0 2 * * *',
+          immediate: true,
+          cluster: { name: PG_CLUSTER_NAME },
+          backupOwnerReference: 'self',
+          ...(backup.kind === 'object-store'
+            ? { method: 'plugin', pluginConfiguration: { name: BARMAN_CLOUD_PLUGIN } }
+            : { method: 'barmanObjectStore' }),
+        },
+      });
+    }
 
     new k8s.KubeNetworkPolicy(this, 'netpol', {
       metadata: { name: `${PG_CLUSTER_NAME}-postgres` },

@@ -45,6 +45,18 @@ export interface PaymentServiceProps {
   secretEnv?: Record<string, SecretRef>;
   /** Env vars composed from others with Kubernetes' $(VAR) expansion; declared after secretEnv. */
   derivedEnv?: Record<string, string>;
+  /** Keys of Secrets mounted read-only as files (e.g. a CA certificate), each Secret at its own path. */
+  secretFiles?: Array<{ secretName: string; keys: string[]; mountPath: string }>;
+  /**
+   * A one-shot step of the same image that must succeed before the service starts (e.g. the migrations), with env
+   * of its own — credentials the service itself must not hold — plus the ConfigMap, /tmp and the secretFiles.
+   */
+  initContainer?: {
+    name: string;
+    args: string[];
+    secretEnv?: Record<string, SecretRef>;
+    derivedEnv?: Record<string, string>;
+  };
   minReplicas: number;
   maxReplicas: number;
   resources: ResourceBudget;
@@ -71,6 +83,19 @@ export class PaymentService extends Construct {
     this.podLabels = labels;
 
     const tmp = kplus.Volume.fromEmptyDir(this, 'tmp', 'tmp', { sizeLimit: Size.mebibytes(64) });
+    const mounts: kplus.VolumeMount[] = [
+      { path: '/tmp', volume: tmp },
+      ...(props.secretFiles ?? []).map((file, index) => ({
+        path: file.mountPath,
+        readOnly: true,
+        volume: kplus.Volume.fromSecret(
+          this,
+          `secret-file-${index}`,
+          kplus.Secret.fromSecretName(this, `secret-file-ref-${index}`, file.secretName),
+          { name: `secret-file-${index}`, items: Object.fromEntries(file.keys.map((key) => [key, { path: key }])) },
+        ),
+      })),
+    ];
     const secretEnv: Record<string, kplus.EnvValue> = {};
     for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
       const secret = kplus.Secret.fromSecretName(this, `secret-${name}`, ref.secretName);
@@ -131,10 +156,39 @@ export class PaymentService extends Construct {
             failureThreshold: 2,
           }),
           securityContext: APP_CONTAINER_SECURITY,
-          volumeMounts: [{ path: '/tmp', volume: tmp }],
+          volumeMounts: mounts,
         },
       ],
     });
+    if (props.initContainer) {
+      const init = props.initContainer;
+      const env: Record<string, kplus.EnvValue> = {};
+      for (const [name, ref] of Object.entries(init.secretEnv ?? {})) {
+        const secret = kplus.Secret.fromSecretName(this, `init-secret-${name}`, ref.secretName);
+        env[name] = kplus.EnvValue.fromSecretValue({ secret, key: ref.key });
+      }
+      for (const [name, value] of Object.entries(init.derivedEnv ?? {})) env[name] = kplus.EnvValue.fromValue(value);
+      this.deployment.addInitContainer({
+        name: init.name,
+        image: props.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        args: init.args,
+        envFrom: [kplus.Env.fromConfigMap(props.configMap)],
+        envVariables: env,
+        resources: {
+          cpu: {
+            request: kplus.Cpu.millis(props.resources.cpuRequestMillis),
+            limit: kplus.Cpu.millis(props.resources.cpuLimitMillis),
+          },
+          memory: {
+            request: Size.mebibytes(props.resources.memoryRequestMiB),
+            limit: Size.mebibytes(props.resources.memoryLimitMiB),
+          },
+        },
+        securityContext: APP_CONTAINER_SECURITY,
+        volumeMounts: mounts,
+      });
+    }
     this.deployment.select(kplus.LabelSelector.of({ labels: selector }));
 
     this.service = new kplus.Service(this, 'service', {

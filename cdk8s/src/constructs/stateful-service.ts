@@ -12,6 +12,13 @@ export interface ConfigMapMount {
   defaultMode?: number;
 }
 
+/** A Secret (created elsewhere) mounted read-only, e.g. a TLS certificate and key. */
+export interface SecretMount {
+  secret: string;
+  mountPath: string;
+  defaultMode?: number;
+}
+
 export interface StatefulServiceProps extends WorkloadContainerProps {
   /** Name of the StatefulSet, its headless Service and its PDB; pods are `<name>-<ordinal>.<name>`. */
   name: string;
@@ -24,6 +31,7 @@ export interface StatefulServiceProps extends WorkloadContainerProps {
   /** The per-pod PersistentVolumeClaim `data`; storageClass undefined = the cluster's default class. */
   data: { mountPath: string; size: string; storageClass?: string };
   configMounts?: ConfigMapMount[];
+  secretMounts?: SecretMount[];
   /** Writable emptyDirs by volume name (the root file system is read-only). */
   scratch: Record<string, string>;
   /**
@@ -51,6 +59,7 @@ export class StatefulService extends Construct {
     this.labels = labels;
     this.selector = selector;
     const configMounts = props.configMounts ?? [];
+    const secretMounts = props.secretMounts ?? [];
     const scratch = Object.entries(props.scratch);
 
     new k8s.KubeService(this, 'service', {
@@ -90,6 +99,7 @@ export class StatefulService extends Construct {
                 volumeMounts: [
                   { name: 'data', mountPath: props.data.mountPath },
                   ...configMounts.map((m) => ({ name: m.configMap, mountPath: m.mountPath, readOnly: true })),
+                  ...secretMounts.map((m) => ({ name: `secret-${m.secret}`, mountPath: m.mountPath, readOnly: true })),
                   ...scratch.map(([name, mountPath]) => ({ name, mountPath })),
                 ],
               },
@@ -98,6 +108,10 @@ export class StatefulService extends Construct {
               ...configMounts.map((m) => ({
                 name: m.configMap,
                 configMap: { name: m.configMap, ...(m.defaultMode ? { defaultMode: m.defaultMode } : {}) },
+              })),
+              ...secretMounts.map((m) => ({
+                name: `secret-${m.secret}`,
+                secret: { secretName: m.secret, ...(m.defaultMode ? { defaultMode: m.defaultMode } : {}) },
               })),
               ...scratch.map(([name]) => ({ name, emptyDir: {} })),
             ],

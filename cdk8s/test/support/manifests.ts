@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadPlatformConfig, REPO_ROOT } from '../../src/config.ts';
 import { buildPlatform } from '../../src/platform.ts';
-import { CREDENTIALS, credentialsInUse } from '../../src/secrets.ts';
+import { CREDENTIALS } from '../../src/secrets.ts';
 
 /** A Kubernetes object as plain JSON. */
 export interface K8sObject {
@@ -37,7 +37,7 @@ export function synthPlatform(
   const objects = app.charts.flatMap((chart) => chart.toJson() as K8sObject[]);
   if (opts.deployed) {
     const dev = loadPlatformConfig({ ...env, PM_SECRETS: 'dev' }).secrets;
-    for (const id of credentialsInUse(config.stack, config.postgres)) {
+    for (const id of config.secrets.inUse) {
       const { name } = config.secrets.credentials[id];
       if (objects.some((o) => o.kind === 'Secret' && o.metadata.name === name)) continue;
       objects.push({

@@ -20,8 +20,22 @@ export type WebhookMode = (typeof WEBHOOK_MODES)[number];
 export interface ApiConfig extends WebhookSignatureSettings {
   port: number;
   host: string;
+  /** The API's own role: reads and writes, no DDL (docs/data-tier.md#roles). */
   pgUrl: string;
-  /** Optional streaming replica for plain reads; writes and reads inside transactions stay on the primary. */
+  /**
+   * The schema owner's role, for the migrations run at start-up (PG_MIGRATION_URL); PG_URL when unset (one role,
+   * development). Used only for that, then closed.
+   */
+  pgMigrationUrl: string;
+  /**
+   * Apply pending migrations before listening (MIGRATE_ON_START, default true). Off where a separate step migrates
+   * with the owner's credentials (Kubernetes: the API pod's init container), so the API process never holds them.
+   */
+  migrateOnStart: boolean;
+  /**
+   * Optional streaming replica for plain reads, ideally as the read-only role; writes and reads inside transactions
+   * stay on the primary.
+   */
   pgReplicaUrl: string | null;
   /** Plain reads leave the replica while it may be further behind than this (PG_REPLICA_MAX_LAG). */
   pgReplicaMaxLagMs: number;
@@ -58,10 +72,13 @@ export interface ApiConfig extends WebhookSignatureSettings {
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const read = envReader(env);
   const { webhookMode, brokers } = read.webhookTransport('sync', WEBHOOK_MODES);
+  const pgUrl = read.required('PG_URL');
   return {
     port: read.integer('PORT', 3000, 0, 65535),
     host: read.optional('HOST', '0.0.0.0'),
-    pgUrl: read.required('PG_URL'),
+    pgUrl,
+    pgMigrationUrl: read.maybe('PG_MIGRATION_URL') ?? pgUrl,
+    migrateOnStart: read.boolean('MIGRATE_ON_START', true),
     pgReplicaUrl: read.maybe('PG_REPLICA_URL') ?? null,
     pgReplicaMaxLagMs: read.duration('PG_REPLICA_MAX_LAG', '1s'),
     pgPoolMax: read.integer('PG_POOL_MAX', 10, 1, 1000),

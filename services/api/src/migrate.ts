@@ -4,10 +4,12 @@
  *   node services/api/src/migrate.ts              apply every pending migration
  *   node services/api/src/migrate.ts --down [N]   revert the last N applied migrations (default 1; "all" = every one)
  *
- * Connects with PG_URL (postgres:// URL or libpq key=value string), waiting for PostgreSQL like the API does.
+ * Connects with PG_MIGRATION_URL — the schema owner's role (docs/data-tier.md#roles) — or, when unset, PG_URL
+ * (postgres:// URL or libpq key=value string), waiting for PostgreSQL like the API does.
  * Exit codes: 0 done, 1 migration failed or PostgreSQL unreachable, 2 bad usage or configuration.
  */
 import { EXIT_FAILURE, EXIT_USAGE, parseCli, UsageError, usageLine } from '@payment-manager/shared/cli';
+import { envReader } from '@payment-manager/shared/env';
 import { runMigrations } from './db/migrations.ts';
 import { createPool, parsePgUrl, waitForDatabase } from './db/pool.ts';
 
@@ -23,7 +25,10 @@ function parseCommand(): Command {
       'Applies every pending migration, or with --down reverts the last N applied ones (default 1, "all" = every one).',
     options: { down: { type: 'boolean', description: 'revert instead of apply' } },
     positionals: '[N|all]   (with --down)',
-    environment: { PG_URL: 'postgres:// URL or libpq key=value string of the database; required' },
+    environment: {
+      PG_MIGRATION_URL: "the schema owner's URL (postgres:// or libpq key=value); PG_URL when unset",
+      PG_URL: 'postgres:// URL or libpq key=value string of the database; required without PG_MIGRATION_URL',
+    },
     examples: ['PG_URL=postgres://postgres@127.0.0.1:5432/payments npm run migrate', 'npm run migrate -- --down 2'],
   });
   if (!values.down) {
@@ -47,7 +52,8 @@ function describeTarget(pgUrl: string): string {
 async function main(): Promise<number> {
   let command: Command;
   let target: string;
-  const pgUrl = process.env.PG_URL?.trim();
+  const read = envReader(process.env);
+  const pgUrl = read.maybe('PG_MIGRATION_URL') ?? read.maybe('PG_URL');
   try {
     command = parseCommand();
     if (!pgUrl) throw new UsageError('PG_URL is not set (e.g. PG_URL=postgres://postgres@127.0.0.1:5432/payments)');

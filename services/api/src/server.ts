@@ -82,10 +82,15 @@ export async function startApiServer(
   try {
     if (readPool instanceof ReplicaReads) readPool.start();
     await waitForDatabase(pool);
-    await runMigrations({
-      databaseUrl: config.pgUrl,
-      log: (message) => (message.startsWith('WARNING:') ? log.warn(message) : log.info(message)),
-    });
+    if (config.migrateOnStart) {
+      await runMigrations({
+        // The owner's role (PG_MIGRATION_URL): the API's own role may not run DDL (docs/data-tier.md#roles).
+        databaseUrl: config.pgMigrationUrl,
+        log: (message) => (message.startsWith('WARNING:') ? log.warn(message) : log.info(message)),
+      });
+    } else {
+      log.info('migrations skipped at start-up (MIGRATE_ON_START=false): a separate step applies them');
+    }
     const maintenance = startPartitionMaintenance(pool, {
       intervalMs: config.partitionMaintenanceIntervalMs,
       retention: config.disputeEventsRetention,

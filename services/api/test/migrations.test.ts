@@ -24,7 +24,7 @@ const SPEC_VERSIONS = [
   '20250830122235',
   '20251227102937',
 ];
-const REWRITE_MIGRATIONS = ['disputes-order-id-unique', 'event-log-keyset-indexes', 'shard-key'];
+const REWRITE_MIGRATIONS = ['disputes-order-id-unique', 'event-log-keyset-indexes', 'shard-key', 'service-roles'];
 const ALL_MIGRATIONS = SPEC_VERSIONS.length + REWRITE_MIGRATIONS.length;
 const MIGRATIONS_BEFORE_PARTITIONING = 5;
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { runMigrations } from '@payment-manager/api/db/migrations';
+import { runMigrations, SERVICE_ROLES } from '@payment-manager/api/db/migrations';
 import type { TestProject } from 'vitest/node';
 import { citusWorkerAdminUrls, initCitusDatabase } from './citus.ts';
 import {
@@ -15,6 +15,7 @@ import {
   createTemplateDatabase,
   dropDatabasesWithPrefix,
   dropStaleRunDatabases,
+  ensureServiceRoles,
   runDatabasePrefix,
 } from './pg-admin.ts';
 import type { ServiceName, TestServices } from './services.ts';
@@ -109,6 +110,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
     try {
       const started = Date.now();
+      // The API's and the readers' roles exist before the template is migrated, so its grants include them. On
+      // Citus the roles are not made (role propagation to the workers is not what these suites test).
+      if (flavour === 'postgres') await ensureServiceRoles(adminUrl, Object.values(SERVICE_ROLES));
       await createTemplateDatabase(
         adminUrl,
         templateDatabase,

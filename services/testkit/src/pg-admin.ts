@@ -130,3 +130,45 @@ export async function dropStaleRunDatabases(adminUrl: string): Promise<number> {
   }
   return dropped;
 }
+
+/**
+ * The password of a test login role: derived from the admin URL (its password included), so every run against one
+ * server agrees on it without storing or printing one, and it is no value published in the repository.
+ */
+function serviceRolePassword(adminUrl: string, role: string): string {
+  return createHash('sha256').update(`${adminUrl}\0${role}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * Creates the deployment's login roles (the API's read/write role and the read-only role, docs/data-tier.md#roles)
+ * on a test server, as CloudNativePG's managed roles do in a cluster. Runs before the template is migrated, so
+ * the migrations' grants reach them. Concurrent runs sharing the server take turns (CREATE/ALTER ROLE race).
+ */
+export async function ensureServiceRoles(adminUrl: string, roles: readonly string[]): Promise<void> {
+  await withAdminClient(adminUrl, async (client) => {
+    await client.query('BEGIN');
+    try {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('payment-manager test service roles'))`);
+      for (const role of roles) {
+        const password = serviceRolePassword(adminUrl, role);
+        const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        const verb = rowCount === 0 ? 'CREATE' : 'ALTER';
+        await client.query(
+          `${verb} ROLE ${pg.escapeIdentifier(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${pg.escapeLiteral(password)}`,
+        );
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  });
+}
+
+/** `databaseUrl` with the user and password of one of the roles made by ensureServiceRoles. */
+export function databaseUrlAs(adminUrl: string, databaseUrl: string, role: string): string {
+  const url = new URL(databaseUrl);
+  url.username = role;
+  url.password = serviceRolePassword(adminUrl, role);
+  return url.toString();
+}

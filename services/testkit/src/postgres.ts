@@ -1,15 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { SERVICE_ROLES } from '@payment-manager/api/db/migrations';
 import { createPool } from '@payment-manager/api/db/pool';
 import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { cloneDatabase, databaseUrlFor, dropDatabase } from './pg-admin.ts';
-import { requirePostgres } from './services.ts';
+import { cloneDatabase, databaseUrlAs, databaseUrlFor, dropDatabase } from './pg-admin.ts';
+import { requirePostgres, testServices } from './services.ts';
 
 export const DOMAIN_TABLES = ['dispute_events', 'disputes', 'order_events', 'orders', 'evidence'] as const;
 
 export interface TestDatabase {
   /** URL of the new database, e.g. for `PG_URL` of an API under test. */
   databaseUrl: string;
+  /**
+   * The same database as the API's read/write role and as the read-only role (docs/data-tier.md#roles); null on
+   * Citus, where the test setup does not create them.
+   */
+  appUrl: string | null;
+  readUrl: string | null;
   /** Pool built by the API's own createPool (UTC sessions, timestamp/numeric parsers). */
   pool: pg.Pool;
   /** Closes the pool and drops the database. */
@@ -27,8 +34,11 @@ export async function createTestDatabase(options: { poolMax?: number } = {}): Pr
   const databaseUrl = databaseUrlFor(adminUrl, name);
   const pool = createPool({ pgUrl: databaseUrl, max: options.poolMax ?? 5, applicationName: 'payment-manager-test' });
   let dropped = false;
+  const withRoles = testServices().flavour === 'postgres';
   return {
     databaseUrl,
+    appUrl: withRoles ? databaseUrlAs(adminUrl, databaseUrl, SERVICE_ROLES.app) : null,
+    readUrl: withRoles ? databaseUrlAs(adminUrl, databaseUrl, SERVICE_ROLES.read) : null,
     pool,
     async drop() {
       if (dropped) return;

@@ -7,8 +7,11 @@ import { parsePgUrl } from './pool.ts';
 /** SQL migrations live at the repository root (`migrations/`), next to `services/`. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../migrations', import.meta.url));
 export const MIGRATIONS_TABLE = 'pgmigrations';
-
-const DISPUTE_EVENTS = 'public.dispute_events';
+/**
+ * Login roles the deployment creates and the migrations grant to (migration 20261208120000, docs/data-tier.md#roles);
+ * the schema owner is whichever role runs the migrations. cdk8s/src/database.ts names the same roles.
+ */
+export const SERVICE_ROLES = { app: 'payments_app', read: 'payments_read' } as const;
 
 export interface RunMigrationsOptions {
   databaseUrl: string;
@@ -55,18 +58,31 @@ export async function runMigrations({
       advisoryLockMode: 'wait',
       logger: { debug: () => {}, info: log, warn: log, error: log },
     });
+    if (direction === 'up') await grantServiceRoles(client);
   } finally {
     await client.end();
   }
 }
 
-/** Schema holding pg_partman, or null when the extension is not installed in this database. */
-async function partmanSchema(db: pg.Pool | pg.PoolClient): Promise<string | null> {
-  const { rows } = await db.query<{ schema: string }>(
-    `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-     WHERE e.extname = 'pg_partman'`,
+/**
+ * Repeats the service roles' grants (migration 20261208120000, docs/data-tier.md#roles) on every run, so a role the
+ * deployment creates after that migration gets its privileges from the next run. A no-op before that migration.
+ */
+async function grantServiceRoles(client: pg.Client): Promise<void> {
+  const { rows } = await client.query<{ present: boolean }>(
+    `SELECT to_regprocedure('public.grant_service_roles()') IS NOT NULL AS present`,
   );
-  return rows[0]?.schema ?? null;
+  if (!rows[0]?.present) return;
+  // Concurrent GRANTs on one object fail ("tuple concurrently updated"): replicas starting together take turns.
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('payment-manager grant_service_roles'))`);
+    await client.query('SELECT public.grant_service_roles()');
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
 }
 
 /** Receives progress and failures; `level` lets a structured logger file them (plain `(message) => …` works too). */
@@ -86,17 +102,14 @@ export interface PartitionMaintenanceOptions {
  * pg_partman maintenance). Rows that reached the default partition because maintenance had stopped for longer
  * than the premade week move into their own daily children first — otherwise creating those children fails.
  * Without pg_partman it does nothing. Replicas running it at the same moment: one works, the others skip.
+ *
+ * The work is `public.dispute_events_maintenance()`, a SECURITY DEFINER function of the migrating role: creating and
+ * dropping partitions is DDL, which the API's own role may not do (docs/data-tier.md#roles).
  */
 export async function runPartitionMaintenance(pool: pg.Pool, opts: PartitionMaintenanceOptions = {}): Promise<void> {
   const { retention, log = () => {} } = opts;
   const client = await pool.connect();
   try {
-    const schema = await partmanSchema(client);
-    if (schema === null) {
-      log('partition maintenance skipped: pg_partman is not installed', 'debug');
-      return;
-    }
-    const ident = client.escapeIdentifier(schema);
     await client.query('BEGIN');
     const { rows: lock } = await client.query<{ locked: boolean }>(
       `SELECT pg_try_advisory_xact_lock(hashtext('payment-manager dispute_events maintenance')) AS locked`,
@@ -106,46 +119,20 @@ export async function runPartitionMaintenance(pool: pg.Pool, opts: PartitionMain
       log('partition maintenance skipped: another instance is running it', 'debug');
       return;
     }
-    const { rows: managed } = await client.query(`SELECT 1 FROM ${ident}.part_config WHERE parent_table = $1`, [
-      DISPUTE_EVENTS,
-    ]);
-    if (managed.length === 0) {
-      // pg_partman was installed after the migration fell back to a default-only table.
-      await client.query('ROLLBACK');
-      log('partition maintenance skipped: pg_partman does not manage public.dispute_events', 'debug');
-      return;
-    }
-    // Partition bounds are computed from timestamptz values; created_at holds UTC wall-clock time.
-    await client.query(`SET LOCAL TimeZone = 'UTC'`);
-    const { rows: stranded } = await client.query<{ found: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM ONLY public.dispute_events_default) AS found`,
+    const { rows } = await client.query<{ outcome: string; moved: string }>(
+      'SELECT outcome, moved FROM public.dispute_events_maintenance($1, $2)',
+      [retention ?? null, retention !== undefined],
     );
-    if (stranded[0]?.found) {
-      let moved = 0;
-      for (;;) {
-        const { rows } = await client.query<{ rows: string }>(
-          `SELECT ${ident}.partition_data_time(p_parent_table => $1, p_batch_count => 100) AS rows`,
-          [DISPUTE_EVENTS],
-        );
-        if (Number(rows[0]?.rows ?? 0) <= 0) break;
-        moved += Number(rows[0]?.rows);
-      }
-      if (moved > 0) log(`partition maintenance moved ${moved} dispute events out of the default partition`, 'info');
-    }
-    if (retention !== undefined) {
-      // The cast rejects a malformed retention here rather than inside every later maintenance run.
-      await client.query(
-        `UPDATE ${ident}.part_config SET retention = $1::interval::text, retention_keep_table = false
-         WHERE parent_table = $2`,
-        [retention, DISPUTE_EVENTS],
-      );
-    }
-    await client.query(`SELECT ${ident}.run_maintenance(p_parent_table => $1)`, [DISPUTE_EVENTS]);
-    // run_maintenance only extends the set forward from its newest child; days skipped before a rescued one
-    // would otherwise stay without a child for good.
-    await client.query(`SELECT ${ident}.partition_gap_fill(p_parent_table => $1)`, [DISPUTE_EVENTS]);
     await client.query('COMMIT');
-    log('partition maintenance done', 'debug');
+    const { outcome, moved } = rows[0] ?? { outcome: 'done', moved: '0' };
+    if (outcome === 'not-installed') log('partition maintenance skipped: pg_partman is not installed', 'debug');
+    else if (outcome === 'not-managed')
+      log('partition maintenance skipped: pg_partman does not manage public.dispute_events', 'debug');
+    else {
+      if (Number(moved) > 0)
+        log(`partition maintenance moved ${moved} dispute events out of the default partition`, 'info');
+      log('partition maintenance done', 'debug');
+    }
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { retryWithBackoff } from '@payment-manager/shared/resilience';
 import pg from 'pg';
 import { parse as parseConnectionUrl } from 'pg-connection-string';
@@ -22,9 +23,14 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
-/** Accepts both `postgres://…` URLs and libpq `key=value` strings (README.md#configuration). */
+/**
+ * Accepts both `postgres://…` URLs and libpq `key=value` strings (README.md#configuration). TLS as in libpq:
+ * `sslmode=verify-full` checks the server's certificate against `sslrootcert` (a PEM file, e.g. CloudNativePG's
+ * `<cluster>-ca` Secret mounted in the pod) and its name against the host (docs/data-tier.md#tls).
+ */
 export function parsePgUrl(pgUrl: string): pg.ClientConfig {
   if (/^postgres(ql)?:\/\//i.test(pgUrl)) {
+    // pg-connection-string reads sslrootcert and maps verify-full / verify-ca (its require = verify-full).
     return parseConnectionUrl(pgUrl) as pg.ClientConfig;
   }
   const pairs = new Map<string, string>();
@@ -33,19 +39,25 @@ export function parsePgUrl(pgUrl: string): pg.ClientConfig {
     pairs.set(match[1] as string, (match[2] ?? match[3] ?? '').replace(/\\(.)/g, '$1'));
   }
   if (pairs.size === 0) throw new Error('PG_URL is neither a postgres:// URL nor a key=value connection string');
-  const sslmode = pairs.get('sslmode');
   return {
     host: pairs.get('host') ?? pairs.get('hostaddr'),
     port: pairs.has('port') ? Number(pairs.get('port')) : undefined,
     user: pairs.get('user'),
     password: pairs.get('password'),
     database: pairs.get('dbname'),
-    ssl:
-      sslmode && !['disable', 'allow', 'prefer'].includes(sslmode)
-        ? { rejectUnauthorized: sslmode === 'verify-full' }
-        : undefined,
+    ssl: sslOptions(pairs.get('sslmode'), pairs.get('sslrootcert')),
     application_name: pairs.get('application_name'),
   };
+}
+
+function sslOptions(sslmode: string | undefined, rootCertFile: string | undefined): pg.ClientConfig['ssl'] {
+  if (!sslmode || ['disable', 'allow', 'prefer'].includes(sslmode)) return undefined;
+  const ca = rootCertFile ? readFileSync(rootCertFile, 'utf8') : undefined;
+  if (sslmode === 'verify-full') return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+  // verify-ca: the chain is checked, the name is not.
+  if (sslmode === 'verify-ca')
+    return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
+  return { rejectUnauthorized: false };
 }
 
 export interface PoolOptions {

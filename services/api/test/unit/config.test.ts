@@ -121,6 +121,18 @@ describe('loadApiConfig', () => {
     );
   });
 
+  it('PG_MIGRATION_URL: the owner for migrations, PG_URL when unset (docs/data-tier.md#roles)', () => {
+    expect(loadApiConfig(REQUIRED).pgMigrationUrl).toBe(REQUIRED.PG_URL);
+    const owner = 'postgres://payments:o@db:5432/payments?sslmode=disable';
+    const config = loadApiConfig({ ...REQUIRED, PG_MIGRATION_URL: owner });
+    expect(config.pgMigrationUrl).toBe(owner);
+    expect(config.pgUrl).toBe(REQUIRED.PG_URL);
+    // Kubernetes migrates in an init container; the API then skips its start-up run.
+    expect(loadApiConfig(REQUIRED).migrateOnStart).toBe(true);
+    expect(loadApiConfig({ ...REQUIRED, MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+    expect(() => loadApiConfig({ ...REQUIRED, MIGRATE_ON_START: 'nope' })).toThrow(/MIGRATE_ON_START/);
+  });
+
   it('accepts the libpq key/value PG_URL used by the compose file', () => {
     const pgUrl = 'user=postgres password=secret host=db port=5432 dbname=payments sslmode=disable';
     expect(loadApiConfig({ ...REQUIRED, PG_URL: pgUrl }).pgUrl).toBe(pgUrl);
@@ -161,6 +173,13 @@ describe('parsePgUrl (both PG_URL forms, README.md#configuration)', () => {
   it('sslmode=require/verify-full turn TLS on', () => {
     expect(parsePgUrl('host=db sslmode=require').ssl).toEqual({ rejectUnauthorized: false });
     expect(parsePgUrl('host=db sslmode=verify-full').ssl).toEqual({ rejectUnauthorized: true });
+    // verify-ca checks the chain but not the name (a real server: services/api/test/pg-tls.test.ts).
+    const verifyCa = parsePgUrl('host=db sslmode=verify-ca').ssl as {
+      rejectUnauthorized: boolean;
+      checkServerIdentity(): unknown;
+    };
+    expect(verifyCa.rejectUnauthorized).toBe(true);
+    expect(verifyCa.checkServerIdentity()).toBeUndefined();
   });
 
   it('neither form → error', () => {
