@@ -34,7 +34,9 @@ const STORE = 'pm-chart-value-store';
 
 function withValueRefs(text: string): string {
   let out = text;
-  for (const id of IDS) out = out.replaceAll(placeholder(id), valueRef(`secrets.${id}.existingSecret`));
+  // Longest first: one placeholder may begin with another (database, databaseApp).
+  const longestFirst = [...IDS].sort((a, b) => b.length - a.length);
+  for (const id of longestFirst) out = out.replaceAll(placeholder(id), valueRef(`secrets.${id}.existingSecret`));
   return out;
 }
 

@@ -109,9 +109,10 @@ describe('charts/payment-manager (generated from cdk8s)', () => {
     const external = parseAllDocuments(
       renderLikeHelm(rendered.get('templates/external-secrets.yaml') as string, custom),
     ).map((d) => d.toJSON());
+    // The chart is the default synth: every credential in use there (no dev backup store).
     expect(external.map((o) => o.metadata.name).sort()).toEqual(
-      Object.keys(CREDENTIALS)
-        .map((id) => `my-${id}`)
+      loadPlatformConfig({})
+        .secrets.inUse.map((id) => `my-${id}`)
         .sort(),
     );
     for (const o of external) {

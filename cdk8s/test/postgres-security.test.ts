@@ -117,7 +117,7 @@ describe('PostgreSQL roles and TLS on Kubernetes', () => {
   });
 
   it('Citus: one role, as before', () => {
-    const env = apiEnv(synthPlatform({ PM_POSTGRES: 'citus' }).objects);
+    const env = apiEnv(synthPlatform({ PM_POSTGRES: 'citus' }, { deployed: true }).objects);
     expect(new URL(env.PG_URL as string).username).toBe('payments');
     expect(env.PG_MIGRATION_URL).toBeUndefined();
     expect(loadApiConfig(env).migrateOnStart).toBe(true);

@@ -17,7 +17,9 @@ import {
   CREDENTIALS,
   DEV_BACKUP_SECRET_KEY,
   DEV_GRAFANA_ADMIN_PASSWORD,
+  DEV_PG_APP_PASSWORD,
   DEV_PG_PASSWORD,
+  DEV_PG_READ_PASSWORD,
   devApiKeys,
   publishedValues,
 } from '../src/secrets.ts';
@@ -33,10 +35,13 @@ const FRESH = {
   PM_WEBHOOK_SECRET: `whsec_${Buffer.from('a signing secret nobody has seen!').toString('base64')}`,
   PM_API_KEYS: `operator:${hashApiKey('pm_fresh_operator_key')},reader:${hashApiKey('pm_fresh_reader_key')}`,
   PM_PG_PASSWORD: 'Fresh-db-password_42',
+  PM_PG_APP_PASSWORD: 'Fresh-app-password_42',
+  PM_PG_READ_PASSWORD: 'Fresh-read-password_42',
   PM_BACKUP_SECRET_KEY: 'fresh backup key 42',
   PM_GRAFANA_ADMIN_PASSWORD: 'fresh grafana admin 42',
 };
-const WITH_VALUES = { PM_SECRETS: 'env', ...FRESH };
+// The dev profile's in-cluster backup store too, so that every credential is in use.
+const WITH_VALUES = { PM_SECRETS: 'env', PM_PROFILE: 'dev', ...FRESH };
 
 describe('credentials: default synthesis', () => {
   it.each([
@@ -108,6 +113,8 @@ describe('credentials: synth-time values (PM_SECRETS=env)', () => {
     ['PM_API_KEYS', `${FRESH.PM_API_KEYS},${devApiKeys(REPO_ROOT).split(',')[1]}`],
     ['PM_PG_PASSWORD', envFile('postgres.env', 'POSTGRES_PASSWORD')],
     ['PM_PG_PASSWORD', DEV_PG_PASSWORD],
+    ['PM_PG_APP_PASSWORD', DEV_PG_APP_PASSWORD],
+    ['PM_PG_READ_PASSWORD', DEV_PG_READ_PASSWORD],
     ['PM_BACKUP_SECRET_KEY', DEV_BACKUP_SECRET_KEY],
     ['PM_GRAFANA_ADMIN_PASSWORD', DEV_GRAFANA_ADMIN_PASSWORD],
   ])('fails when %s holds a value published in this repository (%#)', (name, value) => {

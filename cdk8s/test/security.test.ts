@@ -163,7 +163,6 @@ describe('network policies: default deny plus the platform’s graph (operators 
     expect(outOf('grafana')).toEqual([...dns, 'loki:3100', 'prometheus:9090', 'tempo:3200'].sort());
     expect(outOf('silvergate-stub')).toEqual(dns);
     expect(outOf('loki')).toEqual(dns);
-    expect(outOf('backup-store')).toEqual(dns);
     // Prometheus discovers pods through the API server (NetworkPolicy can only name it by address and port).
     expect(outOf('prometheus')).toEqual(
       [
@@ -176,15 +175,12 @@ describe('network policies: default deny plus the platform’s graph (operators 
         'internet:6443',
       ].sort(),
     );
-    expect(outOf('cloudnative-pg')).toEqual(
-      expect.arrayContaining(['cloudnative-pg:5432', 'backup-store:8333', 'kube-apiserver:443']),
-    );
+    expect(outOf('cloudnative-pg')).toEqual(expect.arrayContaining(['cloudnative-pg:5432', 'kube-apiserver:443']));
   });
 
   it('who reaches the data: PostgreSQL only the API, the other instances and the operator; Kafka only the API and ingest', () => {
     expect(into('cloudnative-pg')).toEqual(['api', 'cloudnative-pg', 'cnpg-operator']);
     expect(into('strimzi-broker')).toEqual(['api', 'ingest', 'strimzi-broker', 'strimzi-entity-operator']);
-    expect(into('backup-store')).toEqual(['cloudnative-pg']);
     expect(into('silvergate-stub')).toEqual(['api']);
     expect(into('grafana')).toEqual([]);
   });
@@ -227,6 +223,18 @@ describe('network policies: default deny plus the platform’s graph (operators 
           !['envoy-proxy', 'cnpg-operator', 'kube-dns', 'other-namespace-pod', 'kube-apiserver'].includes(e.from),
       ),
     ).toEqual([]);
+  });
+
+  it('backups: the dev profile’s in-cluster store only from the instances; an object store by reference outside', () => {
+    expect(into('backup-store')).toEqual([]);
+    const dev = graph({ PM_PROFILE: 'dev' });
+    expect(dev.into('backup-store')).toEqual(['cloudnative-pg']);
+    expect(dev.outOf('backup-store')).toEqual(['kube-dns:53', 'kube-dns:53/udp']);
+    const external = graph({
+      PM_BACKUP_DESTINATION: 's3://backups/payments',
+      PM_BACKUP_ENDPOINT_URL: 'https://s3.example:9000',
+    });
+    expect(external.outOf('cloudnative-pg')).toContain('internet:9000');
   });
 
   it('the evaluator is live: without the default deny, any pod could reach Grafana', () => {

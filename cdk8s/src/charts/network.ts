@@ -144,10 +144,13 @@ export function networkGraph(config: PlatformConfig): { endpoints: Endpoint[]; f
     const instances = internal('cloudnative-pg', { matchLabels: { 'cnpg.io/cluster': PG_CLUSTER_NAME } });
     flow(api, instances, 5432);
     // Streaming replication among instances; the instance manager reconciles from the API server; base backups
-    // and WAL go to the object store.
+    // and WAL go to the object store: the dev profile's in-cluster store, or the one given by reference outside.
     flow(instances, instances, 5432);
     flow(instances, KUBE_API, ...KUBE_API_PORTS);
-    flow(instances, ours(BACKUP_STORE), 8333);
+    const backup = config.postgresOptions.backup;
+    if (backup.kind === 'dev-store') flow(instances, ours(BACKUP_STORE), 8333);
+    if (backup.kind === 'object-store')
+      flow(instances, ANYWHERE, backup.endpointUrl ? urlPort(backup.endpointUrl) : 443);
   }
 
   // Telemetry: OTLP to the collector, on to Tempo (and Loki); Tempo's span metrics to Prometheus; Grafana reads.
