@@ -6,7 +6,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { loadPlatformConfig, REPO_ROOT } from '../src/config.ts';
 import { CHART_DIR, renderHelmChart } from '../src/helm-chart.ts';
 import { buildPlatform } from '../src/platform.ts';
-import { CREDENTIALS, publishedValues } from '../src/secrets.ts';
+import { publishedValues } from '../src/secrets.ts';
 import { parseYamlStream, publishedValuesIn } from './support/manifests.ts';
 
 function committedFiles(dir: string): string[] {
