@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadIngestConfig } from '../../services/ingest/src/config.ts';
 import { API, BODY_LIMIT_BYTES, INGEST, MIGRATE_ARGS } from '../src/charts/app.ts';
-import { GATEWAY_NAMESPACE, REDIRECT_ROUTE } from '../src/charts/gateway.ts';
+import { GATEWAY_NAMESPACE, GATEWAY_RATE_LIMIT_PER_MINUTE, REDIRECT_ROUTE } from '../src/charts/gateway.ts';
 import { dashboardsPath } from '../src/charts/observability.ts';
 import { loadPlatformConfig } from '../src/config.ts';
 import { PG_CA_KEY, PG_CA_SECRET } from '../src/database.ts';
@@ -360,6 +360,13 @@ describe.each(Object.entries(VARIANTS))('cdk8s platform, %s', (_label, env) => {
       { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'webhooks' },
     ]);
     expect(Number(backendPolicy.spec.requestBuffer.limit)).toBe(BODY_LIMIT_BYTES);
+    // One budget per client address at the edge (a Distinct source CIDR), as ingest counts per source behind it.
+    expect(backendPolicy.spec.rateLimit.local.rules).toEqual([
+      {
+        clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '0.0.0.0/0' } }],
+        limit: { requests: GATEWAY_RATE_LIMIT_PER_MINUTE, unit: 'Minute' },
+      },
+    ]);
     const ingest = resolveEnv(objects, find(objects, 'Deployment', INGEST), INGEST);
     expect(Number(ingest.BODY_LIMIT_BYTES)).toBe(BODY_LIMIT_BYTES);
     const clientPolicy = find(objects, 'ClientTrafficPolicy', 'webhooks');

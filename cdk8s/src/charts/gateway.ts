@@ -34,6 +34,8 @@ export const WEBHOOKS_ROUTE = 'webhooks';
 export const GATEWAY_LISTENER_PORT = 80;
 /** Port of its HTTPS listener. */
 export const GATEWAY_HTTPS_PORT = 443;
+/** Webhooks per minute one client address may send through an Envoy proxy (ingest's RATE_LIMIT_MAX default). */
+export const GATEWAY_RATE_LIMIT_PER_MINUTE = 6000;
 /** The route that answers plain HTTP with a redirect to HTTPS (when TLS is on). */
 export const REDIRECT_ROUTE = 'webhooks-https-redirect';
 /** The self-signed CA of PM_GATEWAY_TLS=cert-manager without an issuer: Issuer and CA Secret names. */
@@ -278,7 +280,21 @@ export class GatewayChart extends Chart {
     });
     new BackendTrafficPolicy(this, 'backend-policy', {
       metadata: { name: WEBHOOKS_ROUTE, labels },
-      spec: { targetRefs: [routeRef], requestBuffer: { limit: String(props.bodyLimitBytes) } },
+      spec: {
+        targetRefs: [routeRef],
+        requestBuffer: { limit: String(props.bodyLimitBytes) },
+        // Per client address at the edge, before ingest's own per-source limit (docs/api.md#rate-limits).
+        rateLimit: {
+          local: {
+            rules: [
+              {
+                clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '0.0.0.0/0' } }],
+                limit: { requests: GATEWAY_RATE_LIMIT_PER_MINUTE, unit: 'Minute' },
+              },
+            ],
+          },
+        },
+      },
     });
   }
 }

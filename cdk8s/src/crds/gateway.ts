@@ -62,6 +62,15 @@ export interface BackendTrafficPolicySpec {
   targetRefs: PolicyTargetRef[];
   /** Envoy buffers the whole request and answers 413 above `limit` before the backend sees a byte. */
   requestBuffer?: { limit: string };
+  /** Envoy's local (per proxy) rate limit; `Distinct` source CIDR: one budget per client address. */
+  rateLimit?: {
+    local: {
+      rules: Array<{
+        clientSelectors: Array<{ sourceCIDR: { type: 'Distinct' | 'Exact'; value: string } }>;
+        limit: { requests: number; unit: 'Second' | 'Minute' | 'Hour' };
+      }>;
+    };
+  };
 }
 
 export interface EnvoyProxySpec {
