@@ -48,9 +48,18 @@ local_up() {
   export PM_POSTGRES_INSTANCES=2
   # No cert-manager here: the Gateway serves plain HTTP (docs/kubernetes.md, "Security").
   export PM_GATEWAY_TLS=off
+  # Kafka as on the operators stack: TLS + SCRAM-SHA-512 + ACLs, its CA, certificate and passwords made here.
+  export PM_STANDALONE_KAFKA_TLS=true
   mapfile -t images < <(node cdk8s/cluster/deploy.ts --images)
   log "loading ${#images[@]} images into the node"
   scripts/local-cluster.sh load "${images[@]}"
+  local namespace kube_path
+  namespace=$(node -e "import('./cdk8s/src/config.ts').then((m) => console.log(m.loadPlatformConfig().namespace))")
+  # The kubectl built with the cluster (scripts/kube-build.sh), not whichever one the machine may have.
+  kube_path="$(scripts/kube-build.sh dir):$PATH"
+  PATH=$kube_path kubectl get namespace "$namespace" >/dev/null 2>&1 ||
+    PATH=$kube_path kubectl create namespace "$namespace" >/dev/null
+  PATH=$kube_path scripts/kafka-secrets.sh --namespace "$namespace"
   node cdk8s/cluster/deploy.ts >&2
   node_ip=$(sed -n 's|.*server: https://\([0-9.]*\):.*|\1|p' "$KUBECONFIG" | head -n 1)
   {
@@ -59,6 +68,7 @@ local_up() {
     echo "export PM_SECRETS=dev"
     echo "export PM_POSTGRES_INSTANCES=2"
     echo "export PM_GATEWAY_TLS=off"
+    echo "export PM_STANDALONE_KAFKA_TLS=true"
     echo "export PM_GATEWAY_URL='http://$node_ip:$GATEWAY_NODE_PORT'"
     # The deployment carries the development keys of deploy/env/api.env; this is its reader key.
     echo "export PM_API_KEY=pm_dev_reader_local_only"

@@ -354,7 +354,9 @@ describe('standalone stack with Kafka TLS (PM_STANDALONE_KAFKA_TLS=true)', () =>
     const env = resolveEnv(objects, nodes, 'kafka');
     expect(env.KAFKA_LISTENERS).toBe('CLIENTS://:9093,CONTROLLER://:9094');
     expect(env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP).toBe('CLIENTS:SASL_SSL,CONTROLLER:SASL_SSL');
-    expect(env.KAFKA_ADVERTISED_LISTENERS).toBe(`CLIENTS://<metadata.name>.${KAFKA_NODES}:9093`);
+    expect(env.KAFKA_ADVERTISED_LISTENERS).toBe(
+      `CLIENTS://<metadata.name>.${KAFKA_NODES}.<metadata.namespace>.svc:9093`,
+    );
     expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(controllerQuorumVoters(3, 9094));
     expect(env.KAFKA_AUTHORIZER_CLASS_NAME).toBe('org.apache.kafka.metadata.authorizer.StandardAuthorizer');
     expect(env.KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND).toBe('false');

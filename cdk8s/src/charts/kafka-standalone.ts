@@ -151,6 +151,9 @@ export class KafkaStandaloneChart extends Chart {
       env: [
         // Declared first: KAFKA_ADVERTISED_LISTENERS expands it ($(VAR) sees only earlier variables).
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        // With TLS the advertised names are <pod>.payments-kafka.<namespace>.svc: a certificate's wildcard covers
+        // one label under at least two more (Node's TLS refuses *.payments-kafka for payments-kafka-0.payments-kafka).
+        ...(tls ? [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }] : []),
         ...(tls ? tlsBrokerEnv() : []),
         ...env({
           CLUSTER_ID: KAFKA_CLUSTER_ID,
@@ -158,7 +161,7 @@ export class KafkaStandaloneChart extends Chart {
           KAFKA_PROCESS_ROLES: 'broker,controller',
           KAFKA_CONTROLLER_QUORUM_VOTERS: controllerQuorumVoters(props.replicas, controllerPort),
           KAFKA_LISTENERS: `${clientListener}://:${clientPort},CONTROLLER://:${controllerPort}`,
-          KAFKA_ADVERTISED_LISTENERS: `${clientListener}://$(POD_NAME).${KAFKA_NODES}:${clientPort}`,
+          KAFKA_ADVERTISED_LISTENERS: `${clientListener}://$(POD_NAME).${KAFKA_NODES}${tls ? '.$(POD_NAMESPACE).svc' : ''}:${clientPort}`,
           // With TLS these two come from tlsBrokerEnv; the order here keeps the plaintext pod template as it was.
           ...(tls ? {} : { KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT' }),
           KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
