@@ -71,6 +71,11 @@ export interface PaymentServiceProps {
  * endpoints + resources + env from ConfigMap/Secret + OTEL_* + a locked-down security context (non-root,
  * read-only root FS, writable /tmp only) + PodDisruptionBudget + CPU-based HorizontalPodAutoscaler.
  */
+/** Values built from earlier variables by Kubernetes' $(VAR) expansion (e.g. PG_URL from DB_USER/DB_PASSWORD). */
+function derivedEnvValues(values: Record<string, string> = {}): Record<string, kplus.EnvValue> {
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, kplus.EnvValue.fromValue(value)]));
+}
+
 export class PaymentService extends Construct {
   readonly deployment: kplus.Deployment;
   readonly service: kplus.Service;
@@ -96,14 +101,19 @@ export class PaymentService extends Construct {
         ),
       })),
     ];
-    const secretEnv: Record<string, kplus.EnvValue> = {};
-    for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
-      const secret = kplus.Secret.fromSecretName(this, `secret-${name}`, ref.secretName);
-      secretEnv[name] = kplus.EnvValue.fromSecretValue({ secret, key: ref.key });
-    }
-    const derivedEnv: Record<string, kplus.EnvValue> = {};
-    for (const [name, value] of Object.entries(props.derivedEnv ?? {}))
-      derivedEnv[name] = kplus.EnvValue.fromValue(value);
+    const secretEnv = this.secretEnvValues('secret', props.secretEnv);
+    const derivedEnv = derivedEnvValues(props.derivedEnv);
+    // The init container (migrations) gets the same share of the node as the service it prepares.
+    const resources: kplus.ContainerResources = {
+      cpu: {
+        request: kplus.Cpu.millis(props.resources.cpuRequestMillis),
+        limit: kplus.Cpu.millis(props.resources.cpuLimitMillis),
+      },
+      memory: {
+        request: Size.mebibytes(props.resources.memoryRequestMiB),
+        limit: Size.mebibytes(props.resources.memoryLimitMiB),
+      },
+    };
 
     this.deployment = new kplus.Deployment(this, 'deployment', {
       metadata: { name: props.name, labels },
@@ -134,16 +144,7 @@ export class PaymentService extends Construct {
             ...secretEnv,
             ...derivedEnv,
           },
-          resources: {
-            cpu: {
-              request: kplus.Cpu.millis(props.resources.cpuRequestMillis),
-              limit: kplus.Cpu.millis(props.resources.cpuLimitMillis),
-            },
-            memory: {
-              request: Size.mebibytes(props.resources.memoryRequestMiB),
-              limit: Size.mebibytes(props.resources.memoryLimitMiB),
-            },
-          },
+          resources,
           startup: kplus.Probe.fromHttpGet('/health/live', {
             port: props.port,
             periodSeconds: Duration.seconds(2),
@@ -162,12 +163,7 @@ export class PaymentService extends Construct {
     });
     if (props.initContainer) {
       const init = props.initContainer;
-      const env: Record<string, kplus.EnvValue> = {};
-      for (const [name, ref] of Object.entries(init.secretEnv ?? {})) {
-        const secret = kplus.Secret.fromSecretName(this, `init-secret-${name}`, ref.secretName);
-        env[name] = kplus.EnvValue.fromSecretValue({ secret, key: ref.key });
-      }
-      for (const [name, value] of Object.entries(init.derivedEnv ?? {})) env[name] = kplus.EnvValue.fromValue(value);
+      const env = { ...this.secretEnvValues('init-secret', init.secretEnv), ...derivedEnvValues(init.derivedEnv) };
       this.deployment.addInitContainer({
         name: init.name,
         image: props.image,
@@ -175,16 +171,7 @@ export class PaymentService extends Construct {
         args: init.args,
         envFrom: [kplus.Env.fromConfigMap(props.configMap)],
         envVariables: env,
-        resources: {
-          cpu: {
-            request: kplus.Cpu.millis(props.resources.cpuRequestMillis),
-            limit: kplus.Cpu.millis(props.resources.cpuLimitMillis),
-          },
-          memory: {
-            request: Size.mebibytes(props.resources.memoryRequestMiB),
-            limit: Size.mebibytes(props.resources.memoryLimitMiB),
-          },
-        },
+        resources,
         securityContext: APP_CONTAINER_SECURITY,
         volumeMounts: mounts,
       });
@@ -209,5 +196,18 @@ export class PaymentService extends Construct {
       maxReplicas: props.maxReplicas,
       metrics: [kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(70))],
     });
+  }
+
+  /** Environment values read from Secrets (`idPrefix` keeps the main and init containers' references apart). */
+  private secretEnvValues(idPrefix: string, refs: Record<string, SecretRef> = {}): Record<string, kplus.EnvValue> {
+    return Object.fromEntries(
+      Object.entries(refs).map(([name, ref]) => [
+        name,
+        kplus.EnvValue.fromSecretValue({
+          secret: kplus.Secret.fromSecretName(this, `${idPrefix}-${name}`, ref.secretName),
+          key: ref.key,
+        }),
+      ]),
+    );
   }
 }
