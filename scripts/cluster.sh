@@ -50,6 +50,8 @@ local_up() {
   export PM_GATEWAY_TLS=off
   # Kafka as on the operators stack: TLS + SCRAM-SHA-512 + ACLs, its CA, certificate and passwords made here.
   export PM_STANDALONE_KAFKA_TLS=true
+  # PostgreSQL with TLS too, the API verifying it (verify-full) against the CA made here.
+  export PM_POSTGRES_TLS_SECRET=payments-postgres-tls
   mapfile -t images < <(node cdk8s/cluster/deploy.ts --images)
   log "loading ${#images[@]} images into the node"
   scripts/local-cluster.sh load "${images[@]}"
@@ -60,6 +62,7 @@ local_up() {
   PATH=$kube_path kubectl get namespace "$namespace" >/dev/null 2>&1 ||
     PATH=$kube_path kubectl create namespace "$namespace" >/dev/null
   PATH=$kube_path scripts/kafka-secrets.sh --namespace "$namespace"
+  PATH=$kube_path scripts/postgres-tls-secret.sh --namespace "$namespace" --name "$PM_POSTGRES_TLS_SECRET"
   node cdk8s/cluster/deploy.ts >&2
   node_ip=$(sed -n 's|.*server: https://\([0-9.]*\):.*|\1|p' "$KUBECONFIG" | head -n 1)
   {
@@ -69,6 +72,7 @@ local_up() {
     echo "export PM_POSTGRES_INSTANCES=2"
     echo "export PM_GATEWAY_TLS=off"
     echo "export PM_STANDALONE_KAFKA_TLS=true"
+    echo "export PM_POSTGRES_TLS_SECRET=$PM_POSTGRES_TLS_SECRET"
     echo "export PM_GATEWAY_URL='http://$node_ip:$GATEWAY_NODE_PORT'"
     # The deployment carries the development keys of deploy/env/api.env; this is its reader key.
     echo "export PM_API_KEY=pm_dev_reader_local_only"
